@@ -1,0 +1,90 @@
+# The shop's verbs. `make synth` and `make test` work on a fresh clone with no
+# AWS account: they install what they need first (npm packages from the
+# lockfile, Go modules) and say what is missing when they cannot.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# The stage to synthesize or deploy. Empty means the app's default: dev-$USER.
+STAGE ?=
+FUNCTIONS := catalog
+DIST := dist
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+export GOFLAGS := -buildvcs=false
+CDK := cdk --no-notices $(if $(STAGE),-c stage=$(STAGE))
+LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
+LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: help deps build app synth diff deploy destroy test test-infra test-lambdas lint bench local clean check-tools
+
+help: ## list the verbs
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+check-tools:
+	@command -v go >/dev/null || { echo "missing: Go 1.26 (https://go.dev/dl)"; exit 1; }
+	@command -v npm >/dev/null || { echo "missing: Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@command -v java >/dev/null || { echo "missing: Java 17+ for DynamoDB Local (Debian: apt-get install openjdk-17-jre-headless)"; exit 1; }
+
+# npm packages from the lockfile, reinstalled only when the lockfile changes.
+node_modules/.installed: package.json package-lock.json | check-tools
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed ## install pinned Node tools and Go modules
+	go mod download
+	cd lambdas && GOWORK=off go mod download
+
+build: $(addprefix build-,$(FUNCTIONS)) app ## build every Lambda binary (reproducible) and the CDK app
+
+build-%:
+	cd lambdas && $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o ../$(DIST)/$*/bootstrap ./cmd/$*
+
+# The CDK app as a binary: `go run` would recompile and link on every synth.
+app:
+	go build -trimpath -o $(DIST)/cdkapp ./infra/cmd/app
+
+synth: node_modules/.installed build ## synthesize every stack of STAGE into cdk.out (no AWS account needed)
+	$(CDK) synth --quiet
+	@echo "templates: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
+
+diff: node_modules/.installed build ## compare STAGE with what is deployed
+	$(CDK) diff --all
+
+deploy: node_modules/.installed build ## deploy STAGE
+	$(CDK) deploy --all
+
+destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
+	$(CDK) destroy --all
+
+test: node_modules/.installed build test-infra test-lambdas ## run the whole test suite
+
+test-infra:
+	CDK_VALIDATION=false go test -count=1 ./infra/...
+
+# Integration tests start DynamoDB Local themselves, on a free port.
+test-lambdas:
+	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
+		go test -count=1 -tags integration ./...
+
+lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
+	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	cd lambdas && GOWORK=off go vet -tags integration ./...
+	go run $(STATICCHECK) ./...
+	cd lambdas && GOWORK=off go run $(STATICCHECK) -tags integration ./...
+	go mod tidy -diff
+	cd lambdas && GOWORK=off go mod tidy -diff
+
+bench: node_modules/.installed build ## handler benchmarks, binary sizes, synth times
+	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
+	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
+	./.ci/synth-times.sh
+
+local: node_modules/.installed ## serve the API on 127.0.0.1:8080 against local backends
+	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator go run ./cmd/local $(if $(SEED),--seed)
+
+clean: ## remove build output
+	rm -rf $(DIST) cdk.out

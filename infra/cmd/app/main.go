@@ -1,0 +1,67 @@
+// Command app is the shop's CDK app. It is the only place that reads the CDK
+// context and the environment: which stage (-c stage=NAME, else STAGE, else
+// dev-$USER), who owns it, and where the function binaries are.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/go-cdk-shop/shop/infra/config"
+	"github.com/go-cdk-shop/shop/infra/stacks"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	owner := firstNonEmpty(contextString(app, "owner"), os.Getenv("USER"), "unknown")
+	name := firstNonEmpty(contextString(app, "stage"), os.Getenv("STAGE"), DeveloperStage(owner))
+	profiles, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:stages")))
+	if err != nil {
+		fail(err)
+	}
+	stage, err := config.Resolve(name, owner, profiles)
+	if err != nil {
+		fail(err)
+	}
+	stacks.NewShop(app, stage, firstNonEmpty(contextString(app, "distDir"), "dist"))
+	app.Synth(nil)
+}
+
+var notStageChar = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// DeveloperStage is the default stage of a developer: dev-<user>, cleaned to a valid stage name.
+func DeveloperStage(user string) string {
+	s := "dev-" + strings.Trim(notStageChar.ReplaceAllString(strings.ToLower(user), "-"), "-")
+	if len(s) > 24 {
+		s = s[:24]
+	}
+	return strings.TrimRight(s, "-")
+}
+
+func contextString(app awscdk.App, key string) string {
+	if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
+		return v
+	}
+	return ""
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "shop:", err)
+	os.Exit(1)
+}

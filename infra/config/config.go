@@ -1,0 +1,88 @@
+// Package config is the typed, validated configuration of one stage of the
+// shop: which profile it follows (prod or a development stage), how long logs
+// live, how hard the API may be called. Only infra/cmd/app reads it from the
+// CDK context; everything else receives a Stage.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+// Stage is everything that differs between stages.
+type Stage struct {
+	// Name goes into every stack id (Shop-<name>-...) and every tag.
+	Name string `json:"-"`
+	// Owner is who the stage belongs to, for the cost allocation tag.
+	Owner string `json:"-"`
+	// Prod keeps stateful resources on stack deletion and turns on deletion protection.
+	Prod bool `json:"prod"`
+	// Account and Region pin the environment; empty means the CLI's (env-agnostic synth).
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+
+	LogRetentionDays int     `json:"logRetentionDays"`
+	ThrottleRate     float64 `json:"throttleRate"`  // steady requests per second for the whole API
+	ThrottleBurst    float64 `json:"throttleBurst"` // burst on top of the rate
+	Currency         string  `json:"currency"`
+	LambdaMemoryMB   float64 `json:"lambdaMemoryMb"`
+	// CorsOrigins are the browser origins allowed to call the API.
+	CorsOrigins []string `json:"corsOrigins"`
+}
+
+// DefaultProfile is the profile of any stage without one of its own in cdk.json.
+const DefaultProfile = "dev"
+
+var stageName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
+
+// Resolve picks the profile for stage name from profiles (the raw JSON of the
+// "shop:stages" context key): a profile of the same name, or DefaultProfile.
+func Resolve(name, owner string, profiles json.RawMessage) (Stage, error) {
+	if !stageName.MatchString(name) {
+		return Stage{}, fmt.Errorf("stage %q: must be 1 to 24 characters of a-z 0-9 -, starting with a letter", name)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(profiles, &all); err != nil {
+		return Stage{}, fmt.Errorf("context shop:stages: %w", err)
+	}
+	raw, ok := all[name]
+	if !ok {
+		raw, ok = all[DefaultProfile]
+	}
+	if !ok {
+		names := make([]string, 0, len(all))
+		for n := range all {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return Stage{}, fmt.Errorf("context shop:stages has no profile %q or %q (has %v)", name, DefaultProfile, names)
+	}
+	var s Stage
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Stage{}, fmt.Errorf("profile for stage %q: %w", name, err)
+	}
+	s.Name, s.Owner = name, owner
+	if name == "prod" && !s.Prod {
+		return Stage{}, fmt.Errorf("stage prod must have a profile with prod: true")
+	}
+	return s, s.Validate()
+}
+
+// Validate checks the values a stage cannot work without.
+func (s Stage) Validate() error {
+	switch {
+	case s.LogRetentionDays < 1:
+		return fmt.Errorf("stage %s: logRetentionDays must be at least 1", s.Name)
+	case s.ThrottleRate <= 0 || s.ThrottleBurst <= 0:
+		return fmt.Errorf("stage %s: throttleRate and throttleBurst must be positive", s.Name)
+	case len(s.Currency) != 3:
+		return fmt.Errorf("stage %s: currency must be an ISO 4217 code", s.Name)
+	case s.LambdaMemoryMB < 128 || s.LambdaMemoryMB > 10240:
+		return fmt.Errorf("stage %s: lambdaMemoryMb must be 128 to 10240", s.Name)
+	case s.Owner == "":
+		return fmt.Errorf("stage %s: owner is empty", s.Name)
+	}
+	return nil
+}

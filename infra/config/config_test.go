@@ -1,0 +1,58 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+const profiles = `{
+  "prod": {"prod": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512},
+  "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256}
+}`
+
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		name, stage string
+		wantProd    bool
+		wantErr     string
+	}{
+		{"prod profile", "prod", true, ""},
+		{"developer stage falls back to dev", "dev-alice", false, ""},
+		{"upper case refused", "Dev", false, "must be"},
+		{"too long refused", strings.Repeat("a", 25), false, "must be"},
+		{"leading digit refused", "1dev", false, "must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Resolve(tt.stage, "alice", []byte(profiles))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Prod != tt.wantProd || s.Name != tt.stage || s.Owner != "alice" {
+				t.Errorf("got %+v", s)
+			}
+		})
+	}
+}
+
+func TestResolveRefusesBadProfiles(t *testing.T) {
+	tests := []struct{ name, profiles, stage string }{
+		{"no dev profile", `{"prod": {"prod": true}}`, "dev-bob"},
+		{"prod without prod flag", `{"prod": {"logRetentionDays": 1, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "prod"},
+		{"zero retention", `{"dev": {"throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "dev-bob"},
+		{"not json", `[`, "dev-bob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Resolve(tt.stage, "bob", []byte(tt.profiles)); err == nil {
+				t.Error("Resolve accepted it")
+			}
+		})
+	}
+}

@@ -1,0 +1,109 @@
+// Package constructs holds the shop's L3 constructs. Each is an exported
+// interface, an unexported struct and a NewX(scope, id, props) that checks its
+// props and exposes what other constructs need.
+package constructs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// GoFunctionProps configure a Go Lambda built by `make build` into DistDir/<Name>/bootstrap.
+type GoFunctionProps struct {
+	Name        string // the function's directory under lambdas/cmd and DistDir
+	DistDir     string
+	Description string
+	Environment map[string]string
+	MemoryMB    float64
+	// TimeoutSeconds stays under API Gateway's 29-second integration limit for API functions.
+	TimeoutSeconds   float64
+	LogRetentionDays int
+	Prod             bool
+}
+
+// GoFunction is a Go Lambda on provided.al2023 / arm64 with its own log group,
+// JSON logs, X-Ray tracing and a role that may write only to that log group.
+type GoFunction interface {
+	constructs.Construct
+	Function() awslambda.Function
+	Role() awsiam.IRole
+}
+
+type goFunction struct {
+	constructs.Construct
+	fn   awslambda.Function
+	role awsiam.Role
+}
+
+// NewGoFunction defines the function. It panics when the binary has not been
+// built, with the command that builds it.
+func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps) GoFunction {
+	dir := filepath.Join(props.DistDir, props.Name)
+	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
+		panic(fmt.Sprintf("GoFunction %s: %s/bootstrap is missing: run `make build` first", id, dir))
+	}
+	if props.TimeoutSeconds <= 0 || props.TimeoutSeconds > 28 {
+		panic(fmt.Sprintf("GoFunction %s: timeout %vs must be 1..28 (API Gateway gives up at 29 s)", id, props.TimeoutSeconds))
+	}
+	retention, ok := retentionDays[props.LogRetentionDays]
+	if !ok {
+		panic(fmt.Sprintf("GoFunction %s: CloudWatch has no retention of %d days", id, props.LogRetentionDays))
+	}
+	this := constructs.NewConstruct(scope, &id)
+	logs := awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: statefulRemoval(props.Prod),
+	})
+	// A role of its own, without the AWSLambdaBasicExecutionRole managed policy:
+	// that policy may write to every log group in the account.
+	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Runs the " + props.Name + " function"),
+	})
+	logs.GrantWrite(role)
+	env := make(map[string]*string, len(props.Environment))
+	for k, v := range props.Environment {
+		env[k] = jsii.String(v)
+	}
+	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
+		Runtime:          awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:     awslambda.Architecture_ARM_64(),
+		Handler:          jsii.String("bootstrap"),
+		Code:             awslambda.Code_FromAsset(jsii.String(dir), nil),
+		Description:      jsii.String(props.Description),
+		MemorySize:       jsii.Number(props.MemoryMB),
+		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.TimeoutSeconds)),
+		Tracing:          awslambda.Tracing_ACTIVE,
+		LogGroup:         logs,
+		LoggingFormat:    awslambda.LoggingFormat_JSON,
+		SystemLogLevelV2: awslambda.SystemLogLevel_WARN,
+		Role:             role,
+		Environment:      &env,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the action list is exactly those two"),
+		AppliesTo: &[]interface{}{"Resource::*"},
+	}}, jsii.Bool(true))
+	return &goFunction{Construct: this, fn: fn, role: role}
+}
+
+func (g *goFunction) Function() awslambda.Function { return g.fn }
+func (g *goFunction) Role() awsiam.IRole          { return g.role }
+
+// retentionDays are the retention periods CloudWatch Logs accepts that a stage may ask for.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS,
+	365: awslogs.RetentionDays_ONE_YEAR, 731: awslogs.RetentionDays_TWO_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS,
+}

@@ -1,0 +1,51 @@
+// Package stacks composes the shop's constructs into stacks, one stateful (data
+// and identity, kept in prod) and one stateless (functions and the API,
+// replaceable at will). Stacks only compose; configuration arrives as props.
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/go-cdk-shop/shop/infra/config"
+	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
+)
+
+// DataStack holds what must outlive a deployment: tables, the user pool and the
+// secret that signs page cursors.
+type DataStack struct {
+	awscdk.Stack
+	Products     shopcx.ProductsTable
+	Identity     shopcx.Identity
+	CursorSecret awssecretsmanager.Secret
+}
+
+// NewDataStack defines the stateful stack of stage.
+func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProps, stage config.Stage) *DataStack {
+	stack := awscdk.NewStack(scope, &id, props)
+	s := &DataStack{Stack: stack}
+	s.Products = shopcx.NewProductsTable(stack, "Products", shopcx.ProductsTableProps{Prod: stage.Prod})
+	s.Identity = shopcx.NewIdentity(stack, "Identity", shopcx.IdentityProps{Prod: stage.Prod})
+	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Signs list cursors so that clients cannot forge them"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: removal(stage.Prod),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.CursorSecret, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
+	}}, jsii.Bool(false))
+	return s
+}
+
+func removal(prod bool) awscdk.RemovalPolicy {
+	if prod {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}

@@ -1,0 +1,51 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/go-cdk-shop/shop/infra/config"
+)
+
+// Shop is one stage of the shop: its stacks, tagged for cost allocation and
+// checked by cdk-nag's AwsSolutions pack on every synth. Tags and checks attach
+// to the stage's own stacks, so one app may hold several stages (the tests do).
+type Shop struct {
+	Data *DataStack
+	Api  *ApiStack
+}
+
+// NewShop adds the stacks of stage to app. Stack ids carry the stage, and no
+// resource has a physical name, so any number of stages share an account.
+func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
+	var env *awscdk.Environment
+	if stage.Account != "" || stage.Region != "" {
+		env = &awscdk.Environment{Account: strOrNil(stage.Account), Region: strOrNil(stage.Region)}
+	}
+	prefix := "Shop-" + stage.Name + "-"
+	base := awscdk.StackProps{Env: env, TerminationProtection: jsii.Bool(stage.Prod)}
+	dataProps := base
+	dataProps.Description = jsii.String("Shop " + stage.Name + ": tables, user pool and secrets (stateful)")
+	data := NewDataStack(app, prefix+"Data", &dataProps, stage)
+	apiProps := base
+	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
+	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, DistDir: distDir})
+	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
+
+	for _, stack := range []awscdk.Stack{data.Stack, api.Stack} {
+		tags := awscdk.Tags_Of(stack)
+		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
+		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
+		tags.Add(jsii.String("owner"), jsii.String(stage.Owner), nil)
+		awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	return &Shop{Data: data, Api: api}
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

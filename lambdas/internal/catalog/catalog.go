@@ -1,0 +1,68 @@
+// Package catalog is the product catalogue: what a product is, the rules a
+// product must follow, and the use cases (create, read, list, change, remove)
+// over a Store that keeps products with optimistic locking.
+package catalog
+
+import (
+	"context"
+	"time"
+)
+
+// Product is one thing the shop sells. Money is in minor units of Currency.
+type Product struct {
+	ProductID   string  `json:"product_id" dynamodbav:"product_id"`
+	Name        string  `json:"name" dynamodbav:"name"`
+	Description string  `json:"description" dynamodbav:"description"`
+	Price       int64   `json:"price" dynamodbav:"price"`
+	Currency    string  `json:"currency" dynamodbav:"currency"`
+	Category    string  `json:"category" dynamodbav:"category"`
+	Quantity    int64   `json:"quantity" dynamodbav:"quantity"`
+	ImageURL    *string `json:"image_url" dynamodbav:"image_url,omitempty"`
+	ImageKey    string  `json:"-" dynamodbav:"image_key,omitempty"`
+	Version     int64   `json:"version" dynamodbav:"version"`
+	CreatedAt   string  `json:"created_at" dynamodbav:"created_at"`
+	UpdatedAt   string  `json:"updated_at" dynamodbav:"updated_at"`
+}
+
+// Fields are the writable fields of a product as a client sent them; nil means
+// absent. Create needs the required ones; Update changes only those present.
+type Fields struct {
+	ProductID   *string
+	Name        *string
+	Description *string
+	Price       *int64
+	Currency    *string
+	Category    *string
+	Quantity    *int64
+}
+
+// PageKey is where a listing resumes: the last product of the previous page.
+// Category is set when the listing goes through the category index.
+type PageKey struct {
+	ProductID string `json:"p"`
+	Category  string `json:"c,omitempty"`
+}
+
+// ListQuery asks for one page of products, of one category or of all.
+type ListQuery struct {
+	Category string
+	Limit    int
+	After    *PageKey
+}
+
+// Store keeps products. Implementations return errors wrapping shop.ErrExists,
+// shop.ErrNotFound and shop.ErrStale for the cases their methods name.
+type Store interface {
+	// Create stores p unless a product with its id exists (shop.ErrExists).
+	Create(ctx context.Context, p Product) error
+	// Get returns the product or shop.ErrNotFound.
+	Get(ctx context.Context, id string) (Product, error)
+	// List returns up to q.Limit products in key order and, when more may
+	// follow, the key to resume after.
+	List(ctx context.Context, q ListQuery) ([]Product, *PageKey, error)
+	// Update applies the fields present in f, bumps the version and stamps
+	// updatedAt. ifVersion, when set, must equal the stored version (shop.ErrStale).
+	Update(ctx context.Context, id string, f Fields, ifVersion *int64, updatedAt time.Time) (Product, error)
+	// Delete removes the product and returns what it was. ifVersion as in Update.
+	Delete(ctx context.Context, id string, ifVersion *int64) (Product, error)
+}

@@ -1,0 +1,139 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// Service is the catalogue's use cases.
+type Service struct {
+	store    Store
+	cursors  *cursor.Codec
+	currency string
+	now      func() time.Time
+}
+
+// NewService returns the catalogue over store. currency is the default for
+// products created without one; cursors seals list positions.
+func NewService(store Store, cursors *cursor.Codec, currency string) *Service {
+	return &Service{store: store, cursors: cursors, currency: currency, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Page is one page of a listing and the token of the next, if any.
+type Page struct {
+	Items      []Product `json:"items"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// Create adds a product. Without a product_id one is generated.
+func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
+	if err := ValidateCreate(f); err != nil {
+		return Product{}, err
+	}
+	now := s.now()
+	p := Product{
+		Name: *f.Name, Price: *f.Price, Category: *f.Category, Quantity: *f.Quantity,
+		Currency: s.currency, Version: 1,
+		CreatedAt: now.Format(time.RFC3339), UpdatedAt: now.Format(time.RFC3339),
+	}
+	if f.ProductID != nil {
+		p.ProductID = *f.ProductID
+	} else {
+		p.ProductID = shop.NewID("P", now)
+	}
+	if f.Currency != nil {
+		p.Currency = *f.Currency
+	}
+	if f.Description != nil {
+		p.Description = *f.Description
+	}
+	if err := s.store.Create(ctx, p); err != nil {
+		return Product{}, fmt.Errorf("create product %q: %w", p.ProductID, err)
+	}
+	return p, nil
+}
+
+// Get returns one product.
+func (s *Service) Get(ctx context.Context, id string) (Product, error) {
+	if !shop.ValidID(id) {
+		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+	}
+	p, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Product{}, fmt.Errorf("get product %q: %w", id, err)
+	}
+	return p, nil
+}
+
+// List returns a page of one category (through the category index) or of all products.
+func (s *Service) List(ctx context.Context, category string, limit int, token string) (Page, error) {
+	var v shop.Violations
+	if category != "" {
+		checkText(&v, "category", category, 1, MaxCategoryLength)
+	}
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		v.Add("limit", "must be an integer from 1 to 100")
+	}
+	if err := v.Err(); err != nil {
+		return Page{}, err
+	}
+	scope := "products?category=" + category
+	q := ListQuery{Category: category, Limit: limit}
+	if token != "" {
+		var after PageKey
+		if err := s.cursors.Open(scope, token, &after); err != nil || !shop.ValidID(after.ProductID) || after.Category != category {
+			return Page{}, shop.Invalid("cursor", "is not a cursor this listing issued")
+		}
+		q.After = &after
+	}
+	items, next, err := s.store.List(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("list products %s: %w", scope, err)
+	}
+	page := Page{Items: items}
+	if page.Items == nil {
+		page.Items = []Product{}
+	}
+	if next != nil {
+		tok, err := s.cursors.Seal(scope, next)
+		if err != nil {
+			return Page{}, err
+		}
+		page.NextCursor = &tok
+	}
+	return page, nil
+}
+
+// Update changes the fields present in f. ifVersion, when set, must be the stored version.
+func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *int64) (Product, error) {
+	if !shop.ValidID(id) {
+		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+	}
+	if err := ValidateUpdate(f); err != nil {
+		return Product{}, err
+	}
+	p, err := s.store.Update(ctx, id, f, ifVersion, s.now())
+	if err != nil {
+		return Product{}, fmt.Errorf("update product %q: %w", id, err)
+	}
+	return p, nil
+}
+
+// Delete removes a product and returns what it was, so that its images can be removed too.
+func (s *Service) Delete(ctx context.Context, id string, ifVersion *int64) (Product, error) {
+	if !shop.ValidID(id) {
+		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+	}
+	p, err := s.store.Delete(ctx, id, ifVersion)
+	if err != nil {
+		return Product{}, fmt.Errorf("delete product %q: %w", id, err)
+	}
+	return p, nil
+}

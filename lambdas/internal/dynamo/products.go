@@ -1,0 +1,222 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// CategoryIndex is the global secondary index of the Products table that lists a
+// category: partition key category, sort key product_id. The CDK app defines it
+// with the same name.
+const CategoryIndex = "by-category"
+
+var _ catalog.Store = (*Products)(nil)
+
+// Products is the catalogue in the Products table (partition key product_id).
+type Products struct {
+	db    API
+	table string
+}
+
+// NewProducts returns the store over table.
+func NewProducts(db API, table string) *Products { return &Products{db: db, table: table} }
+
+func (s *Products) Create(ctx context.Context, p catalog.Product) error {
+	item, err := attributevalue.MarshalMap(p)
+	if err != nil {
+		return fmt.Errorf("marshal product: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(product_id)"),
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return shop.ErrExists
+	}
+	if err != nil {
+		return classify("put product", err)
+	}
+	return nil
+}
+
+func (s *Products) Get(ctx context.Context, id string) (catalog.Product, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table,
+		Key:       productKey(id),
+	})
+	if err != nil {
+		return catalog.Product{}, classify("get product", err)
+	}
+	if out.Item == nil {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	return decodeProduct(out.Item)
+}
+
+// List reads pages until it has one item more than asked for (so that it knows
+// whether another page follows) or the table has no more.
+func (s *Products) List(ctx context.Context, q catalog.ListQuery) ([]catalog.Product, *catalog.PageKey, error) {
+	var start map[string]types.AttributeValue
+	if q.After != nil {
+		start = productKey(q.After.ProductID)
+		if q.Category != "" {
+			start["category"] = &types.AttributeValueMemberS{Value: q.Category}
+		}
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		want := int32(q.Limit + 1 - len(items))
+		var page []map[string]types.AttributeValue
+		var last map[string]types.AttributeValue
+		if q.Category != "" {
+			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+				TableName:                 &s.table,
+				IndexName:                 aws.String(CategoryIndex),
+				KeyConditionExpression:    aws.String("category = :c"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: q.Category}},
+				ExclusiveStartKey:         start,
+				Limit:                     &want,
+			})
+			if err != nil {
+				return nil, nil, classify("query category", err)
+			}
+			page, last = out.Items, out.LastEvaluatedKey
+		} else {
+			out, err := s.db.Scan(ctx, &dynamodb.ScanInput{TableName: &s.table, ExclusiveStartKey: start, Limit: &want})
+			if err != nil {
+				return nil, nil, classify("scan products", err)
+			}
+			page, last = out.Items, out.LastEvaluatedKey
+		}
+		items = append(items, page...)
+		if len(items) > q.Limit || last == nil {
+			break
+		}
+		start = last
+	}
+	more := len(items) > q.Limit
+	if more {
+		items = items[:q.Limit]
+	}
+	products := make([]catalog.Product, 0, len(items))
+	for _, it := range items {
+		p, err := decodeProduct(it)
+		if err != nil {
+			return nil, nil, err
+		}
+		products = append(products, p)
+	}
+	if !more {
+		return products, nil, nil
+	}
+	lastP := products[len(products)-1]
+	return products, &catalog.PageKey{ProductID: lastP.ProductID, Category: q.Category}, nil
+}
+
+func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVersion *int64, at time.Time) (catalog.Product, error) {
+	names := map[string]string{"#version": "version", "#updated_at": "updated_at"}
+	values := map[string]types.AttributeValue{
+		":one": &types.AttributeValueMemberN{Value: "1"},
+		":now": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
+	}
+	sets := []string{"#version = #version + :one", "#updated_at = :now"}
+	setS := func(attr string, v *string) {
+		if v != nil {
+			names["#"+attr] = attr
+			values[":"+attr] = &types.AttributeValueMemberS{Value: *v}
+			sets = append(sets, "#"+attr+" = :"+attr)
+		}
+	}
+	setN := func(attr string, v *int64) {
+		if v != nil {
+			names["#"+attr] = attr
+			values[":"+attr] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*v, 10)}
+			sets = append(sets, "#"+attr+" = :"+attr)
+		}
+	}
+	setS("name", f.Name)
+	setS("description", f.Description)
+	setS("currency", f.Currency)
+	setS("category", f.Category)
+	setN("price", f.Price)
+	setN("quantity", f.Quantity)
+
+	cond := "attribute_exists(product_id)"
+	if ifVersion != nil {
+		cond += " AND #version = :expected"
+		values[":expected"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*ifVersion, 10)}
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 productKey(id),
+		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:                 &cond,
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if ccf, ok := isConditionFailed(err); ok {
+		return catalog.Product{}, missingOrStale(ccf)
+	}
+	if err != nil {
+		return catalog.Product{}, classify("update product", err)
+	}
+	return decodeProduct(out.Attributes)
+}
+
+func (s *Products) Delete(ctx context.Context, id string, ifVersion *int64) (catalog.Product, error) {
+	in := &dynamodb.DeleteItemInput{
+		TableName:                           &s.table,
+		Key:                                 productKey(id),
+		ConditionExpression:                 aws.String("attribute_exists(product_id)"),
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if ifVersion != nil {
+		in.ConditionExpression = aws.String("attribute_exists(product_id) AND #version = :expected")
+		in.ExpressionAttributeNames = map[string]string{"#version": "version"}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":expected": &types.AttributeValueMemberN{Value: strconv.FormatInt(*ifVersion, 10)}}
+	}
+	out, err := s.db.DeleteItem(ctx, in)
+	if ccf, ok := isConditionFailed(err); ok {
+		return catalog.Product{}, missingOrStale(ccf)
+	}
+	if err != nil {
+		return catalog.Product{}, classify("delete product", err)
+	}
+	return decodeProduct(out.Attributes)
+}
+
+// missingOrStale tells apart the two reasons a guarded write fails: the item
+// is gone, or its version moved on.
+func missingOrStale(ccf *types.ConditionalCheckFailedException) error {
+	if len(ccf.Item) == 0 {
+		return shop.ErrNotFound
+	}
+	return shop.ErrStale
+}
+
+func productKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"product_id": &types.AttributeValueMemberS{Value: id}}
+}
+
+func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error) {
+	var p catalog.Product
+	if err := attributevalue.UnmarshalMap(item, &p); err != nil {
+		return catalog.Product{}, fmt.Errorf("decode product: %w", err)
+	}
+	return p, nil
+}

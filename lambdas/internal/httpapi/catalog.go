@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// Catalog serves the /products routes.
+type Catalog struct {
+	svc *catalog.Service
+}
+
+// NewCatalog returns the catalogue's HTTP handlers over svc.
+func NewCatalog(svc *catalog.Service) *Catalog { return &Catalog{svc: svc} }
+
+// Routes are the catalogue's routes, as the CDK app declares them on the HTTP API.
+func (c *Catalog) Routes() []Route {
+	return []Route{
+		{http.MethodGet, "/products", Public, c.list},
+		{http.MethodPost, "/products", Admin, c.create},
+		{http.MethodGet, "/products/{product_id}", Public, c.get},
+		{http.MethodPatch, "/products/{product_id}", Admin, c.update},
+		{http.MethodDelete, "/products/{product_id}", Admin, c.remove},
+	}
+}
+
+// productFields are the members a product body may carry.
+var productFields = []string{"product_id", "name", "description", "price", "currency", "category", "quantity"}
+
+// DecodeProductFields reads a create or update body. It checks JSON types and
+// names; the catalogue checks the rules.
+func DecodeProductFields(body []byte) (catalog.Fields, error) {
+	o, err := decodeObject(body, productFields...)
+	if err != nil {
+		return catalog.Fields{}, err
+	}
+	var f catalog.Fields
+	o.String("product_id", &f.ProductID)
+	o.String("name", &f.Name)
+	o.String("description", &f.Description)
+	o.Int("price", &f.Price)
+	o.String("currency", &f.Currency)
+	o.String("category", &f.Category)
+	o.Int("quantity", &f.Quantity)
+	return f, o.Err()
+}
+
+func (c *Catalog) create(ctx context.Context, r *Request) (Response, error) {
+	f, err := DecodeProductFields(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	p, err := c.svc.Create(ctx, f)
+	if err != nil {
+		return Response{}, err
+	}
+	resp := productResponse(http.StatusCreated, p)
+	resp.Headers["Location"] = "/products/" + p.ProductID
+	return resp, nil
+}
+
+func (c *Catalog) get(ctx context.Context, r *Request) (Response, error) {
+	p, err := c.svc.Get(ctx, r.Params["product_id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return productResponse(http.StatusOK, p), nil
+}
+
+func (c *Catalog) list(ctx context.Context, r *Request) (Response, error) {
+	for name := range r.Query {
+		if name != "category" && name != "limit" && name != "cursor" {
+			return Response{}, shop.Invalid(name, "is not a known query parameter")
+		}
+	}
+	limit, err := queryInt(r.Query, "limit")
+	if err != nil {
+		return Response{}, err
+	}
+	if cat, ok := r.Query["category"]; ok && cat == "" {
+		return Response{}, shop.Invalid("category", "must not be empty")
+	}
+	page, err := c.svc.List(ctx, r.Query["category"], limit, r.Query["cursor"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: page}, nil
+}
+
+func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {
+	ifVersion, err := ParseIfMatch(r.Header("If-Match"))
+	if err != nil {
+		return Response{}, err
+	}
+	f, err := DecodeProductFields(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	p, err := c.svc.Update(ctx, r.Params["product_id"], f, ifVersion)
+	if err != nil {
+		return Response{}, err
+	}
+	return productResponse(http.StatusOK, p), nil
+}
+
+func (c *Catalog) remove(ctx context.Context, r *Request) (Response, error) {
+	ifVersion, err := ParseIfMatch(r.Header("If-Match"))
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := c.svc.Delete(ctx, r.Params["product_id"], ifVersion); err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusNoContent}, nil
+}
+
+func productResponse(status int, p catalog.Product) Response {
+	return Response{Status: status, Body: p, Headers: map[string]string{"ETag": ETag(p.Version)}}
+}
+
+// ETag is the entity tag of a resource at version v.
+func ETag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ParseIfMatch reads an If-Match header: absent or "*" means no version check;
+// otherwise it must be one entity tag this API issued, "<version>".
+func ParseIfMatch(h string) (*int64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return nil, nil
+	}
+	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
+		return nil, shop.Invalid("If-Match", `must be an entity tag such as "3", as sent in ETag`)
+	}
+	v, err := strconv.ParseInt(h[1:len(h)-1], 10, 64)
+	if err != nil || v < 1 {
+		return nil, shop.Invalid("If-Match", `must be an entity tag such as "3", as sent in ETag`)
+	}
+	return &v, nil
+}

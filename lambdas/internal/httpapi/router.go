@@ -1,0 +1,270 @@
+// Package httpapi is the edge between API Gateway HTTP API events and the shop's
+// domain: routing, authorization by the JWT authorizer's claims, JSON in and
+// out, and problem+json errors. The Lambdas and the local API both serve through it.
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// MaxBodyBytes bounds every request body. The largest valid body (a product
+// with a 4000-character description) is well below it.
+const MaxBodyBytes = 64 << 10
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public   Access = iota // anyone
+	SignedIn               // a valid token (checked by the API Gateway authorizer)
+	Admin                  // a valid token of a member of the admin group
+)
+
+// HandlerFunc serves one route.
+type HandlerFunc func(ctx context.Context, r *Request) (Response, error)
+
+// Route is one method and path pattern, in API Gateway's route key syntax.
+type Route struct {
+	Method  string
+	Pattern string // e.g. /products/{product_id}
+	Access  Access
+	Handle  HandlerFunc
+}
+
+// Key is the route key API Gateway sends in the event, e.g. "GET /products/{product_id}".
+func (r Route) Key() string { return r.Method + " " + r.Pattern }
+
+// Response is what a handler answers; Body is encoded as JSON unless nil.
+type Response struct {
+	Status  int
+	Headers map[string]string
+	Body    any
+}
+
+// Router dispatches API Gateway events to routes.
+type Router struct {
+	routes []Route
+	byKey  map[string]*Route
+	log    *slog.Logger
+}
+
+// NewRouter returns a router over routes.
+func NewRouter(log *slog.Logger, routes ...Route) *Router {
+	rt := &Router{routes: routes, byKey: make(map[string]*Route, len(routes)), log: log}
+	for i := range rt.routes {
+		rt.byKey[rt.routes[i].Key()] = &rt.routes[i]
+	}
+	return rt
+}
+
+// Routes lists the route keys the router serves.
+func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
+
+// Match finds the route for method and path, with its path parameters. When the
+// path is known but the method is not, it returns ok false and allowed the
+// methods that are.
+func (rt *Router) Match(method, path string) (route *Route, params map[string]string, allowed []string) {
+	for i := range rt.routes {
+		r := &rt.routes[i]
+		p, ok := matchPattern(r.Pattern, path)
+		if !ok {
+			continue
+		}
+		if r.Method == method {
+			return r, p, nil
+		}
+		allowed = append(allowed, r.Method)
+	}
+	return nil, nil, allowed
+}
+
+func matchPattern(pattern, path string) (map[string]string, bool) {
+	ps := strings.Split(strings.Trim(pattern, "/"), "/")
+	xs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(ps) != len(xs) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, seg := range ps {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if xs[i] == "" {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[seg[1:len(seg)-1]] = xs[i]
+			continue
+		}
+		if seg != xs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// Serve answers one API Gateway HTTP API (payload 2.0) event. It never returns
+// an error to the Lambda runtime: every failure is a problem+json response.
+func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	reqID := ev.RequestContext.RequestID
+	if reqID == "" {
+		reqID = shop.NewID("R", start)
+	}
+	log := rt.log.With("request_id", reqID)
+	route, params := rt.byKey[ev.RouteKey], ev.PathParameters
+	var resp Response
+	var err error
+	if route == nil {
+		// $default or an unknown key: find the route ourselves, so that an unknown
+		// path is a 404 problem and a known path with the wrong method a 405.
+		var allowed []string
+		route, params, allowed = rt.Match(ev.RequestContext.HTTP.Method, ev.RawPath)
+		if route == nil {
+			if len(allowed) > 0 {
+				err = newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Allowed: "+strings.Join(allowed, ", ")+".")
+			} else {
+				err = newProblem(http.StatusNotFound, "no-route", "No route for "+ev.RequestContext.HTTP.Method+" "+ev.RawPath+".")
+			}
+		}
+	}
+	routeKey := "-"
+	if route != nil {
+		routeKey = route.Key()
+		resp, err = rt.call(ctx, route, newRequest(ev, params, log))
+	}
+	out := rt.encode(log, reqID, resp, err)
+	log.Info("request", "route", routeKey, "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath,
+		"status", out.StatusCode, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	return out, nil
+}
+
+func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.Log.Error("handler panicked", "panic", v, "stack", string(debug.Stack()))
+			resp, err = Response{}, errors.New("handler panicked")
+		}
+	}()
+	switch route.Access {
+	case SignedIn, Admin:
+		if r.Identity == nil {
+			return Response{}, shop.ErrUnauthenticated
+		}
+		if route.Access == Admin && !r.Identity.In(shop.AdminGroup) {
+			return Response{}, shop.ErrForbidden
+		}
+	}
+	if len(r.Body) > MaxBodyBytes {
+		return Response{}, newProblem(http.StatusRequestEntityTooLarge, "too-large", "The body is larger than 65536 bytes.")
+	}
+	if r.bodyErr != nil {
+		return Response{}, shop.Invalid("body", "is not valid base64")
+	}
+	return route.Handle(ctx, r)
+}
+
+func (rt *Router) encode(log *slog.Logger, reqID string, resp Response, err error) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"X-Request-Id": reqID}
+	if err != nil {
+		p, internal := problemFor(err)
+		if internal {
+			log.Error("request failed", "error", err.Error())
+		}
+		p = withRequestID(p, reqID)
+		p.headers(headers)
+		body, _ := json.Marshal(p)
+		return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(body)}
+	}
+	for k, v := range resp.Headers {
+		headers[k] = v
+	}
+	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers}
+	if resp.Body != nil {
+		body, mErr := json.Marshal(resp.Body)
+		if mErr != nil {
+			return rt.encode(log, reqID, Response{}, mErr)
+		}
+		headers["Content-Type"] = "application/json"
+		out.Body = string(body)
+	}
+	return out
+}
+
+func withRequestID(p *Problem, reqID string) *Problem {
+	c := *p // problems may be shared values; never write into the caller's
+	c.RequestID = reqID
+	return &c
+}
+
+// Request is one call as a handler sees it.
+type Request struct {
+	Method   string
+	Path     string
+	Params   map[string]string
+	Query    map[string]string
+	Headers  map[string]string // lower-case names, as API Gateway sends them
+	Body     []byte
+	Identity *shop.Identity
+	Log      *slog.Logger
+
+	bodyErr error
+}
+
+func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log *slog.Logger) *Request {
+	r := &Request{
+		Method: ev.RequestContext.HTTP.Method, Path: ev.RawPath, Params: params,
+		Query: ev.QueryStringParameters, Headers: ev.Headers, Log: log,
+	}
+	if ev.IsBase64Encoded {
+		r.Body, r.bodyErr = base64.StdEncoding.DecodeString(ev.Body)
+	} else {
+		r.Body = []byte(ev.Body)
+	}
+	if a := ev.RequestContext.Authorizer; a != nil && a.JWT != nil && a.JWT.Claims["sub"] != "" {
+		c := a.JWT.Claims
+		r.Identity = &shop.Identity{Subject: c["sub"], Email: c["email"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
+	}
+	return r
+}
+
+// Header returns the value of the named header, whatever its case.
+func (r *Request) Header(name string) string {
+	if v, ok := r.Headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// ParseGroups reads cognito:groups as the HTTP API JWT authorizer delivers it:
+// one string such as "[admin]" or "[admin editors]"; a JSON array also passes.
+func ParseGroups(claim string) []string {
+	claim = strings.TrimSpace(claim)
+	claim = strings.TrimPrefix(claim, "[")
+	claim = strings.TrimSuffix(claim, "]")
+	fields := strings.FieldsFunc(claim, func(r rune) bool { return r == ',' || r == ' ' })
+	groups := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if f = strings.Trim(f, `"`); f != "" {
+			groups = append(groups, f)
+		}
+	}
+	return groups
+}

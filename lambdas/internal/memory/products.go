@@ -1,0 +1,116 @@
+// Package memory holds in-memory stores for fast unit tests. They follow the
+// contracts of the real stores in the cases the tests use; behaviour that
+// depends on DynamoDB itself is tested against DynamoDB Local instead.
+package memory
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+var _ catalog.Store = (*Products)(nil)
+
+// Products is a catalog.Store in a map.
+type Products struct {
+	mu    sync.Mutex
+	items map[string]catalog.Product
+}
+
+// NewProducts returns an empty store.
+func NewProducts() *Products { return &Products{items: map[string]catalog.Product{}} }
+
+func (m *Products) Create(_ context.Context, p catalog.Product) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.items[p.ProductID]; ok {
+		return shop.ErrExists
+	}
+	m.items[p.ProductID] = p
+	return nil
+}
+
+func (m *Products) Get(_ context.Context, id string) (catalog.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.items[id]
+	if !ok {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	return p, nil
+}
+
+func (m *Products) List(_ context.Context, q catalog.ListQuery) ([]catalog.Product, *catalog.PageKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []catalog.Product
+	for _, p := range m.items {
+		if q.Category == "" || p.Category == q.Category {
+			all = append(all, p)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ProductID < all[j].ProductID })
+	start := 0
+	if q.After != nil {
+		start = sort.Search(len(all), func(i int) bool { return all[i].ProductID > q.After.ProductID })
+	}
+	all = all[start:]
+	if len(all) <= q.Limit {
+		return all, nil, nil
+	}
+	last := all[q.Limit-1]
+	key := &catalog.PageKey{ProductID: last.ProductID}
+	if q.Category != "" {
+		key.Category = q.Category
+	}
+	return all[:q.Limit], key, nil
+}
+
+func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVersion *int64, at time.Time) (catalog.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.items[id]
+	if !ok {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	if ifVersion != nil && *ifVersion != p.Version {
+		return catalog.Product{}, shop.ErrStale
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&p.Name, f.Name)
+	set(&p.Description, f.Description)
+	set(&p.Currency, f.Currency)
+	set(&p.Category, f.Category)
+	if f.Price != nil {
+		p.Price = *f.Price
+	}
+	if f.Quantity != nil {
+		p.Quantity = *f.Quantity
+	}
+	p.Version++
+	p.UpdatedAt = at.UTC().Format(time.RFC3339)
+	m.items[id] = p
+	return p, nil
+}
+
+func (m *Products) Delete(_ context.Context, id string, ifVersion *int64) (catalog.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.items[id]
+	if !ok {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	if ifVersion != nil && *ifVersion != p.Version {
+		return catalog.Product{}, shop.ErrStale
+	}
+	delete(m.items, id)
+	return p, nil
+}

@@ -1,0 +1,131 @@
+// Package shop holds the vocabulary every part of the shop shares: the sentinel
+// errors that the HTTP edge maps to status codes, field-level validation errors,
+// identifiers and the caller's identity.
+package shop
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Domain code wraps them with what it was doing; the HTTP edge
+// maps them to a status once, with errors.Is.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrExists          = errors.New("already exists")
+	ErrConflict        = errors.New("conflict")
+	ErrStale           = errors.New("precondition failed") // If-Match did not match the stored version
+	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrForbidden       = errors.New("forbidden")
+	ErrUnavailable     = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry
+	ErrThrottled       = errors.New("throttled")           // a dependency refused for load; safe to retry
+)
+
+// FieldError says what is wrong with one named field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// InvalidError is a request that failed validation. It lists every field at fault,
+// so a client fixes them all in one round trip.
+type InvalidError struct {
+	Fields []FieldError
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid request")
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field + " " + f.Message)
+	}
+	return b.String()
+}
+
+// Invalid builds an InvalidError for one field.
+func Invalid(field, message string) error {
+	return &InvalidError{Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// Violations collects field errors while a request is checked.
+type Violations []FieldError
+
+// Add records that field is wrong for the given reason.
+func (v *Violations) Add(field, message string) { *v = append(*v, FieldError{field, message}) }
+
+// Err is nil when nothing was recorded, an *InvalidError otherwise.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return &InvalidError{Fields: v}
+}
+
+// MaxIDLength bounds every client-visible identifier.
+const MaxIDLength = 64
+
+// ValidID reports whether s is 1 to 64 characters of A-Z a-z 0-9 _ -.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// crockford is the base32 alphabet of ULIDs: no I, L, O, U, and it sorts like the numbers it encodes.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewID returns prefix followed by a 26-character ULID: 48 bits of milliseconds
+// then 80 random bits, so ids made later sort later.
+func NewID(prefix string, now time.Time) string {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixMilli())<<16)
+	_, _ = rand.Read(raw[6:]) // crypto/rand.Read never fails on Linux
+	var out [26]byte
+	// 128 bits as 26 base32 digits: the first digit carries the top 3 bits.
+	hi := binary.BigEndian.Uint64(raw[:8])
+	lo := binary.BigEndian.Uint64(raw[8:])
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return prefix + string(out[:])
+}
+
+// Identity is the signed-in caller, as the token's claims describe them.
+type Identity struct {
+	Subject string
+	Email   string
+	Name    string
+	Groups  []string
+}
+
+// In reports whether the caller belongs to group.
+func (id Identity) In(group string) bool {
+	for _, g := range id.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// AdminGroup is the Cognito group whose members may change the catalogue.
+const AdminGroup = "admin"
