@@ -98,7 +98,7 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 }
 
 func (g *goFunction) Function() awslambda.Function { return g.fn }
-func (g *goFunction) Role() awsiam.IRole          { return g.role }
+func (g *goFunction) Role() awsiam.IRole           { return g.role }
 
 // retentionDays are the retention periods CloudWatch Logs accepts that a stage may ask for.
 var retentionDays = map[int]awslogs.RetentionDays{

@@ -80,5 +80,5 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 	return &identity{Construct: this, pool: pool, client: client}
 }
 
-func (i *identity) UserPool() awscognito.UserPool       { return i.pool }
+func (i *identity) UserPool() awscognito.UserPool     { return i.pool }
 func (i *identity) Client() awscognito.UserPoolClient { return i.client }
