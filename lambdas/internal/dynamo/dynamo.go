@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -44,6 +45,7 @@ func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 			so.MaxAttempts = 3
 			so.MaxBackoff = retryMaxBackoff
 		})
+
 	})
 }
 
@@ -73,4 +75,10 @@ func isConditionFailed(err error) (*types.ConditionalCheckFailedException, bool)
 	var ccf *types.ConditionalCheckFailedException
 	ok := errors.As(err, &ccf)
 	return ccf, ok
+}
+
+// LocalConfig is the SDK configuration for DynamoDB Local: any static
+// credentials and region do.
+func LocalConfig() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 }

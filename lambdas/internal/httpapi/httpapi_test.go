@@ -1,0 +1,327 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+func newTestRouter(t testing.TB) *Router {
+	c, err := cursor.New([]byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := catalog.NewService(memory.NewProducts(), c, "EUR")
+	return NewRouter(quiet, NewCatalog(svc).Routes()...)
+}
+
+type caller struct {
+	sub    string
+	groups string // as the JWT authorizer delivers cognito:groups
+}
+
+var (
+	admin    = &caller{"u-admin", "[admin]"}
+	customer = &caller{"u-1", ""}
+)
+
+// event builds what API Gateway sends for a request that matched routeKey.
+func event(rt *Router, method, path, body string, who *caller, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	rawPath, rawQuery, _ := strings.Cut(path, "?")
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: "$default", RawPath: rawPath, RawQueryString: rawQuery, Body: body, Headers: map[string]string{}}
+	ev.RequestContext.RequestID = "req-1"
+	ev.RequestContext.HTTP.Method = method
+	if route, params, _ := rt.Match(method, rawPath); route != nil {
+		ev.RouteKey, ev.PathParameters = route.Key(), params
+	}
+	if rawQuery != "" {
+		ev.QueryStringParameters = map[string]string{}
+		for _, kv := range strings.Split(rawQuery, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			ev.QueryStringParameters[k] = v
+		}
+	}
+	for k, v := range headers {
+		ev.Headers[strings.ToLower(k)] = v
+	}
+	if who != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": who.sub, "cognito:groups": who.groups}},
+		}
+	}
+	return ev
+}
+
+func do(t *testing.T, rt *Router, method, path, body string, who *caller, headers map[string]string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := rt.Serve(context.Background(), event(rt, method, path, body, who, headers))
+	if err != nil {
+		t.Fatalf("Serve returned an error: %v", err)
+	}
+	if resp.Headers["X-Request-Id"] == "" {
+		t.Errorf("%s %s: no X-Request-Id", method, path)
+	}
+	return resp
+}
+
+func decode[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	return v
+}
+
+const speaker = `{"product_id":"P123","name":"Bluetooth Speaker","price":4500,"category":"Electronics","quantity":10}`
+
+func TestCreateGetUpdateDelete(t *testing.T) {
+	rt := newTestRouter(t)
+	resp := do(t, rt, "POST", "/products", speaker, admin, nil)
+	if resp.StatusCode != 201 || resp.Headers["Location"] != "/products/P123" || resp.Headers["ETag"] != `"1"` {
+		t.Fatalf("create: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	p := decode[catalog.Product](t, resp.Body)
+	if p.Currency != "EUR" || p.Version != 1 || p.ImageURL != nil || p.CreatedAt == "" {
+		t.Errorf("created product: %+v", p)
+	}
+	resp = do(t, rt, "GET", "/products/P123", "", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"image_url":null`) {
+		t.Fatalf("get: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp = do(t, rt, "PATCH", "/products/P123", `{"price":3900}`, admin, map[string]string{"If-Match": `"1"`})
+	if resp.StatusCode != 200 || resp.Headers["ETag"] != `"2"` || decode[catalog.Product](t, resp.Body).Price != 3900 {
+		t.Fatalf("patch: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	resp = do(t, rt, "DELETE", "/products/P123", "", admin, map[string]string{"If-Match": `"1"`})
+	if resp.StatusCode != 412 {
+		t.Fatalf("delete with stale If-Match: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp = do(t, rt, "DELETE", "/products/P123", "", admin, map[string]string{"If-Match": `"2"`})
+	if resp.StatusCode != 204 || resp.Body != "" {
+		t.Fatalf("delete: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp = do(t, rt, "GET", "/products/P123", "", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("get after delete: %d", resp.StatusCode)
+	}
+}
+
+func TestCreateWithoutIDGeneratesOne(t *testing.T) {
+	rt := newTestRouter(t)
+	resp := do(t, rt, "POST", "/products", `{"name":"Mug","price":0,"category":"Kitchen","quantity":0,"currency":"USD","description":""}`, admin, nil)
+	p := decode[catalog.Product](t, resp.Body)
+	if resp.StatusCode != 201 || len(p.ProductID) != 27 || p.ProductID[0] != 'P' || p.Currency != "USD" {
+		t.Fatalf("%d %+v", resp.StatusCode, p)
+	}
+}
+
+type problem struct {
+	Type      string `json:"type"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	RequestID string `json:"request_id"`
+	Errors    []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// Every bad request is a 4xx problem naming what is wrong, and writes nothing.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		name, method, path, body string
+		who                      *caller
+		headers                  map[string]string
+		status                   int
+		field                    string
+	}{
+		{"not JSON", "POST", "/products", `{"name":`, admin, nil, 400, "body"},
+		{"empty body", "POST", "/products", ``, admin, nil, 400, "body"},
+		{"array body", "POST", "/products", `[1]`, admin, nil, 400, "body"},
+		{"null body", "POST", "/products", `null`, admin, nil, 400, "body"},
+		{"two objects", "POST", "/products", speaker + speaker, admin, nil, 400, "body"},
+		{"unknown field", "POST", "/products", `{"name":"a","price":1,"category":"c","quantity":1,"colour":"red"}`, admin, nil, 400, "colour"},
+		{"price as string", "POST", "/products", `{"name":"a","price":"45","category":"c","quantity":1}`, admin, nil, 400, "price"},
+		{"price as float", "POST", "/products", `{"name":"a","price":45.5,"category":"c","quantity":1}`, admin, nil, 400, "price"},
+		{"price in exponent form", "POST", "/products", `{"name":"a","price":1e3,"category":"c","quantity":1}`, admin, nil, 400, "price"},
+		{"price beyond int64", "POST", "/products", `{"name":"a","price":99999999999999999999,"category":"c","quantity":1}`, admin, nil, 400, "price"},
+		{"negative price", "POST", "/products", `{"name":"a","price":-1,"category":"c","quantity":1}`, admin, nil, 400, "price"},
+		{"negative quantity", "POST", "/products", `{"name":"a","price":1,"category":"c","quantity":-1}`, admin, nil, 400, "quantity"},
+		{"name missing", "POST", "/products", `{"price":1,"category":"c","quantity":1}`, admin, nil, 400, "name"},
+		{"name null", "POST", "/products", `{"name":null,"price":1,"category":"c","quantity":1}`, admin, nil, 400, "name"},
+		{"name empty", "POST", "/products", `{"name":"","price":1,"category":"c","quantity":1}`, admin, nil, 400, "name"},
+		{"name too long", "POST", "/products", `{"name":"` + strings.Repeat("x", 201) + `","price":1,"category":"c","quantity":1}`, admin, nil, 400, "name"},
+		{"name with control character", "POST", "/products", `{"name":"a\u0000b","price":1,"category":"c","quantity":1}`, admin, nil, 400, "name"},
+		{"category too long", "POST", "/products", `{"name":"a","price":1,"category":"` + strings.Repeat("c", 65) + `","quantity":1}`, admin, nil, 400, "category"},
+		{"description too long", "POST", "/products", `{"name":"a","price":1,"category":"c","quantity":1,"description":"` + strings.Repeat("d", 4001) + `"}`, admin, nil, 400, "description"},
+		{"bad currency", "POST", "/products", `{"name":"a","price":1,"category":"c","quantity":1,"currency":"eur"}`, admin, nil, 400, "currency"},
+		{"bad product id", "POST", "/products", `{"product_id":"a/b","name":"a","price":1,"category":"c","quantity":1}`, admin, nil, 400, "product_id"},
+		{"oversized body", "POST", "/products", `{"name":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, admin, nil, 413, ""},
+		{"bad id in path", "GET", "/products/a.b", "", nil, nil, 400, "product_id"},
+		{"id too long in path", "GET", "/products/" + strings.Repeat("x", 65), "", nil, nil, 400, "product_id"},
+		{"limit not a number", "GET", "/products?limit=ten", "", nil, nil, 400, "limit"},
+		{"limit too big", "GET", "/products?limit=101", "", nil, nil, 400, "limit"},
+		{"limit zero", "GET", "/products?limit=0", "", nil, nil, 400, "limit"},
+		{"forged cursor", "GET", "/products?cursor=eyJwIjoiUDEifQAAAAAAAAAAAAAAAAAAAAA", "", nil, nil, 400, "cursor"},
+		{"garbage cursor", "GET", "/products?cursor=%%%", "", nil, nil, 400, "cursor"},
+		{"unknown query parameter", "GET", "/products?sort=price", "", nil, nil, 400, "sort"},
+		{"empty patch", "PATCH", "/products/P1", `{}`, admin, nil, 400, "body"},
+		{"patch of the id", "PATCH", "/products/P1", `{"product_id":"P2"}`, admin, nil, 400, "product_id"},
+		{"malformed If-Match", "PATCH", "/products/P1", `{"price":1}`, admin, map[string]string{"If-Match": "3"}, 400, "If-Match"},
+		{"weak If-Match", "DELETE", "/products/P1", ``, admin, map[string]string{"If-Match": `W/"1"`}, 400, "If-Match"},
+		{"stale If-Match", "PATCH", "/products/P1", `{"price":1}`, admin, map[string]string{"If-Match": `"7"`}, 412, ""},
+		{"patch of missing product", "PATCH", "/products/P404", `{"price":1}`, admin, nil, 404, ""},
+		{"duplicate id", "POST", "/products", `{"product_id":"P1","name":"a","price":1,"category":"c","quantity":1}`, admin, nil, 409, ""},
+		{"create signed out", "POST", "/products", speaker, nil, nil, 401, ""},
+		{"create as customer", "POST", "/products", speaker, customer, nil, 403, ""},
+		{"delete as customer", "DELETE", "/products/P1", "", customer, nil, 403, ""},
+		{"unknown path", "GET", "/nothing", "", nil, nil, 404, ""},
+		{"wrong method", "PUT", "/products", "", admin, nil, 405, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newTestRouter(t)
+			if r := do(t, rt, "POST", "/products", `{"product_id":"P1","name":"One","price":1,"category":"c","quantity":1}`, admin, nil); r.StatusCode != 201 {
+				t.Fatalf("seed: %d %s", r.StatusCode, r.Body)
+			}
+			resp := do(t, rt, tt.method, tt.path, tt.body, tt.who, tt.headers)
+			if resp.StatusCode != tt.status || resp.Headers["Content-Type"] != "application/problem+json" {
+				t.Fatalf("status %d %q, want %d problem+json: %s", resp.StatusCode, resp.Headers["Content-Type"], tt.status, resp.Body)
+			}
+			p := decode[problem](t, resp.Body)
+			if p.Status != tt.status || p.Type == "" || p.RequestID != "req-1" {
+				t.Errorf("problem %+v", p)
+			}
+			if tt.field != "" {
+				found := false
+				for _, e := range p.Errors {
+					found = found || e.Field == tt.field
+				}
+				if !found {
+					t.Errorf("errors %+v do not name %q", p.Errors, tt.field)
+				}
+			}
+			// Nothing was written: P1 is as seeded and nothing else exists.
+			list := decode[catalog.Page](t, do(t, rt, "GET", "/products", "", nil, nil).Body)
+			if len(list.Items) != 1 || list.Items[0].Version != 1 || list.Items[0].Price != 1 {
+				t.Errorf("the store changed: %+v", list.Items)
+			}
+		})
+	}
+}
+
+func TestListPagination(t *testing.T) {
+	rt := newTestRouter(t)
+	for _, id := range []string{"A", "B", "C", "D", "E"} {
+		do(t, rt, "POST", "/products", `{"product_id":"`+id+`","name":"n","price":1,"category":"c","quantity":1}`, admin, nil)
+	}
+	var got []string
+	path := "/products?limit=2"
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatal("too many pages")
+		}
+		resp := do(t, rt, "GET", path, "", nil, nil)
+		page := decode[catalog.Page](t, resp.Body)
+		for _, p := range page.Items {
+			got = append(got, p.ProductID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		path = "/products?limit=2&cursor=" + *page.NextCursor
+	}
+	if strings.Join(got, "") != "ABCDE" {
+		t.Errorf("listed %v", got)
+	}
+	// A cursor of the full listing is refused for a category listing.
+	first := decode[catalog.Page](t, do(t, rt, "GET", "/products?limit=2", "", nil, nil).Body)
+	resp := do(t, rt, "GET", "/products?category=c&cursor="+*first.NextCursor, "", nil, nil)
+	if resp.StatusCode != 400 {
+		t.Errorf("cursor replayed on another listing: %d", resp.StatusCode)
+	}
+}
+
+func TestBase64Body(t *testing.T) {
+	rt := newTestRouter(t)
+	ev := event(rt, "POST", "/products", base64.StdEncoding.EncodeToString([]byte(speaker)), admin, nil)
+	ev.IsBase64Encoded = true
+	resp, _ := rt.Serve(context.Background(), ev)
+	if resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	ev.Body = "!!not base64"
+	if resp, _ = rt.Serve(context.Background(), ev); resp.StatusCode != 400 {
+		t.Fatalf("bad base64: %d", resp.StatusCode)
+	}
+}
+
+// A failure of our own is a 500 that carries the request id and nothing else.
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	rt := NewRouter(quiet, Route{http.MethodGet, "/boom", Public, func(context.Context, *Request) (Response, error) {
+		panic("secret table arn:aws:dynamodb:eu-west-1:123456789012:table/x")
+	}}, Route{http.MethodGet, "/fail", Public, func(context.Context, *Request) (Response, error) {
+		return Response{}, io.ErrUnexpectedEOF
+	}})
+	for _, path := range []string{"/boom", "/fail"} {
+		resp := do(t, rt, "GET", path, "", nil, nil)
+		if resp.StatusCode != 500 || strings.Contains(resp.Body, "arn:") || strings.Contains(resp.Body, "EOF") || !strings.Contains(resp.Body, "req-1") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+func TestParseGroups(t *testing.T) {
+	tests := []struct{ claim, want string }{
+		{"[admin]", "admin"},
+		{"[admin editors]", "admin,editors"},
+		{"[admin, editors]", "admin,editors"},
+		{`["admin","editors"]`, "admin,editors"},
+		{"", ""},
+		{"[]", ""},
+		{"admin", "admin"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(ParseGroups(tt.claim), ","); got != tt.want {
+			t.Errorf("ParseGroups(%q) = %q, want %q", tt.claim, got, tt.want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	rt := newTestRouter(t)
+	tests := []struct {
+		method, path, key, param string
+		allowed                  string
+	}{
+		{"GET", "/products", "GET /products", "", ""},
+		{"GET", "/products/P1", "GET /products/{product_id}", "P1", ""},
+		{"GET", "/products/P1/", "GET /products/{product_id}", "P1", ""},
+		{"PUT", "/products/P1", "", "", "GET,PATCH,DELETE"},
+		{"GET", "/products/P1/extra", "", "", ""},
+		{"GET", "/", "", "", ""},
+	}
+	for _, tt := range tests {
+		route, params, allowed := rt.Match(tt.method, tt.path)
+		key := ""
+		if route != nil {
+			key = route.Key()
+		}
+		if key != tt.key || params["product_id"] != tt.param || strings.Join(allowed, ",") != tt.allowed {
+			t.Errorf("Match(%s %s) = %q %v %v", tt.method, tt.path, key, params, allowed)
+		}
+	}
+}
