@@ -45,7 +45,6 @@ func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 			so.MaxAttempts = 3
 			so.MaxBackoff = retryMaxBackoff
 		})
-
 	})
 }
 
