@@ -1,0 +1,130 @@
+// Command local serves the whole shop API on 127.0.0.1 (PORT, default 8080)
+// against local backends that it starts itself (DynamoDB Local), through the
+// same handlers the Lambdas run. Ctrl-C stops everything it started.
+//
+//	go run ./cmd/local [--port 8080] [--seed] [--data DIR]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
+)
+
+func main() {
+	port := flag.String("port", envOr("PORT", "8080"), "port on 127.0.0.1")
+	seed := flag.Bool("seed", os.Getenv("SEED") == "1", "load the sample catalogue")
+	data := flag.String("data", os.Getenv("DATA_DIR"), "keep data in this directory between runs (default: start clean)")
+	flag.Parse()
+	log := wire.Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *port, *seed, *data); err != nil {
+		log.Error("local API stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, port string, seed bool, data string) error {
+	addr := net.JoinHostPort("127.0.0.1", port)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	tokens, err := localapi.NewTokens("http://" + addr + "/local")
+	if err != nil {
+		return err
+	}
+	// Backends first; /health answers 503 until they are up.
+	dynamoDir := ""
+	if data != "" {
+		dynamoDir = filepath.Join(data, "dynamodb")
+		if err := os.MkdirAll(dynamoDir, 0o755); err != nil {
+			return err
+		}
+	}
+	ddbProc, err := localdev.StartDynamo(ctx, dynamoDir, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer ddbProc.Stop()
+	db := dynamo.NewClient(dynamo.LocalConfig(), ddbProc.Endpoint)
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	cfg := wire.Config{ProductsTable: "Products", CursorSecret: hex.EncodeToString(secret), Currency: "EUR"}
+	if err := dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable); err != nil {
+		return err
+	}
+	cat, err := wire.Catalog(cfg, db)
+	if err != nil {
+		return err
+	}
+	router := httpapi.NewRouter(log, cat.Routes()...)
+	srv := localapi.New(router, tokens, log, map[string]localapi.Check{
+		"dynamodb": func(ctx context.Context) error {
+			_, err := db.ListTables(ctx, &dynamodb.ListTablesInput{})
+			return err
+		},
+	})
+	if seed {
+		if err := loadSeed(ctx, db, cfg); err != nil {
+			return err
+		}
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	srv.SetReady()
+	log.Info("local API ready", "url", "http://"+addr, "dynamodb", ddbProc.Endpoint, "seeded", seed, "data", data)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("local API stopped")
+	return nil
+}
+
+// loadSeed adds the sample catalogue; products that exist are left as they are.
+func loadSeed(ctx context.Context, db *dynamodb.Client, cfg wire.Config) error {
+	store := dynamo.NewProducts(db, cfg.ProductsTable)
+	for _, p := range catalog.Sample() {
+		if err := store.Create(ctx, p); err != nil && !errors.Is(err, shop.ErrExists) {
+			return fmt.Errorf("seed %s: %w", p.ProductID, err)
+		}
+	}
+	return nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,217 @@
+// Package localapi serves the shop's routes over net/http on a developer's
+// machine: each request becomes the API Gateway HTTP API (payload 2.0) event
+// that AWS would send, with the JWT claims in the authorizer context, and goes
+// through the very router the Lambdas run.
+package localapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// maxPayload is API Gateway's own limit on a request body.
+const maxPayload = 10 << 20
+
+// Check reports whether one backend answers.
+type Check func(ctx context.Context) error
+
+// Server is the local API.
+type Server struct {
+	router *httpapi.Router
+	tokens *Tokens
+	log    *slog.Logger
+	checks map[string]Check
+	ready  atomic.Bool
+}
+
+// New returns a server over router; checks name the backends /health reports.
+func New(router *httpapi.Router, tokens *Tokens, log *slog.Logger, checks map[string]Check) *Server {
+	return &Server{router: router, tokens: tokens, log: log, checks: checks}
+}
+
+// SetReady marks the backends as started: /health may now answer 200.
+func (s *Server) SetReady() { s.ready.Store(true) }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/health":
+		if r.Method == http.MethodGet {
+			s.health(w, r)
+			return
+		}
+	case "/local/token":
+		if r.Method == http.MethodPost {
+			s.mint(w, r)
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayload))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, "application/problem+json", map[string]any{
+			"type": "/problems/too-large", "title": "Request Entity Too Large", "status": 413, "detail": "API Gateway accepts at most 10 MB."})
+		return
+	}
+	ev, status := s.Event(r, body)
+	var resp events.APIGatewayV2HTTPResponse
+	if status == http.StatusUnauthorized {
+		// What the JWT authorizer answers for a protected route, as a problem.
+		resp = events.APIGatewayV2HTTPResponse{StatusCode: 401, Headers: map[string]string{"Content-Type": "application/problem+json", "X-Request-Id": ev.RequestContext.RequestID},
+			Body: `{"type":"/problems/unauthenticated","title":"Unauthorized","status":401,"detail":"Send a valid, unexpired bearer token."}`}
+	} else {
+		resp, _ = s.router.Serve(r.Context(), ev)
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(resp.StatusCode)
+	if resp.IsBase64Encoded {
+		b, _ := base64.StdEncoding.DecodeString(resp.Body)
+		_, _ = w.Write(b)
+		return
+	}
+	_, _ = io.WriteString(w, resp.Body)
+}
+
+// Event converts r into the event API Gateway would send. For a route behind
+// the authorizer it verifies the bearer token and answers 401 when it fails, as
+// the authorizer does before the function is ever called.
+func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPRequest, int) {
+	now := time.Now().UTC()
+	rawPath := r.URL.EscapedPath()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: rawPath, RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			AccountID: "000000000000", APIID: "local", DomainName: r.Host, DomainPrefix: "local", Stage: "$default",
+			RequestID: shop.NewID("", now), RouteKey: "$default", Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: rawPath, Protocol: r.Proto, SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	for name, vs := range r.Header {
+		ev.Headers[strings.ToLower(name)] = strings.Join(vs, ",")
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = strings.Join(vs, ",")
+		}
+	}
+	if len(body) > 0 {
+		if utf8.Valid(body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	route, params, _ := s.router.Match(r.Method, rawPath)
+	if route == nil {
+		return ev, 0 // the $default route: the router answers 404 or 405
+	}
+	ev.RouteKey, ev.RequestContext.RouteKey = route.Key(), route.Key()
+	for k, v := range params {
+		if u, err := url.PathUnescape(v); err == nil {
+			params[k] = u
+		}
+	}
+	ev.PathParameters = params
+	if route.Access == httpapi.Public {
+		return ev, 0 // no authorizer on the route: API Gateway passes no claims
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ev, http.StatusUnauthorized
+	}
+	claims, err := s.tokens.Verify(strings.TrimSpace(token))
+	if err != nil {
+		return ev, http.StatusUnauthorized
+	}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+	}
+	return ev, 0
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	state := map[string]string{}
+	ok := s.ready.Load()
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	for name, check := range s.checks {
+		switch err := check(ctx); {
+		case !s.ready.Load():
+			state[name] = "starting"
+		case err != nil:
+			state[name], ok = "unreachable", false
+		default:
+			state[name] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, "application/json", map[string]any{"status": map[bool]string{true: "ok", false: "unavailable"}[ok], "backends": state})
+}
+
+type tokenRequest struct {
+	Sub    string   `json:"sub"`
+	Email  string   `json:"email"`
+	Groups []string `json:"groups"`
+}
+
+func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	var v shop.Violations
+	if err := dec.Decode(&req); err != nil {
+		v.Add("body", "must be a JSON object with sub, email and groups")
+	} else {
+		if !shop.ValidID(req.Sub) {
+			v.Add("sub", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+		}
+		if req.Email != "" && (!strings.Contains(req.Email, "@") || len(req.Email) > 254) {
+			v.Add("email", "must be an email address")
+		}
+		for _, g := range req.Groups {
+			if !shop.ValidID(g) {
+				v.Add("groups", "must be names of 1 to 64 characters of A-Z a-z 0-9 _ -")
+				break
+			}
+		}
+	}
+	if len(v) > 0 {
+		writeJSON(w, http.StatusBadRequest, "application/problem+json", map[string]any{
+			"type": "/problems/validation", "title": "Bad Request", "status": 400, "detail": "The request has invalid fields; see errors.", "errors": v})
+		return
+	}
+	token, exp, err := s.tokens.Mint(req.Sub, req.Email, req.Groups, time.Hour)
+	if err != nil {
+		s.log.Error("mint token", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, "application/problem+json", map[string]any{"type": "/problems/internal", "title": "Internal Server Error", "status": 500})
+		return
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"token": token, "token_type": "Bearer", "expires_at": exp.UTC().Format(time.RFC3339)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
