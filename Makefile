@@ -83,8 +83,10 @@ bench: node_modules/.installed build ## handler benchmarks, binary sizes, synth 
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
 	./.ci/synth-times.sh
 
-local: node_modules/.installed ## serve the API on 127.0.0.1:8080 against local backends
-	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator go run ./cmd/local $(if $(SEED),--seed)
+# Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
+local: node_modules/.installed ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
+	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
+	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

@@ -40,13 +40,15 @@ func main() {
 	log := wire.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *port, *seed, *data); err != nil {
+	if err := run(ctx, log, *port, *seed, *data, nil); err != nil {
 		log.Error("local API stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, port string, seed bool, data string) error {
+// run serves until ctx ends. ready, when set, learns the backends' endpoints
+// once the API answers.
+func run(ctx context.Context, log *slog.Logger, port string, seed bool, data string, ready func(backends map[string]string)) error {
 	addr := net.JoinHostPort("127.0.0.1", port)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -96,6 +98,9 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	srv.SetReady()
+	if ready != nil {
+		ready(map[string]string{"dynamodb": ddbProc.Endpoint})
+	}
 	log.Info("local API ready", "url", "http://"+addr, "dynamodb", ddbProc.Endpoint, "seeded", seed, "data", data)
 	select {
 	case <-ctx.Done():
