@@ -76,6 +76,7 @@ lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	go run $(STATICCHECK) ./infra/...
 	cd lambdas && GOWORK=off go run $(STATICCHECK) -tags integration ./...
 	go mod tidy -diff
+	redocly lint --config docs/redocly.yaml docs/openapi.json
 	cd lambdas && GOWORK=off go mod tidy -diff
 
 bench: node_modules/.installed build ## handler benchmarks, binary sizes, synth times

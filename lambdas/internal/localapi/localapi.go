@@ -47,17 +47,17 @@ func New(router *httpapi.Router, tokens *Tokens, log *slog.Logger, checks map[st
 func (s *Server) SetReady() { s.ready.Store(true) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/health":
-		if r.Method == http.MethodGet {
-			s.health(w, r)
-			return
-		}
-	case "/local/token":
-		if r.Method == http.MethodPost {
-			s.mint(w, r)
-			return
-		}
+	switch {
+	case r.URL.Path == "/health" && r.Method == http.MethodGet:
+		s.health(w, r)
+		return
+	case r.URL.Path == "/local/token" && r.Method == http.MethodPost:
+		s.mint(w, r)
+		return
+	case r.URL.Path == "/health" || r.URL.Path == "/local/token":
+		writeJSON(w, http.StatusMethodNotAllowed, "application/problem+json", map[string]any{
+			"type": "/problems/method-not-allowed", "title": "Method Not Allowed", "status": 405})
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayload))
 	if err != nil {
