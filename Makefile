@@ -18,7 +18,7 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy test test-infra test-lambdas lint bench local clean check-tools
+.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,13 +53,19 @@ synth: node_modules/.installed build ## synthesize every stack of STAGE into cdk
 diff: node_modules/.installed build ## compare STAGE with what is deployed
 	$(CDK) diff --all
 
-deploy: node_modules/.installed build ## deploy STAGE
-	$(CDK) deploy --all
+deploy: node_modules/.installed build ## deploy STAGE; its outputs go to cdk.out/outputs.json
+	$(CDK) deploy --all --outputs-file cdk.out/outputs.json
+
+# A Postman environment for a deployed stage, from the outputs `make deploy` wrote.
+postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out/outputs.json
+	@test -f cdk.out/outputs.json || { echo "no cdk.out/outputs.json: run make deploy STAGE=... first"; exit 1; }
+	node .ci/postman-env.js cdk.out/outputs.json "$(STAGE)" > docs/postman/$(or $(STAGE),dev).postman_environment.json
+	@echo "wrote docs/postman/$(or $(STAGE),dev).postman_environment.json"
 
 destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
 	$(CDK) destroy --all
 
-test: node_modules/.installed build test-infra test-lambdas ## run the whole test suite
+test: node_modules/.installed build test-infra test-lambdas test-api ## run the whole test suite
 
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
@@ -68,6 +74,11 @@ test-infra:
 test-lambdas:
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
 		go test -count=1 -tags integration ./...
+
+# The Postman collection, run by newman against a local API that the script starts and stops.
+test-api: node_modules/.installed
+	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
+	./.ci/newman.sh
 
 lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ func DecodeProductFields(body []byte) (catalog.Fields, error) {
 func (c *Catalog) create(ctx context.Context, r *Request) (Response, error) {
 	f, err := DecodeProductFields(r.Body)
 	if err != nil {
-		return Response{}, err
+		return Response{}, withRules(err, catalog.ValidateCreate(f))
 	}
 	p, err := c.svc.Create(ctx, f)
 	if err != nil {
@@ -99,7 +100,7 @@ func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {
 	}
 	f, err := DecodeProductFields(r.Body)
 	if err != nil {
-		return Response{}, err
+		return Response{}, withRules(err, catalog.ValidateUpdate(f))
 	}
 	p, err := c.svc.Update(ctx, r.Params["product_id"], f, ifVersion)
 	if err != nil {
@@ -117,6 +118,30 @@ func (c *Catalog) remove(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return Response{Status: http.StatusNoContent}, nil
+}
+
+// withRules adds to the type errors of a body the rule errors of its other
+// fields, so that one answer names every field at fault. A body that is not an
+// object at all is reported alone.
+func withRules(decodeErr, ruleErr error) error {
+	var dec, rule *shop.InvalidError
+	if !errors.As(decodeErr, &dec) || !errors.As(ruleErr, &rule) {
+		return decodeErr
+	}
+	named := map[string]bool{}
+	for _, f := range dec.Fields {
+		if f.Field == "body" {
+			return decodeErr
+		}
+		named[f.Field] = true
+	}
+	all := append([]shop.FieldError(nil), dec.Fields...)
+	for _, f := range rule.Fields {
+		if !named[f.Field] {
+			all = append(all, f)
+		}
+	}
+	return &shop.InvalidError{Fields: all}
 }
 
 func productResponse(status int, p catalog.Product) Response {

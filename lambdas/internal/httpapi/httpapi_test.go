@@ -154,6 +154,8 @@ func TestBadInput(t *testing.T) {
 		{"null body", "POST", "/products", `null`, admin, nil, 400, "body"},
 		{"two objects", "POST", "/products", speaker + speaker, admin, nil, 400, "body"},
 		{"unknown field", "POST", "/products", `{"name":"a","price":1,"category":"c","quantity":1,"colour":"red"}`, admin, nil, 400, "colour"},
+		{"unknown field and a rule", "POST", "/products", `{"price":1,"category":"c","quantity":1,"colour":"red"}`, admin, nil, 400, "name"},
+		{"wrong type and a rule", "POST", "/products", `{"name":"","price":"1","category":"c","quantity":1}`, admin, nil, 400, "name"},
 		{"price as string", "POST", "/products", `{"name":"a","price":"45","category":"c","quantity":1}`, admin, nil, 400, "price"},
 		{"price as float", "POST", "/products", `{"name":"a","price":45.5,"category":"c","quantity":1}`, admin, nil, 400, "price"},
 		{"price in exponent form", "POST", "/products", `{"name":"a","price":1e3,"category":"c","quantity":1}`, admin, nil, 400, "price"},

@@ -212,6 +212,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Request-Id", shop.NewID("", time.Now()))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

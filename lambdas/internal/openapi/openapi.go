@@ -24,7 +24,7 @@ func Load(path string) ([]Operation, error) {
 		return nil, err
 	}
 	var doc struct {
-		Security []map[string]any                     `json:"security"`
+		Security []map[string]any                      `json:"security"`
 		Paths    map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
