@@ -18,7 +18,7 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools
+.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-java
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,6 @@ help: ## list the verbs
 check-tools:
 	@command -v go >/dev/null || { echo "missing: Go 1.26 (https://go.dev/dl)"; exit 1; }
 	@command -v npm >/dev/null || { echo "missing: Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
-	@command -v java >/dev/null || { echo "missing: Java 17+ for DynamoDB Local (Debian: apt-get install openjdk-17-jre-headless)"; exit 1; }
 
 # npm packages from the lockfile, reinstalled only when the lockfile changes.
 node_modules/.installed: package.json package-lock.json | check-tools
@@ -65,7 +64,10 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
 	$(CDK) destroy --all
 
-test: node_modules/.installed build test-infra test-lambdas test-api ## run the whole test suite
+test: node_modules/.installed build check-java test-infra test-lambdas test-api ## run the whole test suite
+
+check-java:
+	@command -v java >/dev/null || { echo "missing: Java 17+ for DynamoDB Local (Debian: apt-get install openjdk-17-jre-headless; .ci/run installs it)"; exit 1; }
 
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
