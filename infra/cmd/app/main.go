@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"regexp"
 	"strings"
 
@@ -20,7 +21,7 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	owner := firstNonEmpty(contextString(app, "owner"), os.Getenv("USER"), "unknown")
+	owner := firstNonEmpty(contextString(app, "owner"), os.Getenv("USER"), loginName(), "unknown")
 	name := firstNonEmpty(contextString(app, "stage"), os.Getenv("STAGE"), DeveloperStage(owner))
 	profiles, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:stages")))
 	if err != nil {
@@ -43,6 +44,14 @@ func DeveloperStage(user string) string {
 		s = s[:24]
 	}
 	return strings.TrimRight(s, "-")
+}
+
+// loginName is the account name when USER is not set (CI runners, containers).
+func loginName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 func contextString(app awscdk.App, key string) string {
