@@ -46,6 +46,7 @@ app:
 	go build -trimpath -o $(DIST)/cdkapp ./infra/cmd/app
 
 synth: node_modules/.installed build ## synthesize every stack of STAGE into cdk.out (no AWS account needed)
+	rm -f cdk.out/*.template.json cdk.out/*.assets.json cdk.out/*-NagReport.csv
 	$(CDK) synth --quiet
 	@echo "templates: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
 
