@@ -61,7 +61,7 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	this := constructs.NewConstruct(scope, &id)
 	logs := awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: statefulRemoval(props.Prod),
+		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
 	// A role of its own, without the AWSLambdaBasicExecutionRole managed policy:
 	// that policy may write to every log group in the account.

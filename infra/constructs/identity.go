@@ -55,7 +55,7 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
 		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
 		DeletionProtection: jsii.Bool(props.Prod),
-		RemovalPolicy:      statefulRemoval(props.Prod),
+		RemovalPolicy:      StatefulRemoval(props.Prod),
 	})
 	client := pool.AddClient(jsii.String("App"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false), // a browser or mobile app cannot keep a secret

@@ -39,7 +39,7 @@ func NewProductsTable(scope constructs.Construct, id string, props ProductsTable
 		},
 		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
 		DeletionProtection: jsii.Bool(props.Prod),
-		RemovalPolicy:      statefulRemoval(props.Prod),
+		RemovalPolicy:      StatefulRemoval(props.Prod),
 	})
 	table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 		IndexName:      jsii.String(CategoryIndex),
@@ -52,8 +52,8 @@ func NewProductsTable(scope constructs.Construct, id string, props ProductsTable
 
 func (p *productsTable) Table() awsdynamodb.Table { return p.table }
 
-// statefulRemoval keeps data in prod and cleans up development stages.
-func statefulRemoval(prod bool) awscdk.RemovalPolicy {
+// StatefulRemoval keeps data in prod and cleans up development stages.
+func StatefulRemoval(prod bool) awscdk.RemovalPolicy {
 	if prod {
 		return awscdk.RemovalPolicy_RETAIN
 	}

@@ -108,7 +108,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 	})
 	accessLogs := awslogs.NewLogGroup(this, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: statefulRemoval(props.Prod),
+		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
 	stage := awsapigatewayv2.NewHttpStage(this, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,

@@ -34,18 +34,11 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
 		},
-		RemovalPolicy: removal(stage.Prod),
+		RemovalPolicy: shopcx.StatefulRemoval(stage.Prod),
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(s.CursorSecret, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SMG4"),
 		Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
 	}}, jsii.Bool(false))
 	return s
-}
-
-func removal(prod bool) awscdk.RemovalPolicy {
-	if prod {
-		return awscdk.RemovalPolicy_RETAIN
-	}
-	return awscdk.RemovalPolicy_DESTROY
 }
