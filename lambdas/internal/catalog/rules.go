@@ -33,7 +33,7 @@ func ValidateCreate(f Fields) error {
 		}
 	}
 	if f.ProductID != nil && !shop.ValidID(*f.ProductID) {
-		v.Add("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+		v.Add("product_id", shop.IDRule)
 	}
 	checkWritable(&v, f)
 	return v.Err()

@@ -60,7 +60,7 @@ func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
 // Get returns one product.
 func (s *Service) Get(ctx context.Context, id string) (Product, error) {
 	if !shop.ValidID(id) {
-		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+		return Product{}, shop.Invalid("product_id", shop.IDRule)
 	}
 	p, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *Service) List(ctx context.Context, category string, limit int, token st
 // Update changes the fields present in f. ifVersion, when set, must be the stored version.
 func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *int64) (Product, error) {
 	if !shop.ValidID(id) {
-		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+		return Product{}, shop.Invalid("product_id", shop.IDRule)
 	}
 	if err := ValidateUpdate(f); err != nil {
 		return Product{}, err
@@ -129,7 +129,7 @@ func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *in
 // Delete removes a product and returns what it was, so that its images can be removed too.
 func (s *Service) Delete(ctx context.Context, id string, ifVersion *int64) (Product, error) {
 	if !shop.ValidID(id) {
-		return Product{}, shop.Invalid("product_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+		return Product{}, shop.Invalid("product_id", shop.IDRule)
 	}
 	p, err := s.store.Delete(ctx, id, ifVersion)
 	if err != nil {

@@ -220,3 +220,34 @@ func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error
 	}
 	return p, nil
 }
+
+// GetMany reads the products among ids that exist, in one BatchGetItem per 100
+// ids, retrying the keys DynamoDB leaves unprocessed a few times.
+func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	out := make(map[string]catalog.Product, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, min(100, len(ids)-start))
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, productKey(id))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt == 3 {
+				return nil, fmt.Errorf("batch get products: %w: keys left unprocessed", shop.ErrThrottled)
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, classify("batch get products", err)
+			}
+			for _, item := range res.Responses[s.table] {
+				p, err := decodeProduct(item)
+				if err != nil {
+					return nil, err
+				}
+				out[p.ProductID] = p
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}

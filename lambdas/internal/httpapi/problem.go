@@ -34,6 +34,7 @@ func newProblem(status int, slug, detail string) *Problem {
 func problemFor(err error) (p *Problem, internal bool) {
 	var prob *Problem
 	var inv *shop.InvalidError
+	var conflict *shop.ConflictError
 	switch {
 	case errors.As(err, &prob):
 		return prob, false
@@ -41,6 +42,12 @@ func problemFor(err error) (p *Problem, internal bool) {
 		p = newProblem(http.StatusBadRequest, "validation", "The request has invalid fields; see errors.")
 		p.Errors = inv.Fields
 		return p, false
+	case errors.As(err, &conflict):
+		p = newProblem(http.StatusConflict, conflict.Reason, conflict.Detail)
+		p.Errors = conflict.Fields
+		return p, false
+	case errors.Is(err, shop.ErrKeyReused):
+		return newProblem(http.StatusUnprocessableEntity, "idempotency-key-reused", "This Idempotency-Key was used with a different request; use a new key."), false
 	case errors.Is(err, shop.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "No such resource."), false
 	case errors.Is(err, shop.ErrExists):

@@ -184,7 +184,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		v.Add("body", "must be a JSON object with sub, email and groups")
 	} else {
 		if !shop.ValidID(req.Sub) {
-			v.Add("sub", "must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+			v.Add("sub", shop.IDRule)
 		}
 		if req.Email != "" && (!strings.Contains(req.Email, "@") || len(req.Email) > 254) {
 			v.Add("email", "must be an email address")

@@ -1,13 +1,23 @@
-// Package localdev starts the real local backends (DynamoDB Local for now) on
+// Package localdev starts the real local backends (DynamoDB Local, redis-server) on
 // free loopback ports and stops them again. The integration tests and the local
 // API both use it; nothing here runs in AWS.
 package localdev
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -127,4 +137,160 @@ func start(ctx context.Context, name string, port int, log io.Writer, bin string
 			return nil, fmt.Errorf("%s not ready on %s after 60 s", name, addr)
 		}
 	}
+}
+
+// Redis is a one-node redis-server cluster that owns every slot, with TLS (a
+// certificate made at start) and one ACL user with a password: the cluster,
+// TLS and authentication paths of ElastiCache Serverless.
+type Redis struct {
+	*Process
+	Addr     string // 127.0.0.1:PORT
+	User     string
+	Password string
+	TLS      *tls.Config // trusts the server's certificate
+
+	dir  string
+	port int
+	log  io.Writer
+}
+
+// StartRedis starts redis-server in dir (made if missing) for user with the
+// given ACL access string.
+func StartRedis(ctx context.Context, dir, user, access string, log io.Writer) (*Redis, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, errors.New("redis-server not found (Debian: apt-get install redis-server; .ci/run installs it)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := writeCert(dir)
+	if err != nil {
+		return nil, err
+	}
+	pw := make([]byte, 16)
+	_, _ = rand.Read(pw)
+	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), User: user, Password: hex.EncodeToString(pw),
+		TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, dir: dir, port: port, log: log}
+	conf := fmt.Sprintf(`port 0
+bind 127.0.0.1
+tls-port %d
+tls-cert-file %[2]s/cert.pem
+tls-key-file %[2]s/key.pem
+tls-ca-cert-file %[2]s/cert.pem
+tls-auth-clients no
+tls-cluster yes
+cluster-enabled yes
+cluster-announce-ip 127.0.0.1
+cluster-config-file %[2]s/nodes.conf
+save ""
+appendonly no
+shutdown-on-sigterm save
+loglevel warning
+dir %[2]s
+user default off
+user %s %s >%s
+user admin on >%[5]s ~* +@all
+`, port, dir, user, access, r.Password)
+	if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	// One node owns every slot; on a restart nodes.conf remembers them.
+	if _, err := r.cli(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	if err := r.waitClusterOK(ctx); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start starts the server (again, after Stop, on the same port and with the
+// same slots) and waits until the cluster answers.
+func (r *Redis) Start(ctx context.Context) error {
+	p, err := start(ctx, "redis-server", r.port, r.log, "redis-server", filepath.Join(r.dir, "redis.conf"))
+	if err != nil {
+		return err
+	}
+	r.Process = p
+	r.Endpoint = r.Addr
+	if _, err := os.Stat(filepath.Join(r.dir, "dump.rdb")); err == nil {
+		return r.waitClusterOK(ctx) // a restart: the slots are known already
+	}
+	return nil
+}
+
+// waitClusterOK waits until the node reports cluster_state:ok, which follows
+// the slot assignment by up to a couple of seconds.
+func (r *Redis) waitClusterOK(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := r.cli(ctx, "CLUSTER", "INFO")
+		if err == nil && bytes.Contains(out, []byte("cluster_state:ok")) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redis cluster not ok after 30 s: %v %s", err, out)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// cli runs one setup command through redis-cli as "admin", a user that exists
+// for setup alone: the cart's user may not run CLUSTER ADDSLOTSRANGE.
+func (r *Redis) cli(ctx context.Context, args ...string) ([]byte, error) {
+	base := []string{"--tls", "--cacert", filepath.Join(r.dir, "cert.pem"), "-h", "127.0.0.1", "-p", fmt.Sprint(r.port),
+		"--user", "admin", "--pass", r.Password, "--no-auth-warning"}
+	out, err := exec.CommandContext(ctx, "redis-cli", append(base, args...)...).CombinedOutput()
+	if err != nil || bytes.HasPrefix(out, []byte("ERR")) || bytes.HasPrefix(out, []byte("NOPERM")) {
+		return out, fmt.Errorf("redis-cli %v: %v: %s", args, err, out)
+	}
+	return out, nil
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key, and
+// returns a pool that trusts it.
+func writeCert(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "localdev redis"},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(30 * 24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return pool, nil
 }

@@ -114,3 +114,16 @@ func (m *Products) Delete(_ context.Context, id string, ifVersion *int64) (catal
 	delete(m.items, id)
 	return p, nil
 }
+
+// GetMany returns the products among ids that exist.
+func (m *Products) GetMany(_ context.Context, ids []string) (map[string]catalog.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]catalog.Product{}
+	for _, id := range ids {
+		if p, ok := m.items[id]; ok {
+			out[id] = p
+		}
+	}
+	return out, nil
+}

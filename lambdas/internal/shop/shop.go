@@ -69,12 +69,18 @@ func (v Violations) Err() error {
 	return &InvalidError{Fields: v}
 }
 
+// IDRule is the message for an identifier that fails ValidID.
+const IDRule = "must be 1 to 64 characters of A-Z a-z 0-9 _ -"
+
 // MaxIDLength bounds every client-visible identifier.
 const MaxIDLength = 64
 
 // ValidID reports whether s is 1 to 64 characters of A-Z a-z 0-9 _ -.
-func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDLength {
+func ValidID(s string) bool { return ValidToken(s, 1, MaxIDLength) }
+
+// ValidToken reports whether s is minLen to maxLen characters of A-Z a-z 0-9 _ -.
+func ValidToken(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -129,3 +135,19 @@ func (id Identity) In(group string) bool {
 
 // AdminGroup is the Cognito group whose members may change the catalogue.
 const AdminGroup = "admin"
+
+// ErrKeyReused is an idempotency key sent again with a different request.
+var ErrKeyReused = errors.New("idempotency key reused with a different request")
+
+// ConflictError is a 409 with a reason a client can act on: Reason becomes the
+// problem type (/problems/<reason>), Fields name what is at fault.
+type ConflictError struct {
+	Reason string
+	Detail string
+	Fields []FieldError
+}
+
+func (e *ConflictError) Error() string { return e.Reason + ": " + e.Detail }
+
+// Is makes every ConflictError match ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }

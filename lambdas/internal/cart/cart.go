@@ -1,0 +1,96 @@
+// Package cart is the shopping cart: whose it is, the rules for its lines, and
+// the use cases (read, set a line, remove a line, clear, merge a guest cart into
+// a user's) over a Store that keeps only product ids and quantities. Names and
+// prices always come from the catalogue when a cart is read.
+package cart
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+)
+
+const (
+	// MaxQuantity is the most units of one product a line may hold.
+	MaxQuantity = 99
+	// MaxLines bounds the lines of a cart, well below the 100 items of one
+	// DynamoDB transaction, which checkout spends on one per line plus three.
+	MaxLines = 50
+	// MinSessionID and MaxSessionID bound a guest's X-Session-Id.
+	MinSessionID, MaxSessionID = 16, 128
+)
+
+// Owner is whose cart it is: a signed-in user (the token's sub) or a guest (the
+// X-Session-Id the client made up). The two never share a key.
+type Owner struct {
+	Guest bool
+	ID    string
+}
+
+// Key is the owner's cart name in the store, e.g. "u:<sub>" or "g:<session>".
+func (o Owner) Key() string {
+	if o.Guest {
+		return "g:" + o.ID
+	}
+	return "u:" + o.ID
+}
+
+// Lines are a cart as stored: product id to quantity.
+type Lines map[string]int
+
+// Units is the sum of the quantities.
+func (l Lines) Units() int {
+	n := 0
+	for _, q := range l {
+		n += q
+	}
+	return n
+}
+
+// Store keeps carts with a sliding expiry. Every method is atomic on one cart
+// and renews the cart's expiry to ttl from now.
+type Store interface {
+	// Get returns the lines (empty when there is no cart) and renews the expiry.
+	Get(ctx context.Context, o Owner, ttl time.Duration) (Lines, error)
+	// Set sets one line. A new line beyond MaxLines is an ErrFull.
+	Set(ctx context.Context, o Owner, productID string, quantity int, ttl time.Duration) error
+	// Remove deletes lines; absent ones are fine.
+	Remove(ctx context.Context, o Owner, ttl time.Duration, productIDs ...string) error
+	// Clear deletes the cart.
+	Clear(ctx context.Context, o Owner) error
+	// ClearIf deletes the cart only if it still holds exactly want, and
+	// reports whether it did. A change made meanwhile is never lost.
+	ClearIf(ctx context.Context, o Owner, want Lines) (bool, error)
+	// Merge adds lines into o's cart, each line capped at caps[product] (and
+	// MaxQuantity), as one atomic step recorded under mergeID: applying the
+	// same mergeID again changes nothing. It returns o's lines afterwards.
+	Merge(ctx context.Context, o Owner, mergeID string, lines Lines, caps map[string]int, ttl time.Duration) (Lines, error)
+	// Take subtracts lines from o's cart (a line at zero or below goes away).
+	Take(ctx context.Context, o Owner, lines Lines) error
+}
+
+// Catalog is what the cart reads of the catalogue.
+type Catalog interface {
+	Get(ctx context.Context, id string) (catalog.Product, error)
+	// GetMany returns the products that exist among ids, by id.
+	GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error)
+}
+
+// Line is one line of a cart as the client sees it.
+type Line struct {
+	ProductID string `json:"product_id"`
+	Name      string `json:"name"`
+	UnitPrice int64  `json:"unit_price"`
+	Quantity  int    `json:"quantity"`
+	LineTotal int64  `json:"line_total"`
+}
+
+// Cart is a cart as the client sees it, priced from the catalogue.
+type Cart struct {
+	Items     []Line  `json:"items"`
+	Currency  string  `json:"currency"`
+	Subtotal  int64   `json:"subtotal"`
+	ItemCount int     `json:"item_count"`
+	ExpiresAt *string `json:"expires_at"`
+}
