@@ -3,9 +3,6 @@
 package main
 
 import (
-	"log/slog"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
@@ -18,17 +15,12 @@ func main() {
 	cfg := wire.FromEnv()
 	awsCfg, err := wire.AWS()
 	if err != nil {
-		fatal(log, err)
+		wire.Fatal(log, err)
 	}
 	cat, err := wire.Catalog(cfg, dynamo.NewClient(awsCfg, cfg.DynamoEndpoint))
 	if err != nil {
-		fatal(log, err)
+		wire.Fatal(log, err)
 	}
 	router := httpapi.NewRouter(log, cat.Routes()...)
 	lambda.StartHandlerFunc(router.Serve)
-}
-
-func fatal(log *slog.Logger, err error) {
-	log.Error("cannot start", "error", err.Error())
-	os.Exit(1)
 }

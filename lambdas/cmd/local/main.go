@@ -1,5 +1,5 @@
 // Command local serves the whole shop API on 127.0.0.1 (PORT, default 8080)
-// against local backends that it starts itself (DynamoDB Local), through the
+// against local backends that it starts itself (DynamoDB Local, redis-server), through the
 // same handlers the Lambdas run. Ctrl-C stops everything it started.
 //
 //	go run ./cmd/local [--port 8080] [--seed] [--data DIR]
@@ -18,16 +18,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -71,10 +74,27 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		return err
 	}
 	defer ddbProc.Stop()
+	// redis-server keeps carts; with DATA_DIR they survive a restart.
+	redisDir := filepath.Join(data, "redis")
+	if data == "" {
+		if redisDir, err = os.MkdirTemp("", "shop-redis"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(redisDir)
+	}
+	redisProc, err := localdev.StartRedis(ctx, redisDir, "cart", rediscart.AccessString, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer redisProc.Stop()
+	rediscart.SetLogger(log)
+	rdb := rediscart.NewClient(rediscart.Options{Addr: redisProc.Addr, Username: redisProc.User, TLS: redisProc.TLS,
+		Password: func(context.Context) (string, error) { return redisProc.Password, nil }})
+	defer rdb.Close()
 	db := dynamo.NewClient(dynamo.LocalConfig(), ddbProc.Endpoint)
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	cfg := wire.Config{ProductsTable: "Products", CursorSecret: hex.EncodeToString(secret), Currency: "EUR"}
+	cfg := wire.Config{ProductsTable: "Products", CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL}
 	if err := dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable); err != nil {
 		return err
 	}
@@ -82,11 +102,18 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	if err != nil {
 		return err
 	}
-	router := httpapi.NewRouter(log, cat.Routes()...)
+	carts, err := wire.CartService(cfg, db, rdb)
+	if err != nil {
+		return err
+	}
+	router := httpapi.NewRouter(log, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes())...)
 	srv := localapi.New(router, tokens, log, map[string]localapi.Check{
 		"dynamodb": func(ctx context.Context) error {
 			_, err := db.ListTables(ctx, &dynamodb.ListTablesInput{})
 			return err
+		},
+		"redis": func(ctx context.Context) error {
+			return rdb.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
 		},
 	})
 	if seed {
@@ -99,9 +126,9 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	go func() { errc <- httpSrv.Serve(ln) }()
 	srv.SetReady()
 	if ready != nil {
-		ready(map[string]string{"dynamodb": ddbProc.Endpoint})
+		ready(map[string]string{"dynamodb": ddbProc.Endpoint, "redis": redisProc.Addr})
 	}
-	log.Info("local API ready", "url", "http://"+addr, "dynamodb", ddbProc.Endpoint, "seeded", seed, "data", data)
+	log.Info("local API ready", "url", "http://"+addr, "dynamodb", ddbProc.Endpoint, "redis", redisProc.Addr, "seeded", seed, "data", data)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

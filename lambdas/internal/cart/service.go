@@ -221,4 +221,3 @@ func ids(l Lines) []string {
 	sort.Strings(out)
 	return out
 }
-

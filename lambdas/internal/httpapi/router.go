@@ -30,6 +30,7 @@ const (
 	Public   Access = iota // anyone
 	SignedIn               // a valid token (checked by the API Gateway authorizer)
 	Admin                  // a valid token of a member of the admin group
+	Optional               // a guest, or a valid token (checked by the shop's Lambda authorizer)
 )
 
 // HandlerFunc serves one route.
@@ -233,11 +234,31 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	} else {
 		r.Body = []byte(ev.Body)
 	}
-	if a := ev.RequestContext.Authorizer; a != nil && a.JWT != nil && a.JWT.Claims["sub"] != "" {
-		c := a.JWT.Claims
+	if c := claims(ev.RequestContext.Authorizer); c["sub"] != "" {
 		r.Identity = &shop.Identity{Subject: c["sub"], Email: c["email"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
 	}
 	return r
+}
+
+// claims are the token's claims from the JWT authorizer or, on the routes that
+// guests may call too, from the shop's Lambda authorizer, which passes the
+// same names as its context.
+func claims(a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) map[string]string {
+	switch {
+	case a == nil:
+		return nil
+	case a.JWT != nil:
+		return a.JWT.Claims
+	case a.Lambda != nil:
+		c := make(map[string]string, len(a.Lambda))
+		for k, v := range a.Lambda {
+			if s, ok := v.(string); ok {
+				c[k] = s
+			}
+		}
+		return c
+	}
+	return nil
 }
 
 // Header returns the value of the named header, whatever its case.

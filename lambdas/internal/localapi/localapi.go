@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/authorizer"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -134,12 +135,21 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 		return ev, 0 // no authorizer on the route: API Gateway passes no claims
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && route.Access == httpapi.Optional && r.Header.Get("Authorization") == "" {
+		return ev, 0 // a guest
+	}
 	if !ok {
 		return ev, http.StatusUnauthorized
 	}
 	claims, err := s.tokens.Verify(strings.TrimSpace(token))
 	if err != nil {
 		return ev, http.StatusUnauthorized
+	}
+	if route.Access == httpapi.Optional {
+		// In AWS these routes have the shop's Lambda authorizer, whose context
+		// carries the claims.
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: authorizer.Context(claims)}
+		return ev, 0
 	}
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},

@@ -3,12 +3,12 @@ package localapi
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/idtoken"
 )
 
 // Tokens mints and verifies the local stand-ins for Cognito ID tokens: RS256
@@ -28,13 +28,6 @@ func NewTokens(issuer string) (*Tokens, error) {
 	return &Tokens{key: key, issuer: issuer, now: time.Now}, nil
 }
 
-type idClaims struct {
-	Email    string   `json:"email,omitempty"`
-	Groups   []string `json:"cognito:groups,omitempty"`
-	TokenUse string   `json:"token_use"`
-	jwt.RegisteredClaims
-}
-
 // Audience is the app client id the local tokens are issued for.
 const Audience = "local-app-client"
 
@@ -42,7 +35,7 @@ const Audience = "local-app-client"
 func (t *Tokens) Mint(sub, email string, groups []string, ttl time.Duration) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(ttl)
-	claims := idClaims{
+	claims := idtoken.Claims{
 		Email: email, Groups: groups, TokenUse: "id",
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject: sub, Issuer: t.issuer, Audience: jwt.ClaimStrings{Audience},
@@ -54,28 +47,12 @@ func (t *Tokens) Mint(sub, email string, groups []string, ttl time.Duration) (st
 }
 
 // ErrBadToken is a token that is missing, malformed, badly signed or expired.
-var ErrBadToken = errors.New("bad token")
+var ErrBadToken = idtoken.ErrBadToken
 
 // Verify checks a bearer token and returns its claims as the API Gateway JWT
-// authorizer delivers them to a function: every value a string, and
-// cognito:groups as "[a b]".
+// authorizer delivers them to a function.
 func (t *Tokens) Verify(token string) (map[string]string, error) {
-	var c idClaims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(t.issuer), jwt.WithAudience(Audience),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.now))
-	if err != nil || c.Subject == "" || c.TokenUse != "id" {
-		return nil, ErrBadToken
-	}
-	claims := map[string]string{
-		"sub": c.Subject, "iss": c.Issuer, "aud": Audience, "token_use": c.TokenUse,
-		"exp": fmt.Sprint(c.ExpiresAt.Unix()), "iat": fmt.Sprint(c.IssuedAt.Unix()),
-	}
-	if c.Email != "" {
-		claims["email"] = c.Email
-	}
-	if len(c.Groups) > 0 {
-		claims["cognito:groups"] = "[" + strings.Join(c.Groups, " ") + "]"
-	}
-	return claims, nil
+	v := idtoken.Verifier{Issuer: t.issuer, Audience: Audience, Now: t.now,
+		Key: func(string) (*rsa.PublicKey, error) { return &t.key.PublicKey, nil }}
+	return v.Verify(token)
 }

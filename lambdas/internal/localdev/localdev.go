@@ -294,3 +294,10 @@ func writeCert(dir string) (*x509.CertPool, error) {
 	pool.AppendCertsFromPEM(certPEM)
 	return pool, nil
 }
+
+// Pause freezes the server (SIGSTOP): it keeps its port but answers nothing,
+// like a host that hangs. Resume undoes it.
+func (p *Process) Pause() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume lets a paused server go on (SIGCONT).
+func (p *Process) Resume() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }

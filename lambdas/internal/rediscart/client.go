@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -113,3 +114,14 @@ func (t *IAMToken) Token(ctx context.Context) (string, error) {
 	t.token, t.expires = strings.TrimPrefix(signed, "http://"), now.Add(tokenReuse)
 	return t.token, nil
 }
+
+// logger sends the client's own messages (failed dials, mostly) to the
+// function's JSON log instead of bare lines on stderr.
+type logger struct{ log *slog.Logger }
+
+func (l logger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
+}
+
+// SetLogger routes the Redis client's messages to log.
+func SetLogger(log *slog.Logger) { redis.SetLogger(logger{log}) }

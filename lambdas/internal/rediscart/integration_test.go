@@ -256,3 +256,34 @@ func TestServerDownThenBack(t *testing.T) {
 		t.Fatalf("after restart %v, acknowledged %v", got, acked)
 	}
 }
+
+// A server that hangs (it accepts connections but answers nothing) is the
+// harder fault: only timeouts end the wait.
+func TestServerHungFailsFast(t *testing.T) {
+	s, ctx, o := NewStore(client), context.Background(), owner(t)
+	if err := s.Set(ctx, o, "A", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Resume()
+	for i := range 3 {
+		start := time.Now()
+		_, err := s.Get(ctx, o, time.Hour)
+		d := time.Since(start)
+		t.Logf("call %d: %v after %v", i, err, d)
+		if !errors.Is(err, shop.ErrUnavailable) {
+			t.Fatalf("with the server hung: %v, want ErrUnavailable", err)
+		}
+		if d > time.Second {
+			t.Fatalf("failing took %v, want under 1 s", d)
+		}
+	}
+	if err := server.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, o, time.Hour); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+}

@@ -4,18 +4,25 @@
 package wire
 
 import (
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
 
 // Config is what the functions are told by their environment. The CDK app sets
@@ -26,6 +33,12 @@ type Config struct {
 	Currency      string // CURRENCY: default currency of new products
 	// DynamoEndpoint points the client at DynamoDB Local (DYNAMODB_ENDPOINT); empty in AWS.
 	DynamoEndpoint string
+
+	CacheEndpoint string // CACHE_ENDPOINT: host:port of the serverless cache
+	CacheName     string // CACHE_NAME: the cache's name, which IAM tokens are signed for
+	CacheUser     string // CACHE_USER: the IAM-enabled ElastiCache user (id = name)
+	// CartTTL are the sliding idle times of carts (CART_TTL_USER, CART_TTL_GUEST: Go durations).
+	CartTTL cart.TTLs
 }
 
 // FromEnv reads Config from the process environment.
@@ -35,7 +48,18 @@ func FromEnv() Config {
 		CursorSecret:   os.Getenv("CURSOR_SECRET"),
 		Currency:       envOr("CURRENCY", "EUR"),
 		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+		CacheEndpoint:  os.Getenv("CACHE_ENDPOINT"),
+		CacheName:      os.Getenv("CACHE_NAME"),
+		CacheUser:      os.Getenv("CACHE_USER"),
+		CartTTL:        cart.TTLs{User: envDuration("CART_TTL_USER", 7*24*time.Hour), Guest: envDuration("CART_TTL_GUEST", 24*time.Hour)},
 	}
+}
+
+func envDuration(name string, fallback time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return fallback
 }
 
 func envOr(name, fallback string) string {
@@ -82,11 +106,8 @@ func Cursors(secret string) (*cursor.Codec, error) {
 
 // Catalog builds the catalogue's handlers over a DynamoDB client.
 func Catalog(cfg Config, db dynamo.API) (*httpapi.Catalog, error) {
-	if cfg.ProductsTable == "" {
-		return nil, fmt.Errorf("PRODUCTS_TABLE is not set")
-	}
-	if !catalog.ValidCurrency(cfg.Currency) {
-		return nil, fmt.Errorf("CURRENCY %q is not an ISO 4217 code", cfg.Currency)
+	if err := cfg.needCatalog(); err != nil {
+		return nil, err
 	}
 	cursors, err := Cursors(cfg.CursorSecret)
 	if err != nil {
@@ -94,4 +115,45 @@ func Catalog(cfg Config, db dynamo.API) (*httpapi.Catalog, error) {
 	}
 	svc := catalog.NewService(dynamo.NewProducts(db, cfg.ProductsTable), cursors, cfg.Currency)
 	return httpapi.NewCatalog(svc), nil
+}
+
+func (cfg Config) needCatalog() error {
+	if cfg.ProductsTable == "" {
+		return fmt.Errorf("PRODUCTS_TABLE is not set")
+	}
+	if !catalog.ValidCurrency(cfg.Currency) {
+		return fmt.Errorf("CURRENCY %q is not an ISO 4217 code", cfg.Currency)
+	}
+	return nil
+}
+
+// CartService builds the cart over a cache client, priced from the catalogue.
+func CartService(cfg Config, db dynamo.API, rdb redis.Cmdable) (*cart.Service, error) {
+	if err := cfg.needCatalog(); err != nil {
+		return nil, err
+	}
+	return cart.NewService(rediscart.NewStore(rdb), dynamo.NewProducts(db, cfg.ProductsTable), cfg.Currency, cfg.CartTTL), nil
+}
+
+// Cache connects to the serverless cache in AWS: TLS, and the function role's
+// IAM auth token as the password of CACHE_USER.
+func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
+	if cfg.CacheEndpoint == "" || cfg.CacheName == "" || cfg.CacheUser == "" {
+		return nil, fmt.Errorf("CACHE_ENDPOINT, CACHE_NAME and CACHE_USER must be set")
+	}
+	host, _, err := net.SplitHostPort(cfg.CacheEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("CACHE_ENDPOINT %q: %w", cfg.CacheEndpoint, err)
+	}
+	tok := &rediscart.IAMToken{CacheName: cfg.CacheName, UserID: cfg.CacheUser, Region: awsCfg.Region, Credentials: awsCfg.Credentials}
+	return rediscart.NewClient(rediscart.Options{
+		Addr: cfg.CacheEndpoint, Username: cfg.CacheUser, Password: tok.Token,
+		TLS: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12},
+	}), nil
+}
+
+// Fatal logs why a function cannot start and exits; Lambda reports the init error.
+func Fatal(log *slog.Logger, err error) {
+	log.Error("cannot start", "error", err.Error())
+	os.Exit(1)
 }

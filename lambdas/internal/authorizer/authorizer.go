@@ -1,0 +1,55 @@
+// Package authorizer is the HTTP API Lambda authorizer of the routes that guests
+// may call too (the cart): no Authorization header is a guest and passes with
+// an empty context; a valid Cognito ID token passes with its claims as the
+// context; anything else is refused (API Gateway answers 403). The JWT
+// authorizer cannot do this: it refuses every request without a token.
+package authorizer
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Verifier checks a token and returns its claims.
+type Verifier interface {
+	Verify(token string) (map[string]string, error)
+}
+
+// Handler answers API Gateway's authorization requests (payload 2.0, simple responses).
+type Handler struct {
+	Tokens Verifier
+}
+
+// Handle decides one request.
+func (h Handler) Handle(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	header := ""
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "authorization") {
+			header = v
+		}
+	}
+	if header == "" {
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{}}, nil
+	}
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	claims, err := h.Tokens.Verify(strings.TrimSpace(token))
+	if err != nil {
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: Context(claims)}, nil
+}
+
+// Context is the authorizer context for claims: the same names, as the
+// functions read them from a JWT authorizer.
+func Context(claims map[string]string) map[string]any {
+	c := make(map[string]any, len(claims))
+	for k, v := range claims {
+		c[k] = v
+	}
+	return c
+}
