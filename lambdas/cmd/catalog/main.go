@@ -3,24 +3,16 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	log := wire.Logger()
-	cfg := wire.FromEnv()
-	awsCfg, err := wire.AWS()
-	if err != nil {
-		wire.Fatal(log, err)
-	}
-	cat, err := wire.Catalog(cfg, dynamo.NewClient(awsCfg, cfg.DynamoEndpoint))
-	if err != nil {
-		wire.Fatal(log, err)
-	}
-	router := httpapi.NewRouter(log, cat.Routes()...)
-	lambda.StartHandlerFunc(router.Serve)
+	wire.Start(func(e wire.Env) ([]httpapi.Route, error) {
+		cat, err := wire.Catalog(e.Config, e.DB)
+		if err != nil {
+			return nil, err
+		}
+		return cat.Routes(), nil
+	})
 }

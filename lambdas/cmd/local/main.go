@@ -94,8 +94,10 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	db := dynamo.NewClient(dynamo.LocalConfig(), ddbProc.Endpoint)
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	cfg := wire.Config{ProductsTable: "Products", CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL}
-	if err := dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable); err != nil {
+	cfg := wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
+		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL}
+	if err := errors.Join(dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable),
+		dynamo.CreateOrdersTable(ctx, db, cfg.OrdersTable), dynamo.CreateCustomersTable(ctx, db, cfg.CustomersTable)); err != nil {
 		return err
 	}
 	cat, err := wire.Catalog(cfg, db)
@@ -106,7 +108,11 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	if err != nil {
 		return err
 	}
-	router := httpapi.NewRouter(log, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes())...)
+	ord, err := wire.Orders(cfg, db, rdb, log)
+	if err != nil {
+		return err
+	}
+	router := httpapi.NewRouter(log, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes(), ord.Routes())...)
 	srv := localapi.New(router, tokens, log, map[string]localapi.Check{
 		"dynamodb": func(ctx context.Context) error {
 			_, err := db.ListTables(ctx, &dynamodb.ListTablesInput{})

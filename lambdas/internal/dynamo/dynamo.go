@@ -54,6 +54,9 @@ const retryMaxBackoff = 200 * time.Millisecond
 // classify turns a DynamoDB failure into the shop's vocabulary, keeping the
 // original for the logs.
 func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {

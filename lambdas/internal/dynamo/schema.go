@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // The table definitions below are for DynamoDB Local (tests and `make local`).
@@ -17,13 +18,10 @@ import (
 // CreateProductsTable creates the Products table with its category index,
 // unless it exists.
 func CreateProductsTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	s := func(n string) types.AttributeDefinition {
-		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
-	}
 	return createTable(ctx, db, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{s("product_id"), s("category")},
+		AttributeDefinitions: []types.AttributeDefinition{attr("product_id"), attr("category")},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("product_id"), KeyType: types.KeyTypeHash}},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
 			IndexName: aws.String(CategoryIndex),
@@ -34,6 +32,43 @@ func CreateProductsTable(ctx context.Context, db *dynamodb.Client, name string) 
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
+}
+
+// CreateOrdersTable creates the Orders table (user_id, sk) with its TTL
+// attribute, unless it exists.
+func CreateOrdersTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	if err := createTable(ctx, db, &dynamodb.CreateTableInput{
+		TableName:            &name,
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{attr("user_id"), attr("sk")},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+	}); err != nil {
+		return err
+	}
+	_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &name,
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(TTLAttribute), Enabled: aws.Bool(true)}})
+	var apiErr smithy.APIError // ValidationException: TTL is on already
+	if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException") {
+		return fmt.Errorf("TTL of %s: %w", name, err)
+	}
+	return nil
+}
+
+// CreateCustomersTable creates the Customers table (user_id), unless it exists.
+func CreateCustomersTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	return createTable(ctx, db, &dynamodb.CreateTableInput{
+		TableName:            &name,
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{attr("user_id")},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
+	})
+}
+
+func attr(name string) types.AttributeDefinition {
+	return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
 }
 
 func createTable(ctx context.Context, db *dynamodb.Client, in *dynamodb.CreateTableInput) error {

@@ -12,8 +12,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,13 +24,16 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
 
 // Config is what the functions are told by their environment. The CDK app sets
 // the same names on every function that needs them.
 type Config struct {
-	ProductsTable string // PRODUCTS_TABLE
+	ProductsTable  string // PRODUCTS_TABLE
+	OrdersTable    string // ORDERS_TABLE
+	CustomersTable string // CUSTOMERS_TABLE
 	CursorSecret  string // CURSOR_SECRET: hex or text, at least 32 bytes
 	Currency      string // CURRENCY: default currency of new products
 	// DynamoEndpoint points the client at DynamoDB Local (DYNAMODB_ENDPOINT); empty in AWS.
@@ -45,6 +50,8 @@ type Config struct {
 func FromEnv() Config {
 	return Config{
 		ProductsTable:  os.Getenv("PRODUCTS_TABLE"),
+		OrdersTable:    os.Getenv("ORDERS_TABLE"),
+		CustomersTable: os.Getenv("CUSTOMERS_TABLE"),
 		CursorSecret:   os.Getenv("CURSOR_SECRET"),
 		Currency:       envOr("CURRENCY", "EUR"),
 		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
@@ -135,6 +142,24 @@ func CartService(cfg Config, db dynamo.API, rdb redis.Cmdable) (*cart.Service, e
 	return cart.NewService(rediscart.NewStore(rdb), dynamo.NewProducts(db, cfg.ProductsTable), cfg.Currency, cfg.CartTTL), nil
 }
 
+// Orders builds checkout, order history and the profile; checkout reads the
+// cart through rdb.
+func Orders(cfg Config, db dynamo.API, rdb redis.Cmdable, log *slog.Logger) (*httpapi.Orders, error) {
+	if cfg.OrdersTable == "" || cfg.CustomersTable == "" {
+		return nil, fmt.Errorf("ORDERS_TABLE and CUSTOMERS_TABLE must be set")
+	}
+	carts, err := CartService(cfg, db, rdb)
+	if err != nil {
+		return nil, err
+	}
+	cursors, err := Cursors(cfg.CursorSecret)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)
+	return httpapi.NewOrders(orders.NewService(store, carts, cursors, cfg.Currency, log)), nil
+}
+
 // Cache connects to the serverless cache in AWS: TLS, and the function role's
 // IAM auth token as the password of CACHE_USER.
 func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
@@ -156,4 +181,36 @@ func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
 func Fatal(log *slog.Logger, err error) {
 	log.Error("cannot start", "error", err.Error())
 	os.Exit(1)
+}
+
+// Env is what every function starts from: its configuration, the SDK
+// configuration, a DynamoDB client and the logger.
+type Env struct {
+	Config
+	AWS aws.Config
+	DB  *dynamodb.Client
+	Log *slog.Logger
+}
+
+// CacheClient connects to the serverless cache and routes the client's own
+// log lines to the function's log.
+func (e Env) CacheClient() (*redis.ClusterClient, error) {
+	rediscart.SetLogger(e.Log)
+	return Cache(e.Config, e.AWS)
+}
+
+// Start is a function's main: it builds the routes from the environment once
+// per execution environment and serves them; an error ends the init.
+func Start(routes func(Env) ([]httpapi.Route, error)) {
+	log := Logger()
+	cfg := FromEnv()
+	awsCfg, err := AWS()
+	if err != nil {
+		Fatal(log, err)
+	}
+	rs, err := routes(Env{Config: cfg, AWS: awsCfg, DB: dynamo.NewClient(awsCfg, cfg.DynamoEndpoint), Log: log})
+	if err != nil {
+		Fatal(log, err)
+	}
+	lambda.StartHandlerFunc(httpapi.NewRouter(log, rs...).Serve)
 }

@@ -1,0 +1,322 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// The Orders table holds a user's orders and checkout idempotency keys in the
+// user's partition (partition key user_id, sort key sk): "ORDER#<ulid>" sorts
+// by time, so the history newest first is one Query; "IDEM#<key>" expires
+// through the table's TTL attribute. The Customers table has one item per user.
+const (
+	orderPrefix = "ORDER#"
+	idemPrefix  = "IDEM#"
+	// TTLAttribute is the Orders table's time-to-live attribute (epoch seconds),
+	// set on idempotency records only. The CDK app names the same attribute.
+	TTLAttribute = "expires_at"
+	// keepKeys is how long an idempotency key's answer is kept for replays.
+	keepKeys = 24 * time.Hour
+)
+
+var _ orders.Store = (*Orders)(nil)
+
+// Orders is orders.Store over the Orders, Customers and Products tables.
+type Orders struct {
+	db                        API
+	orders, customers, stocks string
+}
+
+// NewOrders returns the store.
+func NewOrders(db API, ordersTable, customersTable, productsTable string) *Orders {
+	return &Orders{db: db, orders: ordersTable, customers: customersTable, stocks: productsTable}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func num(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+
+func userKey(userID, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"user_id": str(userID), "sk": str(sk)}
+}
+
+const inFlight, done = "in_flight", "done"
+
+func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
+	item := userKey(userID, idemPrefix+key)
+	item["state"], item["fingerprint"], item["token"] = str(inFlight), str(fp), str(token)
+	item["lock_until"], item[TTLAttribute] = num(lockUntil.UnixMilli()), num(now.Add(keepKeys).Unix())
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.orders, Item: item,
+		// A new key, or an in-flight one whose invocation has ended.
+		ConditionExpression:                 aws.String("attribute_not_exists(sk) OR (#state = :inflight AND lock_until < :now)"),
+		ExpressionAttributeNames:            map[string]string{"#state": "state"},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":inflight": str(inFlight), ":now": num(now.UnixMilli())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	ccf, ok := isConditionFailed(err)
+	if !ok {
+		if err != nil {
+			return nil, classify("claim idempotency key", err)
+		}
+		return nil, nil
+	}
+	var rec struct {
+		State       string `dynamodbav:"state"`
+		Fingerprint string `dynamodbav:"fingerprint"`
+		LockUntil   int64  `dynamodbav:"lock_until"`
+		Response    string `dynamodbav:"order_json"`
+	}
+	if err := attributevalue.UnmarshalMap(ccf.Item, &rec); err != nil {
+		return nil, fmt.Errorf("decode idempotency record: %w", err)
+	}
+	a := &orders.Attempt{Fingerprint: rec.Fingerprint, Done: rec.State == done, LockUntil: time.UnixMilli(rec.LockUntil).UTC()}
+	if a.Done {
+		a.Order = new(orders.Order)
+		if err := json.Unmarshal([]byte(rec.Response), a.Order); err != nil {
+			return nil, fmt.Errorf("decode stored order: %w", err)
+		}
+	}
+	return a, nil
+}
+
+func (st *Orders) Release(ctx context.Context, userID, key, token string) error {
+	_, err := st.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &st.orders, Key: userKey(userID, idemPrefix+key),
+		ConditionExpression:       aws.String("#state = :inflight AND #token = :token"),
+		ExpressionAttributeNames:  map[string]string{"#state": "state", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":inflight": str(inFlight), ":token": str(token)},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return nil // done, or no longer ours: nothing to release
+	}
+	return classify("release idempotency key", err)
+}
+
+// commitAttempts bounds the retries of a transaction that DynamoDB cancelled
+// because another one held an item (TransactionConflict).
+const commitAttempts = 4
+
+func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, now time.Time) error {
+	in, err := st.transaction(o, key, token, who, now)
+	if err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		_, err = st.db.TransactWriteItems(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return classify("checkout transaction", err)
+		}
+		if conflictErr := st.cancelled(o, tce.CancellationReasons); conflictErr != nil || attempt == commitAttempts {
+			if conflictErr == nil {
+				conflictErr = fmt.Errorf("checkout transaction: %w: %w", shop.ErrThrottled, err)
+			}
+			return conflictErr
+		}
+		// Only conflicts with other transactions: back off and try again.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("checkout transaction: %w: %w", shop.ErrUnavailable, ctx.Err())
+		case <-time.After(time.Duration(10+rand.IntN(40*attempt)) * time.Millisecond):
+		}
+	}
+}
+
+func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
+	at := now.Format(time.RFC3339)
+	items := make([]types.TransactWriteItem, 0, len(o.Items)+3)
+	for _, it := range o.Items {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: &st.stocks, Key: productKey(it.ProductID),
+			UpdateExpression: aws.String("SET quantity = quantity - :q, version = version + :one, updated_at = :at"),
+			// Enough stock, at the price and in the currency the order states.
+			ConditionExpression: aws.String("quantity >= :q AND price = :price AND currency = :cur"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":q": num(int64(it.Quantity)), ":one": num(1), ":at": str(at), ":price": num(it.UnitPrice), ":cur": str(o.Currency)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}})
+	}
+	order, err := attributevalue.MarshalMap(o)
+	if err != nil {
+		return nil, fmt.Errorf("marshal order: %w", err)
+	}
+	order["sk"] = str(orderPrefix + o.OrderID)
+	items = append(items, types.TransactWriteItem{Put: &types.Put{
+		TableName: &st.orders, Item: order, ConditionExpression: aws.String("attribute_not_exists(sk)"),
+	}})
+	response, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: &st.orders, Key: userKey(o.UserID, idemPrefix+key),
+		UpdateExpression:          aws.String("SET #state = :done, order_json = :resp, order_id = :oid REMOVE lock_until"),
+		ConditionExpression:       aws.String("#state = :inflight AND #token = :token"),
+		ExpressionAttributeNames:  map[string]string{"#state": "state", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(done), ":resp": str(string(response)), ":oid": str(o.OrderID), ":inflight": str(inFlight), ":token": str(token)},
+	}})
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(o.UserID)},
+		UpdateExpression: aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at) ADD order_count :one"),
+		ExpressionAttributeNames:  map[string]string{"#name": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1)},
+	}})
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
+}
+
+// cancelled explains a cancelled checkout from the reasons, one per item in
+// order: nil when only conflicts with other transactions cancelled it.
+func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) error {
+	var fields []shop.FieldError
+	lost := false
+	for i, r := range reasons {
+		code := aws.ToString(r.Code)
+		switch {
+		case code == "None" || code == "" || code == "TransactionConflict":
+			continue
+		case code != "ConditionalCheckFailed":
+			return fmt.Errorf("checkout transaction: %w: item %d %s", shop.ErrThrottled, i, code)
+		case i < len(o.Items):
+			fields = append(fields, shortLine(o.Items[i], r.Item))
+		case i == len(o.Items)+1:
+			lost = true // the idempotency key is no longer ours
+		}
+	}
+	switch {
+	case len(fields) > 0:
+		return &shop.ConflictError{Reason: "insufficient-stock", Detail: "Some lines cannot be filled; nothing was ordered.", Fields: fields}
+	case lost:
+		return &shop.ConflictError{Reason: "checkout-in-progress", Detail: "This Idempotency-Key was taken over by another attempt."}
+	}
+	return nil
+}
+
+func shortLine(it orders.Item, old map[string]types.AttributeValue) shop.FieldError {
+	f := shop.FieldError{Field: "items." + it.ProductID}
+	var p struct {
+		Quantity int64 `dynamodbav:"quantity"`
+		Price    int64 `dynamodbav:"price"`
+	}
+	switch {
+	case len(old) == 0:
+		f.Message = "is no longer sold"
+	case attributevalue.UnmarshalMap(old, &p) != nil:
+		f.Message = "cannot be filled"
+	case p.Quantity < int64(it.Quantity):
+		f.Message = fmt.Sprintf("only %d in stock, %d requested", p.Quantity, it.Quantity)
+	default:
+		f.Message = fmt.Sprintf("the price changed to %d; review the cart", p.Price)
+	}
+	return f
+}
+
+func (st *Orders) Get(ctx context.Context, userID, orderID string) (orders.Order, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.orders, Key: userKey(userID, orderPrefix+orderID)})
+	if err != nil {
+		return orders.Order{}, classify("get order", err)
+	}
+	if out.Item == nil {
+		return orders.Order{}, shop.ErrNotFound
+	}
+	var o orders.Order
+	if err := attributevalue.UnmarshalMap(out.Item, &o); err != nil {
+		return orders.Order{}, fmt.Errorf("decode order: %w", err)
+	}
+	return o, nil
+}
+
+func (st *Orders) List(ctx context.Context, userID string, limit int, after *orders.PageKey) ([]orders.Order, *orders.PageKey, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &st.orders,
+		KeyConditionExpression:    aws.String("user_id = :u AND begins_with(sk, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID), ":p": str(orderPrefix)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit + 1)),
+	}
+	if after != nil {
+		in.ExclusiveStartKey = userKey(userID, orderPrefix+after.OrderID)
+	}
+	out, err := st.db.Query(ctx, in)
+	if err != nil {
+		return nil, nil, classify("list orders", err)
+	}
+	list := make([]orders.Order, 0, len(out.Items))
+	for _, item := range out.Items {
+		var o orders.Order
+		if err := attributevalue.UnmarshalMap(item, &o); err != nil {
+			return nil, nil, fmt.Errorf("decode order: %w", err)
+		}
+		list = append(list, o)
+	}
+	if len(list) > limit {
+		return list[:limit], &orders.PageKey{OrderID: list[limit-1].OrderID}, nil
+	}
+	return list, nil, nil
+}
+
+func (st *Orders) Customer(ctx context.Context, userID string) (orders.Customer, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(userID)}})
+	if err != nil {
+		return orders.Customer{}, classify("get customer", err)
+	}
+	if out.Item == nil {
+		return orders.Customer{}, shop.ErrNotFound
+	}
+	return decodeCustomer(out.Item)
+}
+
+func (st *Orders) CreateCustomer(ctx context.Context, c orders.Customer) (orders.Customer, error) {
+	item, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return orders.Customer{}, err
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.customers, Item: item, ConditionExpression: aws.String("attribute_not_exists(user_id)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if ccf, ok := isConditionFailed(err); ok {
+		return decodeCustomer(ccf.Item) // created meanwhile: that one stands
+	}
+	if err != nil {
+		return orders.Customer{}, classify("create customer", err)
+	}
+	return c, nil
+}
+
+func (st *Orders) Rename(ctx context.Context, c orders.Customer) (orders.Customer, error) {
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(c.UserID)},
+		UpdateExpression:          aws.String("SET #name = :name, email = if_not_exists(email, :email), created_at = if_not_exists(created_at, :at), order_count = if_not_exists(order_count, :zero)"),
+		ExpressionAttributeNames:  map[string]string{"#name": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(c.Name), ":email": str(c.Email), ":at": str(c.CreatedAt), ":zero": num(0)},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return orders.Customer{}, classify("rename customer", err)
+	}
+	return decodeCustomer(out.Attributes)
+}
+
+func decodeCustomer(item map[string]types.AttributeValue) (orders.Customer, error) {
+	var c orders.Customer
+	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+		return orders.Customer{}, fmt.Errorf("decode customer: %w", err)
+	}
+	return c, nil
+}

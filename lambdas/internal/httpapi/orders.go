@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// Orders serves /orders and /me.
+type Orders struct {
+	svc *orders.Service
+}
+
+// NewOrders returns the handlers over svc.
+func NewOrders(svc *orders.Service) *Orders { return &Orders{svc: svc} }
+
+// Routes are the orders' and the profile's routes; all need a signed-in caller.
+func (h *Orders) Routes() []Route {
+	return []Route{
+		{http.MethodPost, "/orders", SignedIn, h.checkout},
+		{http.MethodGet, "/orders", SignedIn, h.list},
+		{http.MethodGet, "/orders/{order_id}", SignedIn, h.get},
+		{http.MethodGet, "/me", SignedIn, h.me},
+		{http.MethodPatch, "/me", SignedIn, h.rename},
+	}
+}
+
+func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
+	keyErr := orders.CheckKey(r.Header("Idempotency-Key"))
+	if err := joinInvalid(keyErr, noBody(r)); err != nil {
+		return Response{}, err
+	}
+	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header("Idempotency-Key"), r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	headers := map[string]string{"Location": "/orders/" + o.OrderID}
+	if replayed {
+		headers["Idempotent-Replayed"] = "true"
+	}
+	return Response{Status: http.StatusCreated, Headers: headers, Body: o}, nil
+}
+
+func (h *Orders) list(ctx context.Context, r *Request) (Response, error) {
+	for name := range r.Query {
+		if name != "limit" && name != "cursor" {
+			return Response{}, shop.Invalid(name, "is not a known query parameter")
+		}
+	}
+	limit, err := queryInt(r.Query, "limit")
+	if err != nil {
+		return Response{}, err
+	}
+	page, err := h.svc.List(ctx, r.Identity.Subject, limit, r.Query["cursor"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: page}, nil
+}
+
+func (h *Orders) get(ctx context.Context, r *Request) (Response, error) {
+	o, err := h.svc.Get(ctx, r.Identity.Subject, r.Params["order_id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: o}, nil
+}
+
+func (h *Orders) me(ctx context.Context, r *Request) (Response, error) {
+	c, err := h.svc.Me(ctx, *r.Identity)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: c}, nil
+}
+
+// DecodeProfile reads a PATCH /me body: {"name": "..."}.
+func DecodeProfile(body []byte) (string, error) {
+	o, err := decodeObject(body, "name")
+	if err != nil {
+		return "", err
+	}
+	var name *string
+	o.String("name", &name)
+	if err := o.Err(); err != nil {
+		return "", err
+	}
+	if name == nil {
+		return "", shop.Invalid("name", "is required")
+	}
+	return *name, orders.CheckName(*name)
+}
+
+func (h *Orders) rename(ctx context.Context, r *Request) (Response, error) {
+	name, err := DecodeProfile(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	c, err := h.svc.Rename(ctx, *r.Identity, name)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: c}, nil
+}

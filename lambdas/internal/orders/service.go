@@ -1,0 +1,242 @@
+package orders
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// Limits of the requests.
+const (
+	MaxIdempotencyKey = 128
+	MaxNameLength     = 100
+	// DefaultLock is how long a claim holds when the context has no deadline
+	// (locally); in Lambda the claim ends with the invocation's deadline.
+	DefaultLock = 30 * time.Second
+)
+
+// Carts is what checkout needs of the cart.
+type Carts interface {
+	Priced(ctx context.Context, o cart.Owner) (cart.Lines, map[string]catalog.Product, error)
+	ClearIf(ctx context.Context, o cart.Owner, lines cart.Lines) (bool, error)
+}
+
+// Service is checkout, order history and the profile.
+type Service struct {
+	store    Store
+	carts    Carts
+	cursors  *cursor.Codec
+	currency string
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewService returns the service. currency is the carts' currency.
+func NewService(store Store, carts Carts, cursors *cursor.Codec, currency string, log *slog.Logger) *Service {
+	return &Service{store: store, carts: carts, cursors: cursors, currency: currency, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// CheckKey is the rule for an Idempotency-Key: 1 to 128 visible ASCII characters.
+func CheckKey(key string) error {
+	if len(key) == 0 || len(key) > MaxIdempotencyKey {
+		return shop.Invalid("Idempotency-Key", "is required: 1 to 128 visible ASCII characters, new for every checkout")
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return shop.Invalid("Idempotency-Key", "must be 1 to 128 visible ASCII characters")
+		}
+	}
+	return nil
+}
+
+// Checkout places an order from the caller's cart. replayed says the key was
+// used before and this is that first order again.
+func (s *Service) Checkout(ctx context.Context, who shop.Identity, key string, body []byte) (o Order, replayed bool, err error) {
+	if err := CheckKey(key); err != nil {
+		return Order{}, false, err
+	}
+	fp := fingerprint(body)
+	now := s.now()
+	lockUntil := now.Add(DefaultLock)
+	if d, ok := ctx.Deadline(); ok {
+		lockUntil = d
+	}
+	token := shop.NewID("", now)
+	prev, err := s.store.Claim(ctx, who.Subject, key, fp, token, lockUntil, now)
+	if err != nil {
+		return Order{}, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	owner := cart.Owner{ID: who.Subject}
+	switch {
+	case prev != nil && prev.Fingerprint != fp:
+		return Order{}, false, shop.ErrKeyReused
+	case prev != nil && prev.Done:
+		// The first attempt may have stopped before it emptied the cart.
+		s.clearCart(ctx, owner, prev.Order)
+		return *prev.Order, true, nil
+	case prev != nil:
+		return Order{}, false, &shop.ConflictError{Reason: "checkout-in-progress",
+			Detail: "A checkout with this Idempotency-Key is still in progress; retry after " + prev.LockUntil.Format(time.RFC3339) + "."}
+	}
+	o, err = s.place(ctx, who, owner, key, token, now)
+	if err != nil {
+		// Nothing was written (or the transaction's own idempotency write took
+		// the key): free the key so that a retry may proceed at once.
+		if rerr := s.store.Release(context.WithoutCancel(ctx), who.Subject, key, token); rerr != nil {
+			s.log.WarnContext(ctx, "release idempotency key", "error", rerr.Error())
+		}
+		return Order{}, false, err
+	}
+	s.clearCart(ctx, owner, &o)
+	return o, false, nil
+}
+
+func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner, key, token string, now time.Time) (Order, error) {
+	lines, products, err := s.carts.Priced(ctx, owner)
+	if err != nil {
+		return Order{}, err
+	}
+	if len(lines) == 0 {
+		return Order{}, &shop.ConflictError{Reason: "cart-empty", Detail: "The cart is empty; add items before checking out."}
+	}
+	ids := make([]string, 0, len(lines))
+	for id := range lines {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	o := Order{OrderID: shop.NewID("O", now), UserID: who.Subject, Status: StatusPlaced, Currency: s.currency,
+		CreatedAt: now.Format(time.RFC3339), Items: make([]Item, 0, len(ids))}
+	var gone []shop.FieldError
+	for _, id := range ids {
+		p, ok := products[id]
+		if !ok || p.Currency != s.currency {
+			gone = append(gone, shop.FieldError{Field: "items." + id, Message: "is no longer sold; remove it from the cart"})
+			continue
+		}
+		it := Item{ProductID: id, Name: p.Name, UnitPrice: p.Price, Quantity: lines[id], LineTotal: p.Price * int64(lines[id])}
+		o.Items = append(o.Items, it)
+		o.Total += it.LineTotal
+	}
+	if len(gone) > 0 {
+		return Order{}, &shop.ConflictError{Reason: "items-unavailable", Detail: "Some cart lines are no longer sold.", Fields: gone}
+	}
+	customer := Customer{UserID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: o.CreatedAt}
+	if err := s.store.Commit(ctx, o, key, token, customer, now); err != nil {
+		return Order{}, fmt.Errorf("commit order: %w", err)
+	}
+	return o, nil
+}
+
+// clearCart empties the cart if it still holds what was ordered; lines added
+// meanwhile stay. A failure is logged: the order stands, and a replay of the
+// key tries again.
+func (s *Service) clearCart(ctx context.Context, owner cart.Owner, o *Order) {
+	lines := cart.Lines{}
+	for _, it := range o.Items {
+		lines[it.ProductID] = it.Quantity
+	}
+	if _, err := s.carts.ClearIf(ctx, owner, lines); err != nil {
+		s.log.WarnContext(ctx, "empty the cart after checkout", "order_id", o.OrderID, "error", err.Error())
+	}
+}
+
+// fingerprint identifies a checkout request; an empty body and {} are the same.
+func fingerprint(body []byte) string {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 {
+		b = []byte("{}")
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}
+
+// Get returns one of the caller's orders; another user's is not found.
+func (s *Service) Get(ctx context.Context, userID, orderID string) (Order, error) {
+	if !shop.ValidID(orderID) {
+		return Order{}, shop.Invalid("order_id", shop.IDRule)
+	}
+	o, err := s.store.Get(ctx, userID, orderID)
+	if err != nil {
+		return Order{}, fmt.Errorf("get order %q: %w", orderID, err)
+	}
+	return o, nil
+}
+
+// Page is one page of order history.
+type Page struct {
+	Items      []Order `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// List returns the caller's orders, newest first.
+func (s *Service) List(ctx context.Context, userID string, limit int, token string) (Page, error) {
+	if limit == 0 {
+		limit = catalog.DefaultPageSize
+	}
+	if limit < 1 || limit > catalog.MaxPageSize {
+		return Page{}, shop.Invalid("limit", "must be an integer from 1 to "+strconv.Itoa(catalog.MaxPageSize))
+	}
+	scope := "orders?user=" + userID
+	var after *PageKey
+	if token != "" {
+		var k PageKey
+		if err := s.cursors.Open(scope, token, &k); err != nil || !shop.ValidID(k.OrderID) {
+			return Page{}, shop.Invalid("cursor", "is not a cursor this listing issued")
+		}
+		after = &k
+	}
+	items, next, err := s.store.List(ctx, userID, limit, after)
+	if err != nil {
+		return Page{}, fmt.Errorf("list orders: %w", err)
+	}
+	page := Page{Items: items}
+	if page.Items == nil {
+		page.Items = []Order{}
+	}
+	if next != nil {
+		tok, err := s.cursors.Seal(scope, next)
+		if err != nil {
+			return Page{}, err
+		}
+		page.NextCursor = &tok
+	}
+	return page, nil
+}
+
+// Me returns the caller's profile, creating it from the token's claims on first use.
+func (s *Service) Me(ctx context.Context, who shop.Identity) (Customer, error) {
+	c, err := s.store.Customer(ctx, who.Subject)
+	if errors.Is(err, shop.ErrNotFound) {
+		return s.store.CreateCustomer(ctx, Customer{UserID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: s.now().Format(time.RFC3339)})
+	}
+	return c, err
+}
+
+// CheckName is the rule for a profile name.
+func CheckName(name string) error {
+	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLength || !utf8.ValidString(name) {
+		return shop.Invalid("name", "must be 1 to "+strconv.Itoa(MaxNameLength)+" characters")
+	}
+	return nil
+}
+
+// Rename sets the caller's name.
+func (s *Service) Rename(ctx context.Context, who shop.Identity, name string) (Customer, error) {
+	if err := CheckName(name); err != nil {
+		return Customer{}, err
+	}
+	return s.store.Rename(ctx, Customer{UserID: who.Subject, Email: who.Email, Name: name, CreatedAt: s.now().Format(time.RFC3339)})
+}
