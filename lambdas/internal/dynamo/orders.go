@@ -46,7 +46,9 @@ func NewOrders(db API, ordersTable, customersTable, productsTable string) *Order
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func num(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 func userKey(userID, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"user_id": str(userID), "sk": str(sk)}
@@ -173,7 +175,7 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 	}})
 	items = append(items, types.TransactWriteItem{Update: &types.Update{
 		TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(o.UserID)},
-		UpdateExpression: aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at) ADD order_count :one"),
+		UpdateExpression:          aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at) ADD order_count :one"),
 		ExpressionAttributeNames:  map[string]string{"#name": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1)},
 	}})

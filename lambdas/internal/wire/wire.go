@@ -34,8 +34,8 @@ type Config struct {
 	ProductsTable  string // PRODUCTS_TABLE
 	OrdersTable    string // ORDERS_TABLE
 	CustomersTable string // CUSTOMERS_TABLE
-	CursorSecret  string // CURSOR_SECRET: hex or text, at least 32 bytes
-	Currency      string // CURRENCY: default currency of new products
+	CursorSecret   string // CURSOR_SECRET: hex or text, at least 32 bytes
+	Currency       string // CURRENCY: default currency of new products
 	// DynamoEndpoint points the client at DynamoDB Local (DYNAMODB_ENDPOINT); empty in AWS.
 	DynamoEndpoint string
 
