@@ -8,7 +8,7 @@ SHELL := bash
 
 # The stage to synthesize or deploy. Empty means the app's default: dev-$USER.
 STAGE ?=
-FUNCTIONS := catalog
+FUNCTIONS := catalog cart orders authorizer
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
@@ -18,7 +18,7 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-java
+.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-java check-redis
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,7 +65,10 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
 	$(CDK) destroy --all
 
-test: node_modules/.installed build check-java test-infra test-lambdas test-api ## run the whole test suite
+test: node_modules/.installed build check-java check-redis test-infra test-lambdas test-api ## run the whole test suite
+
+check-redis:
+	@command -v redis-server >/dev/null || { echo "missing: redis-server for the cart tests (Debian: apt-get install redis-server; .ci/run installs it)"; exit 1; }
 
 check-java:
 	@command -v java >/dev/null || { echo "missing: Java 17+ for DynamoDB Local (Debian: apt-get install openjdk-17-jre-headless; .ci/run installs it)"; exit 1; }

@@ -12,7 +12,8 @@ import (
 // Operation is one method and path of the document.
 type Operation struct {
 	Key    string // "GET /products/{product_id}"
-	Public bool   // security: [] (no token needed)
+	Public   bool // security: [] (no token at all)
+	Optional bool // security: [{cognito: []}, {}] (a guest or a token)
 	Status string // x-shop-status: "" (served) or "planned"
 	Tags   []string
 }
@@ -48,11 +49,13 @@ func Load(path string) ([]Operation, error) {
 			if op.Security != nil {
 				sec = *op.Security
 			}
-			public := len(sec) == 0
+			anonymous, token := len(sec) == 0, false
 			for _, s := range sec {
-				public = public || len(s) == 0 // {} among the alternatives: anonymous allowed
+				anonymous = anonymous || len(s) == 0 // {} among the alternatives
+				token = token || len(s) > 0
 			}
-			ops = append(ops, Operation{Key: strings.ToUpper(method) + " " + path, Public: public, Status: op.Status, Tags: op.Tags})
+			ops = append(ops, Operation{Key: strings.ToUpper(method) + " " + path, Public: anonymous && !token,
+				Optional: anonymous && token, Status: op.Status, Tags: op.Tags})
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Key < ops[j].Key })
