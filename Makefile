@@ -102,7 +102,7 @@ bench: node_modules/.installed build ## handler benchmarks, binary sizes, synth 
 	./.ci/synth-times.sh
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
-local: node_modules/.installed ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
+local: node_modules/.installed check-redis ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
 

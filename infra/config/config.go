@@ -30,6 +30,12 @@ type Stage struct {
 	LambdaMemoryMB   float64 `json:"lambdaMemoryMb"`
 	// CorsOrigins are the browser origins allowed to call the API.
 	CorsOrigins []string `json:"corsOrigins"`
+
+	// Cart: the sliding idle time of carts, and the serverless cache's limits.
+	CartTTLUserHours  int     `json:"cartTtlUserHours"`
+	CartTTLGuestHours int     `json:"cartTtlGuestHours"`
+	CacheMaxStorageGB float64 `json:"cacheMaxStorageGb"`     // 1..5000
+	CacheMaxECPU      float64 `json:"cacheMaxEcpuPerSecond"` // 1000..15000000
 }
 
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
@@ -81,6 +87,12 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: currency must be an ISO 4217 code", s.Name)
 	case s.LambdaMemoryMB < 128 || s.LambdaMemoryMB > 10240:
 		return fmt.Errorf("stage %s: lambdaMemoryMb must be 128 to 10240", s.Name)
+	case s.CartTTLUserHours < 1 || s.CartTTLGuestHours < 1:
+		return fmt.Errorf("stage %s: cartTtlUserHours and cartTtlGuestHours must be at least 1", s.Name)
+	case s.CacheMaxStorageGB < 1 || s.CacheMaxStorageGB > 5000:
+		return fmt.Errorf("stage %s: cacheMaxStorageGb must be 1 to 5000", s.Name)
+	case s.CacheMaxECPU < 1000 || s.CacheMaxECPU > 15_000_000:
+		return fmt.Errorf("stage %s: cacheMaxEcpuPerSecond must be 1000 to 15000000", s.Name)
 	case s.Owner == "":
 		return fmt.Errorf("stage %s: owner is empty", s.Name)
 	}

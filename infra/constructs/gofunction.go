@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -28,6 +29,10 @@ type GoFunctionProps struct {
 	TimeoutSeconds   float64
 	LogRetentionDays int
 	Prod             bool
+	// Network, when set, runs the function in the network's isolated subnets
+	// with the given security group.
+	Network       Network
+	SecurityGroup awsec2.ISecurityGroup
 }
 
 // GoFunction is a Go Lambda on provided.al2023 / arm64 with its own log group,
@@ -74,7 +79,7 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}
-	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
+	fnProps := &awslambda.FunctionProps{
 		Runtime:          awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:     awslambda.Architecture_ARM_64(),
 		Handler:          jsii.String("bootstrap"),
@@ -88,10 +93,24 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 		SystemLogLevelV2: awslambda.SystemLogLevel_WARN,
 		Role:             role,
 		Environment:      &env,
-	})
+	}
+	if props.Network != nil {
+		fnProps.Vpc, fnProps.VpcSubnets = props.Network.Vpc(), props.Network.Subnets()
+		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{props.SecurityGroup}
+		// Lambda creates and deletes the function's network interfaces with the
+		// function's role. CDK adds AWSLambdaVPCAccessExecutionRole only to roles
+		// it makes itself, so these are the same actions, inline.
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+				"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
+	fn := awslambda.NewFunction(this, jsii.String("Function"), fnProps)
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the action list is exactly those two"),
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the action list is exactly those two. " +
+			"In a VPC, Lambda's network interface actions (the AWSLambdaVPCAccessExecutionRole list) likewise take no resource"),
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}, jsii.Bool(true))
 	return &goFunction{Construct: this, fn: fn, role: role}

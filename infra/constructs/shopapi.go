@@ -26,6 +26,9 @@ type ShopApiProps struct {
 	LogRetentionDays int
 	Prod             bool
 	CorsOrigins      []string
+	// GuestAuthorizer, when set, is the Lambda authorizer of the routes a
+	// guest or a signed-in caller may call (Route.Guest).
+	GuestAuthorizer awslambda.IFunction
 }
 
 // Route is one route of the API and whether it needs a signed-in caller.
@@ -35,6 +38,9 @@ type Route struct {
 	// Public routes skip the authorizer. Every other route needs a valid Cognito
 	// token; finer rules (admin only, own orders) are the function's.
 	Public bool
+	// Guest routes take a guest (no token) or a valid token, through the
+	// shop's Lambda authorizer; the JWT authorizer refuses requests without one.
+	Guest bool
 }
 
 // ShopApi is the shop's HTTP API (API Gateway v2): a $default stage with
@@ -54,6 +60,7 @@ type shopApi struct {
 	constructs.Construct
 	api        awsapigatewayv2.HttpApi
 	authorizer awsapigatewayv2authorizers.HttpUserPoolAuthorizer
+	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	seen       map[string]bool
 }
 
@@ -129,7 +136,18 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.Client},
 		})
-	return &shopApi{Construct: this, api: api, authorizer: authorizer, seen: map[string]bool{}}
+	a := &shopApi{Construct: this, api: api, authorizer: authorizer, seen: map[string]bool{}}
+	if props.GuestAuthorizer != nil {
+		// No identity source and no cache: the authorizer runs for every
+		// request, with or without an Authorization header.
+		a.guests = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("GuestOrUser"), props.GuestAuthorizer,
+			&awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+				ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
+				IdentitySource:  &[]*string{},
+				ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
+			})
+	}
+	return a
 }
 
 func (s *shopApi) Api() awsapigatewayv2.HttpApi { return s.api }
@@ -147,7 +165,12 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integration,
 		}
-		if !r.Public {
+		switch {
+		case r.Guest && s.guests == nil:
+			panic("ShopApi: guest route " + key + " needs ShopApiProps.GuestAuthorizer")
+		case r.Guest:
+			opts.Authorizer = s.guests
+		case !r.Public:
 			opts.Authorizer = s.authorizer
 		}
 		for _, route := range *s.api.AddRoutes(opts) {

@@ -1,7 +1,10 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -15,6 +18,7 @@ type ApiStackProps struct {
 	awscdk.StackProps
 	Stage   config.Stage
 	Data    *DataStack
+	Network *NetworkStack
 	DistDir string // where `make build` put the function binaries
 }
 
@@ -28,11 +32,33 @@ var CatalogRoutes = []shopcx.Route{
 	{Method: "DELETE", Path: "/products/{product_id}"},
 }
 
+// CartRoutes go to the cart function. A guest (X-Session-Id) or a signed-in
+// user may call all but merge.
+var CartRoutes = []shopcx.Route{
+	{Method: "GET", Path: "/cart", Guest: true},
+	{Method: "DELETE", Path: "/cart", Guest: true},
+	{Method: "PUT", Path: "/cart/items/{product_id}", Guest: true},
+	{Method: "DELETE", Path: "/cart/items/{product_id}", Guest: true},
+	{Method: "POST", Path: "/cart/merge"},
+}
+
+// OrderRoutes go to the orders function; all need a signed-in caller.
+var OrderRoutes = []shopcx.Route{
+	{Method: "POST", Path: "/orders"},
+	{Method: "GET", Path: "/orders"},
+	{Method: "GET", Path: "/orders/{order_id}"},
+	{Method: "GET", Path: "/me"},
+	{Method: "PATCH", Path: "/me"},
+}
+
 // ApiStack holds the functions and the HTTP API.
 type ApiStack struct {
 	awscdk.Stack
-	Api     shopcx.ShopApi
-	Catalog shopcx.GoFunction
+	Api        shopcx.ShopApi
+	Catalog    shopcx.GoFunction
+	Cart       shopcx.GoFunction
+	Orders     shopcx.GoFunction
+	Authorizer shopcx.GoFunction
 }
 
 // NewApiStack defines the stateless stack of a stage.
@@ -53,18 +79,57 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		"CURRENCY":       stage.Currency,
 	}))
 	products.GrantReadWriteData(s.Catalog.Role())
-	cdknag.NagSuppressions_AddResourceSuppressions(s.Catalog.Role(), &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Listing a category queries the table's by-category index; the grant names the table's own indexes, not other tables"),
-		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/index\/\*$/g`)}},
-	}}, jsii.Bool(true))
+	allowIndexes(s.Catalog.Role(), "Listing a category queries the table's by-category index")
+
+	pool, client := props.Data.Identity.UserPool(), props.Data.Identity.Client()
+	s.Authorizer = shopcx.NewGoFunction(stack, "Authorizer", common("authorizer", "Lets guests and signed-in users call the cart routes", map[string]string{
+		"USER_POOL_ID": *pool.UserPoolId(), "USER_POOL_CLIENT_ID": *client.UserPoolClientId(),
+	}))
+
+	// The cart and orders functions run in the VPC, next to the cache.
+	cache := props.Network.Cache
+	inVpc := func(p shopcx.GoFunctionProps) shopcx.GoFunctionProps {
+		p.Network, p.SecurityGroup = props.Network.Network, cache.Clients()
+		p.Environment["CACHE_ENDPOINT"] = *cache.Endpoint()
+		p.Environment["CACHE_NAME"] = cache.Name()
+		p.Environment["CACHE_USER"] = cache.UserID()
+		p.Environment["CART_TTL_USER"] = fmt.Sprintf("%dh", stage.CartTTLUserHours)
+		p.Environment["CART_TTL_GUEST"] = fmt.Sprintf("%dh", stage.CartTTLGuestHours)
+		return p
+	}
+	s.Cart = shopcx.NewGoFunction(stack, "Cart", inVpc(common("cart", "Shopping carts: /cart", map[string]string{
+		"PRODUCTS_TABLE": *products.TableName(),
+		"CURRENCY":       stage.Currency,
+	})))
+	// Pricing a cart reads products by key; nothing else.
+	products.Grant(s.Cart.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"))
+	allowIndexes(s.Cart.Role(), "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve")
+	cache.GrantConnect(s.Cart.Role())
+
+	orders, customers := props.Data.Orders.Orders(), props.Data.Orders.Customers()
+	s.Orders = shopcx.NewGoFunction(stack, "Orders", inVpc(common("orders", "Checkout, order history and profile: /orders, /me", map[string]string{
+		"PRODUCTS_TABLE":  *products.TableName(),
+		"ORDERS_TABLE":    *orders.TableName(),
+		"CUSTOMERS_TABLE": *customers.TableName(),
+		"CURSOR_SECRET":   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
+		"CURRENCY":        stage.Currency,
+	})))
+	// Checkout reads products and takes stock in its transaction; nothing else.
+	products.Grant(s.Orders.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"), jsii.String("dynamodb:UpdateItem"), jsii.String("dynamodb:ConditionCheckItem"))
+	allowIndexes(s.Orders.Role(), "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve")
+	orders.GrantReadWriteData(s.Orders.Role())
+	customers.GrantReadWriteData(s.Orders.Role())
+	cache.GrantConnect(s.Orders.Role())
 
 	s.Api = shopcx.NewShopApi(stack, "Http", shopcx.ShopApiProps{
-		UserPool: props.Data.Identity.UserPool(), Client: props.Data.Identity.Client(),
+		UserPool: pool, Client: client,
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod, CorsOrigins: stage.CorsOrigins,
+		GuestAuthorizer: s.Authorizer.Function(),
 	})
 	s.Api.AddRoutes(s.Catalog.Function(), CatalogRoutes...)
+	s.Api.AddRoutes(s.Cart.Function(), CartRoutes...)
+	s.Api.AddRoutes(s.Orders.Function(), OrderRoutes...)
 	s.Api.SetDefault(s.Catalog.Function())
 
 	out := func(id, value, description string) {
@@ -74,4 +139,13 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("UserPoolId", *props.Data.Identity.UserPool().UserPoolId(), "Cognito user pool")
 	out("UserPoolClientId", *props.Data.Identity.Client().UserPoolClientId(), "App client for sign-in")
 	return s
+}
+
+// allowIndexes records why a role may act on a table's /index/* ARNs.
+func allowIndexes(role awsiam.IRole, why string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(why + "; the grant names this table's own indexes, not other tables"),
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/index\/\*$/g`)}},
+	}}, jsii.Bool(true))
 }

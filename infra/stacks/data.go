@@ -19,6 +19,7 @@ import (
 type DataStack struct {
 	awscdk.Stack
 	Products     shopcx.ProductsTable
+	Orders       shopcx.OrderTables
 	Identity     shopcx.Identity
 	CursorSecret awssecretsmanager.Secret
 }
@@ -27,7 +28,8 @@ type DataStack struct {
 func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProps, stage config.Stage) *DataStack {
 	stack := awscdk.NewStack(scope, &id, props)
 	s := &DataStack{Stack: stack}
-	s.Products = shopcx.NewProductsTable(stack, "Products", shopcx.ProductsTableProps{Prod: stage.Prod})
+	s.Products = shopcx.NewProductsTable(stack, "Products", shopcx.TableProps{Prod: stage.Prod})
+	s.Orders = shopcx.NewOrderTables(stack, "Checkout", shopcx.TableProps{Prod: stage.Prod})
 	s.Identity = shopcx.NewIdentity(stack, "Identity", shopcx.IdentityProps{Prod: stage.Prod})
 	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Signs list cursors so that clients cannot forge them"),

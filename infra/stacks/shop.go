@@ -12,8 +12,9 @@ import (
 // checked by cdk-nag's AwsSolutions pack on every synth. Tags and checks attach
 // to the stage's own stacks, so one app may hold several stages (the tests do).
 type Shop struct {
-	Data *DataStack
-	Api  *ApiStack
+	Data    *DataStack
+	Network *NetworkStack
+	Api     *ApiStack
 }
 
 // NewShop adds the stacks of stage to app. Stack ids carry the stage, and no
@@ -28,19 +29,23 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	dataProps := base
 	dataProps.Description = jsii.String("Shop " + stage.Name + ": tables, user pool and secrets (stateful)")
 	data := NewDataStack(app, prefix+"Data", &dataProps, stage)
+	netProps := base
+	netProps.Description = jsii.String("Shop " + stage.Name + ": VPC and the cart cache")
+	network := NewNetworkStack(app, prefix+"Network", &netProps, stage)
 	apiProps := base
 	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
-	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, DistDir: distDir})
+	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, DistDir: distDir})
 	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
+	api.AddStackDependency(network.Stack, jsii.String("the cart functions run in the VPC and use the cache"))
 
-	for _, stack := range []awscdk.Stack{data.Stack, api.Stack} {
+	for _, stack := range []awscdk.Stack{data.Stack, network.Stack, api.Stack} {
 		tags := awscdk.Tags_Of(stack)
 		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
 		tags.Add(jsii.String("owner"), jsii.String(stage.Owner), nil)
 		awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	return &Shop{Data: data, Api: api}
+	return &Shop{Data: data, Network: network, Api: api}
 }
 
 func strOrNil(s string) *string {

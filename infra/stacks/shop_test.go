@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/go-cdk-shop/shop/infra/config"
+	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden snapshot")
@@ -37,10 +38,20 @@ type resource struct {
 	DeletionPolicy string         `json:"DeletionPolicy"`
 }
 
-const profiles = `{
-  "prod": {"prod": true, "logRetentionDays": 365, "throttleRate": 200, "throttleBurst": 400, "currency": "EUR", "lambdaMemoryMb": 512, "corsOrigins": ["https://shop.example.com"]},
-  "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 20, "throttleBurst": 40, "currency": "EUR", "lambdaMemoryMb": 256, "corsOrigins": ["http://localhost:3000"]}
-}`
+// cdkContext is the context of cdk.json (the feature flags and the stage
+// profiles), so that the tests synthesize what `cdk synth` does.
+func cdkContext() map[string]any {
+	raw, err := os.ReadFile("../../cdk.json")
+	must(err)
+	var c struct {
+		Context map[string]any `json:"context"`
+	}
+	must(json.Unmarshal(raw, &c))
+	return c.Context
+}
+
+// functions are the Lambdas the app deploys (the Makefile's FUNCTIONS).
+var functions = []string{"catalog", "cart", "orders", "authorizer"}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -58,14 +69,18 @@ func TestMain(m *testing.M) {
 
 func synth(dir string) {
 	dist := filepath.Join(dir, "dist")
-	for _, fn := range []string{"catalog"} {
+	for _, fn := range functions {
 		must(os.MkdirAll(filepath.Join(dist, fn), 0o755))
 		must(os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("fake "+fn), 0o755))
 	}
 	assembly = filepath.Join(dir, "cdk.out")
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assembly), BuiltinCloudFormationValidation: jsii.Bool(false)})
+	ctx := cdkContext()
+	profiles, err := json.Marshal(ctx["shop:stages"])
+	must(err)
+	delete(ctx, "shop:stages")
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assembly), BuiltinCloudFormationValidation: jsii.Bool(false), Context: &ctx})
 	for _, name := range []string{"dev-test", "prod"} {
-		stage, err := config.Resolve(name, "tester", []byte(profiles))
+		stage, err := config.Resolve(name, "tester", profiles)
 		must(err)
 		NewShop(app, stage, dist)
 	}
@@ -163,8 +178,8 @@ func TestNoUnsuppressedNagErrors(t *testing.T) {
 			}
 		}
 	}
-	if stacks != 4 {
-		t.Errorf("found %d shop stacks in the manifest, want 4 (Data and Api of two stages)", stacks)
+	if stacks != 6 {
+		t.Errorf("found %d shop stacks in the manifest, want 6 (Data, Network and Api of two stages)", stacks)
 	}
 	// cdk-nag ran: its report exists for every stack.
 	for name := range tpl {
@@ -183,7 +198,7 @@ func TestStackIdsCarryTheStage(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-prod-Api", "Shop-prod-Data"}
+	want := []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Network"}
 	if js(names) != js(want) {
 		t.Errorf("stacks = %v, want %v", names, want)
 	}
@@ -212,9 +227,18 @@ func TestStatefulResourcesRetainedInProdOnly(t *testing.T) {
 	}{{"Shop-prod-Data", "Retain", true}, {"Shop-dev-test-Data", "Delete", false}}
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
-			table := only(t, tt.stack, "AWS::DynamoDB::Table")
-			if table.DeletionPolicy != tt.policy || table.Properties["DeletionProtectionEnabled"] != tt.protect {
-				t.Errorf("table: DeletionPolicy %q DeletionProtectionEnabled %v", table.DeletionPolicy, table.Properties["DeletionProtectionEnabled"])
+			tables := ofType(tt.stack, "AWS::DynamoDB::Table")
+			if len(tables) != 3 {
+				t.Errorf("%d tables, want 3 (products, orders, customers)", len(tables))
+			}
+			for id, table := range tables {
+				if table.DeletionPolicy != tt.policy || table.Properties["DeletionProtectionEnabled"] != tt.protect {
+					t.Errorf("%s: DeletionPolicy %q DeletionProtectionEnabled %v", id, table.DeletionPolicy, table.Properties["DeletionProtectionEnabled"])
+				}
+				p := table.Properties
+				if js(get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")) != "true" || js(p["SSESpecification"]) != `{"SSEEnabled":true}` || p["BillingMode"] != "PAY_PER_REQUEST" {
+					t.Errorf("%s: PITR %s SSE %s billing %v", id, js(p["PointInTimeRecoverySpecification"]), js(p["SSESpecification"]), p["BillingMode"])
+				}
 			}
 			pool := only(t, tt.stack, "AWS::Cognito::UserPool")
 			wantProt := "INACTIVE"
@@ -231,8 +255,38 @@ func TestStatefulResourcesRetainedInProdOnly(t *testing.T) {
 	}
 }
 
+// table finds the table of stack whose keys are keySchema.
+func table(t *testing.T, stack, keySchema string) map[string]any {
+	t.Helper()
+	for _, r := range ofType(stack, "AWS::DynamoDB::Table") {
+		if js(r.Properties["KeySchema"]) == keySchema {
+			return r.Properties
+		}
+	}
+	t.Fatalf("%s: no table with keys %s", stack, keySchema)
+	return nil
+}
+
+const (
+	productKeys  = `[{"AttributeName":"product_id","KeyType":"HASH"}]`
+	orderKeys    = `[{"AttributeName":"user_id","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]`
+	customerKeys = `[{"AttributeName":"user_id","KeyType":"HASH"}]`
+)
+
+// Orders: a user's partition, sorted by sk; idempotency records expire by TTL.
+func TestOrderTables(t *testing.T) {
+	o := table(t, "Shop-dev-test-Data", orderKeys)
+	if js(o["TimeToLiveSpecification"]) != `{"AttributeName":"expires_at","Enabled":true}` {
+		t.Errorf("orders TTL = %s", js(o["TimeToLiveSpecification"]))
+	}
+	if o["GlobalSecondaryIndexes"] != nil {
+		t.Errorf("orders table has indexes: %s", js(o["GlobalSecondaryIndexes"]))
+	}
+	table(t, "Shop-dev-test-Data", customerKeys)
+}
+
 func TestProductsTable(t *testing.T) {
-	p := only(t, "Shop-dev-test-Data", "AWS::DynamoDB::Table").Properties
+	p := table(t, "Shop-dev-test-Data", productKeys)
 	checks := []struct {
 		name string
 		got  any
@@ -301,8 +355,10 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
-// Least privilege: no managed policies, logs only to the function's own group,
-// DynamoDB only on the products table and its indexes, no action wildcards.
+// Least privilege: no managed policies; logs only to the function's own group;
+// each function's DynamoDB actions only on its own tables, with key reads only
+// for the cart; the ENI actions only for the functions in the VPC; cache
+// connect only for those; no action wildcards.
 func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	stack := "Shop-dev-test-Api"
 	for id, r := range ofType(stack, "AWS::IAM::Role") {
@@ -310,27 +366,210 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 			t.Errorf("%s: managed policies %s", id, js(r.Properties["ManagedPolicyArns"]))
 		}
 	}
+	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers"}
+	seen := map[string]map[string]bool{}
 	for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+		fn := strings.TrimSuffix(id[:strings.Index(id, "Role")], "")
+		seen[fn] = map[string]bool{}
 		stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
 		for _, s := range stmts {
 			actions := fmt.Sprint(get(s, "Action"))
 			res := js(get(s, "Resource"))
-			if strings.Contains(actions, ":*") || actions == "*" {
+			switch {
+			case strings.Contains(actions, ":*") || actions == "*":
 				t.Errorf("%s: wildcard action %s", id, actions)
-			}
-			if res == `"*"` && !strings.Contains(actions, "xray:") {
-				t.Errorf("%s: %s on every resource", id, actions)
-			}
-			if strings.Contains(actions, "logs:") {
+			case strings.Contains(actions, "logs:"):
 				ref, _ := get(s, "Resource", "Fn::GetAtt", 0).(string)
 				if tpl[stack].Resources[ref].Type != "AWS::Logs::LogGroup" {
 					t.Errorf("%s: logs actions on %s, want one log group of this stack", id, res)
 				}
-			}
-			if strings.Contains(actions, "dynamodb:") && !strings.Contains(res, "ProductsTable") {
-				t.Errorf("%s: DynamoDB actions on %s", id, res)
+			case strings.Contains(actions, "xray:"), strings.Contains(actions, "ec2:"):
+				for _, a := range strings.Fields(strings.Trim(actions, "[]")) {
+					service := a[:strings.Index(a, ":")]
+					seen[fn][service] = true
+					if service != "xray" && service != "ec2" {
+						t.Errorf("%s: %s on every resource", id, a)
+					}
+				}
+				if res != `"*"` {
+					t.Errorf("%s: %s on %s", id, actions, res)
+				}
+			case strings.Contains(actions, "dynamodb:"):
+				seen[fn]["dynamodb"] = true
+				if tables[fn] == "" || !regexp.MustCompile(tables[fn]).MatchString(res) {
+					t.Errorf("%s: DynamoDB actions on %s", id, res)
+				}
+				if fn == "Cart" && actions != "[dynamodb:BatchGetItem dynamodb:GetItem]" {
+					t.Errorf("%s: cart may read products by key only, has %s", id, actions)
+				}
+			case actions == "elasticache:Connect":
+				seen[fn]["elasticache"] = true
+				if !strings.Contains(res, "CartCache") || !strings.Contains(res, "CartCacheUser") {
+					t.Errorf("%s: connect on %s, want the cart cache and its user", id, res)
+				}
+			default:
+				t.Errorf("%s: unexpected %s on %s", id, actions, res)
 			}
 		}
+	}
+	for fn, want := range map[string]string{
+		"Catalog": "dynamodb xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
+	} {
+		var got []string
+		for k := range seen[fn] {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s may use %v, want %s", fn, got, want)
+		}
+	}
+}
+
+// Only the cart and orders functions run in the VPC, in its isolated subnets,
+// with the cache's client security group.
+func TestFunctionsInTheVpc(t *testing.T) {
+	for id, fn := range ofType("Shop-dev-test-Api", "AWS::Lambda::Function") {
+		vpc := js(get(fn.Properties, "VpcConfig"))
+		inVpc := strings.HasPrefix(id, "Cart") || strings.HasPrefix(id, "Orders")
+		switch {
+		case !inVpc && vpc != "null":
+			t.Errorf("%s runs in the VPC: %s", id, vpc)
+		case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || strings.Count(vpc, "isolatedSubnet") != 2):
+			t.Errorf("%s: VpcConfig %s, want the client security group and both isolated subnets", id, vpc)
+		}
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	stack := "Shop-dev-test-Network"
+	only(t, stack, "AWS::EC2::VPC")
+	for _, typ := range []string{"AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP", "AWS::EC2::VPCEndpoint"} {
+		n := len(ofType(stack, typ))
+		if want := map[string]int{"AWS::EC2::VPCEndpoint": 2}[typ]; n != want {
+			t.Errorf("%d × %s, want %d", n, typ, want)
+		}
+	}
+	var services []string
+	for _, ep := range ofType(stack, "AWS::EC2::VPCEndpoint") {
+		if ep.Properties["VpcEndpointType"] != "Gateway" {
+			t.Errorf("endpoint type %v, want Gateway (free)", ep.Properties["VpcEndpointType"])
+		}
+		services = append(services, js(ep.Properties["ServiceName"]))
+	}
+	sort.Strings(services)
+	if !strings.Contains(services[0], ".dynamodb") || !strings.Contains(services[1], ".s3") {
+		t.Errorf("endpoints for %v, want DynamoDB and S3", services)
+	}
+	subnets := ofType(stack, "AWS::EC2::Subnet")
+	if len(subnets) != 2 {
+		t.Errorf("%d subnets, want 2 (two availability zones)", len(subnets))
+	}
+	for id, sn := range subnets {
+		if sn.Properties["MapPublicIpOnLaunch"] == true {
+			t.Errorf("%s maps public IPs", id)
+		}
+	}
+	for id, r := range ofType(stack, "AWS::EC2::Route") {
+		t.Errorf("route %s: isolated subnets have no routes out: %s", id, js(r.Properties))
+	}
+	fl := only(t, stack, "AWS::EC2::FlowLog").Properties
+	if fl["TrafficType"] != "ALL" || fl["LogDestinationType"] != "cloud-watch-logs" || fl["ResourceType"] != "VPC" {
+		t.Errorf("flow log = %s", js(fl))
+	}
+}
+
+func TestCartCache(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Network"
+		c := only(t, stack, "AWS::ElastiCache::ServerlessCache").Properties
+		wantLimits := map[string]string{
+			"dev-test": `{"DataStorage":{"Maximum":1,"Unit":"GB"},"ECPUPerSecond":{"Maximum":5000}}`,
+			"prod":     `{"DataStorage":{"Maximum":10,"Unit":"GB"},"ECPUPerSecond":{"Maximum":100000}}`,
+		}[stage]
+		checks := []struct {
+			name string
+			got  any
+			want string
+		}{
+			{"engine", c["Engine"], `"valkey"`},
+			{"name", c["ServerlessCacheName"], `"shop-` + stage + `-cart"`},
+			{"limits", c["CacheUsageLimits"], wantLimits},
+			{"user group", c["UserGroupId"], `{"Ref":"CartCacheUserGroup` + refSuffix(t, stack, "AWS::ElastiCache::UserGroup") + `"}`},
+		}
+		for _, ch := range checks {
+			if js(ch.got) != ch.want {
+				t.Errorf("%s: cache %s = %s, want %s", stack, ch.name, js(ch.got), ch.want)
+			}
+		}
+		if sn := js(c["SubnetIds"]); strings.Count(sn, "isolatedSubnet") != 2 {
+			t.Errorf("%s: cache subnets %s, want the two isolated subnets", stack, sn)
+		}
+		u := only(t, stack, "AWS::ElastiCache::User").Properties
+		if js(u["AuthenticationMode"]) != `{"Type":"iam"}` || u["UserId"] != u["UserName"] || u["Engine"] != "valkey" || u["Passwords"] != nil {
+			t.Errorf("%s: user = %s, want IAM authentication, id = name, no password", stack, js(u))
+		}
+		g := only(t, stack, "AWS::ElastiCache::UserGroup").Properties
+		if js(g["UserIds"]) != `[{"Ref":"CartCacheUser`+refSuffix(t, stack, "AWS::ElastiCache::User")+`"}]` {
+			t.Errorf("%s: user group holds %s, want the IAM user alone", stack, js(g["UserIds"]))
+		}
+	}
+}
+
+// refSuffix is the hash CDK appends to the logical id of the only resource of typ.
+func refSuffix(t *testing.T, stack, typ string) string {
+	for id := range ofType(stack, typ) {
+		return id[len(id)-8:]
+	}
+	t.Fatalf("%s: no %s", stack, typ)
+	return ""
+}
+
+// The cache admits its ports only from the cart functions' security group,
+// and those functions may reach only the cache and HTTPS (the endpoints).
+func TestCacheSecurityGroups(t *testing.T) {
+	stack := "Shop-dev-test-Network"
+	var cacheSG, clientSG map[string]any
+	for id, sg := range ofType(stack, "AWS::EC2::SecurityGroup") {
+		switch {
+		case strings.HasPrefix(id, "CartCacheCacheSecurityGroup"):
+			cacheSG = sg.Properties
+		case strings.HasPrefix(id, "CartCacheClientSecurityGroup"):
+			clientSG = sg.Properties
+		}
+	}
+	if cacheSG == nil || clientSG == nil {
+		t.Fatal("cache and client security groups not found")
+	}
+	if cacheSG["SecurityGroupIngress"] != nil || !strings.Contains(js(cacheSG["SecurityGroupEgress"]), "255.255.255.255/32") {
+		t.Errorf("cache security group: ingress %s egress %s, want no inline ingress and no egress", js(cacheSG["SecurityGroupIngress"]), js(cacheSG["SecurityGroupEgress"]))
+	}
+	if eg := js(clientSG["SecurityGroupEgress"]); eg != `[{"CidrIp":"0.0.0.0/0","Description":"DynamoDB and S3 through the gateway endpoints","FromPort":443,"IpProtocol":"tcp","ToPort":443}]` {
+		t.Errorf("client egress = %s", eg)
+	}
+	in := only(t, stack, "AWS::EC2::SecurityGroupIngress").Properties
+	if in["FromPort"] != 6379.0 || in["ToPort"] != 6380.0 || !strings.Contains(js(in["SourceSecurityGroupId"]), "ClientSecurityGroup") || !strings.Contains(js(in["GroupId"]), "CacheSecurityGroup") {
+		t.Errorf("cache ingress = %s", js(in))
+	}
+	out := only(t, stack, "AWS::EC2::SecurityGroupEgress").Properties
+	if out["FromPort"] != 6379.0 || out["ToPort"] != 6380.0 || !strings.Contains(js(out["DestinationSecurityGroupId"]), "CacheSecurityGroup") {
+		t.Errorf("client egress to the cache = %s", js(out))
+	}
+}
+
+// The cache user's ACL is the one the local redis-server tests run under.
+func TestCacheAccessStringMatchesLambdas(t *testing.T) {
+	src, err := os.ReadFile("../../lambdas/internal/rediscart/acl.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const AccessString = "([^"]*)"`).FindSubmatch(src)
+	if m == nil || string(m[1]) != CartAccessString {
+		t.Errorf("rediscart.AccessString %q, infra %q", m, CartAccessString)
+	}
+	u := only(t, "Shop-dev-test-Network", "AWS::ElastiCache::User").Properties
+	if u["AccessString"] != CartAccessString {
+		t.Errorf("user access string = %v", u["AccessString"])
 	}
 }
 
@@ -354,24 +593,45 @@ func TestHttpApi(t *testing.T) {
 	if get(st, "AccessLogSettings", "DestinationArn") == nil {
 		t.Error("access logs have no destination")
 	}
-	auth := only(t, stack, "AWS::ApiGatewayV2::Authorizer").Properties
-	if auth["AuthorizerType"] != "JWT" || js(auth["IdentitySource"]) != `["$request.header.Authorization"]` ||
-		!strings.Contains(js(get(auth, "JwtConfiguration", "Issuer")), "cognito-idp") || get(auth, "JwtConfiguration", "Audience") == nil {
-		t.Errorf("authorizer = %s", js(auth))
+	auths := ofType(stack, "AWS::ApiGatewayV2::Authorizer")
+	if len(auths) != 2 {
+		t.Fatalf("%d authorizers, want the JWT one and the guest-or-user Lambda one", len(auths))
+	}
+	for id, a := range auths {
+		auth := a.Properties
+		switch auth["AuthorizerType"] {
+		case "JWT":
+			if js(auth["IdentitySource"]) != `["$request.header.Authorization"]` ||
+				!strings.Contains(js(get(auth, "JwtConfiguration", "Issuer")), "cognito-idp") || get(auth, "JwtConfiguration", "Audience") == nil {
+				t.Errorf("JWT authorizer = %s", js(auth))
+			}
+		case "REQUEST":
+			// No identity source and no cache: it must run for requests without a token.
+			if auth["EnableSimpleResponses"] != true || auth["AuthorizerPayloadFormatVersion"] != "2.0" ||
+				auth["AuthorizerResultTtlInSeconds"] != 0.0 || auth["IdentitySource"] != nil && js(auth["IdentitySource"]) != "[]" ||
+				!strings.Contains(js(auth["AuthorizerUri"]), "Authorizer") {
+				t.Errorf("Lambda authorizer = %s", js(auth))
+			}
+		default:
+			t.Errorf("%s: authorizer type %v", id, auth["AuthorizerType"])
+		}
 	}
 }
 
-// No write is public.
+// No write is public; only cart routes take guests.
 func TestNoPublicWrites(t *testing.T) {
-	for _, r := range CatalogRoutes {
+	for _, r := range append(append(append([]shopcx.Route{}, CatalogRoutes...), CartRoutes...), OrderRoutes...) {
 		if r.Method != "GET" && r.Public {
 			t.Errorf("%s %s is a public write", r.Method, r.Path)
+		}
+		if r.Guest && !strings.HasPrefix(r.Path, "/cart") {
+			t.Errorf("%s %s takes guests", r.Method, r.Path)
 		}
 	}
 }
 
 func TestCostAllocationTags(t *testing.T) {
-	p := only(t, "Shop-dev-test-Data", "AWS::DynamoDB::Table").Properties
+	p := table(t, "Shop-dev-test-Data", productKeys)
 	tags := map[string]any{}
 	for _, tg := range p["Tags"].([]any) {
 		tags[fmt.Sprint(get(tg, "Key"))] = get(tg, "Value")
@@ -387,7 +647,7 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 // shows up here. Asset hashes are blanked: the test binaries are fakes.
 // Run `go test ./infra/stacks -run Snapshot -update` to accept a change.
 func TestSnapshot(t *testing.T) {
-	for _, stack := range []string{"Shop-dev-test-Data", "Shop-dev-test-Api"} {
+	for _, stack := range []string{"Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Api"} {
 		raw, err := os.ReadFile(filepath.Join(assembly, stack+".template.json"))
 		if err != nil {
 			t.Fatal(err)
