@@ -377,7 +377,8 @@ func TestCheckoutReplayAndPrivacy(t *testing.T) {
 	if again.Body != first.Body || again.Headers["Idempotent-Replayed"] != "true" {
 		t.Fatalf("replay = %s %v, want the first order", again.Body, again.Headers)
 	}
-	expect(t, e.call(t, u, "POST", "/orders", `{"note":"x"}`, "Idempotency-Key", "k1"), 400, "unknown body")
+	expect(t, e.call(t, u, "POST", "/orders", `{"note":"leave at the door"}`, "Idempotency-Key", "k1"), 422, "same key, another request")
+	expect(t, e.call(t, u, "POST", "/orders", `{"gift":true}`, "Idempotency-Key", "k2"), 400, "unknown field")
 	if e.stock(t, "A") != 8 || e.stock(t, "B") != 7 {
 		t.Fatalf("stock A %d B %d after one order and a replay", e.stock(t, "A"), e.stock(t, "B"))
 	}
@@ -491,14 +492,14 @@ func TestCrashBetweenCommitAndCartClear(t *testing.T) {
 	}
 	cursors, _ := cursor.New(make([]byte, 32))
 	svc := orders.NewService(e.store, &failingClear{Service: e.carts, failures: 1}, cursors, "EUR", quiet)
-	first, replayed, err := svc.Checkout(ctx, u, "k", nil)
+	first, replayed, err := svc.Checkout(ctx, u, "k", orders.Request{})
 	if err != nil || replayed {
 		t.Fatal(err, replayed)
 	}
 	if lines, _, _ := e.carts.Priced(ctx, owner); len(lines) != 1 {
 		t.Fatalf("the crash should have left the cart: %v", lines)
 	}
-	second, replayed, err := svc.Checkout(ctx, u, "k", nil)
+	second, replayed, err := svc.Checkout(ctx, u, "k", orders.Request{})
 	if err != nil || !replayed || second.OrderID != first.OrderID {
 		t.Fatalf("retry = %+v %v %v, want the first order replayed", second, replayed, err)
 	}
@@ -518,7 +519,7 @@ func TestInFlightKey(t *testing.T) {
 	u := user(shop.NewID("u", time.Now()))
 	expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "set A")
 	now := time.Now()
-	if prev, err := e.store.Claim(context.Background(), u.sub, "k", "44136fa355b3678a1146ad16f7e8649e", "crashed", now.Add(time.Second), now); err != nil || prev != nil {
+	if prev, err := e.store.Claim(context.Background(), u.sub, "k", orders.Fingerprint(orders.Request{}), "crashed", now.Add(time.Second), now); err != nil || prev != nil {
 		t.Fatal(prev, err)
 	}
 	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k"), 409, "while in flight")

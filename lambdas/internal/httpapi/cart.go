@@ -92,7 +92,7 @@ func (c *Cart) get(ctx context.Context, r *Request) (Response, error) {
 func (c *Cart) setLine(ctx context.Context, r *Request) (Response, error) {
 	o, ownerErr := OwnerOf(r)
 	q, bodyErr := DecodeQuantity(r.Body)
-	if err := joinInvalid(ownerErr, bodyErr); err != nil {
+	if err := shop.JoinInvalid(ownerErr, bodyErr); err != nil {
 		return Response{}, err
 	}
 	return cartResponse(c.svc.SetLine(ctx, o, r.Params["product_id"], q))
@@ -119,7 +119,7 @@ func (c *Cart) clear(ctx context.Context, r *Request) (Response, error) {
 
 func (c *Cart) merge(ctx context.Context, r *Request) (Response, error) {
 	guest, _, err := guestSession(r, true)
-	if err := joinInvalid(err, noBody(r)); err != nil {
+	if err := shop.JoinInvalid(err, noBody(r)); err != nil {
 		return Response{}, err
 	}
 	return cartResponse(c.svc.Merge(ctx, cart.Owner{ID: r.Identity.Subject}, guest))
@@ -130,21 +130,4 @@ func cartResponse(c cart.Cart, err error) (Response, error) {
 		return Response{}, err
 	}
 	return Response{Status: http.StatusOK, Body: c}, nil
-}
-
-// joinInvalid merges validation errors so that one answer names every field at
-// fault; any other error wins as it is.
-func joinInvalid(errs ...error) error {
-	var all shop.Violations
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		inv, ok := err.(*shop.InvalidError)
-		if !ok {
-			return err
-		}
-		all = append(all, inv.Fields...)
-	}
-	return all.Err()
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -28,11 +29,11 @@ func (h *Orders) Routes() []Route {
 }
 
 func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
-	keyErr := orders.CheckKey(r.Header("Idempotency-Key"))
-	if err := joinInvalid(keyErr, noBody(r)); err != nil {
+	req, bodyErr := DecodeCheckout(r.Body)
+	if err := shop.JoinInvalid(orders.CheckKey(r.Header("Idempotency-Key")), bodyErr); err != nil {
 		return Response{}, err
 	}
-	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header("Idempotency-Key"), r.Body)
+	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header("Idempotency-Key"), req)
 	if err != nil {
 		return Response{}, err
 	}
@@ -74,6 +75,26 @@ func (h *Orders) me(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return Response{Status: http.StatusOK, Body: c}, nil
+}
+
+// DecodeCheckout reads a checkout body: none, or {"note": "..."}.
+func DecodeCheckout(body []byte) (orders.Request, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return orders.Request{}, nil
+	}
+	o, err := decodeObject(body, "note")
+	if err != nil {
+		return orders.Request{}, err
+	}
+	var note *string
+	o.String("note", &note)
+	if err := o.Err(); err != nil {
+		return orders.Request{}, err
+	}
+	if note == nil {
+		return orders.Request{}, nil
+	}
+	return orders.Request{Note: *note}, orders.CheckNote(*note)
 }
 
 // DecodeProfile reads a PATCH /me body: {"name": "..."}.

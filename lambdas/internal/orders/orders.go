@@ -27,6 +27,7 @@ type Order struct {
 	Currency  string `json:"currency" dynamodbav:"currency"`
 	Total     int64  `json:"total" dynamodbav:"total"`
 	CreatedAt string `json:"created_at" dynamodbav:"created_at"`
+	Note      string `json:"note,omitempty" dynamodbav:"note,omitempty"`
 }
 
 // StatusPlaced is the status of an order that checkout created.

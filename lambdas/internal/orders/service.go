@@ -1,7 +1,6 @@
 package orders
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,13 +61,29 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// Request is what a checkout may say besides the cart.
+type Request struct {
+	Note string // for the shop, e.g. delivery instructions; optional
+}
+
+// MaxNoteLength bounds Request.Note.
+const MaxNoteLength = 500
+
+// CheckNote is the rule for a checkout note.
+func CheckNote(note string) error {
+	if utf8.RuneCountInString(note) > MaxNoteLength || !utf8.ValidString(note) {
+		return shop.Invalid("note", "must be at most "+strconv.Itoa(MaxNoteLength)+" characters")
+	}
+	return nil
+}
+
 // Checkout places an order from the caller's cart. replayed says the key was
 // used before and this is that first order again.
-func (s *Service) Checkout(ctx context.Context, who shop.Identity, key string, body []byte) (o Order, replayed bool, err error) {
-	if err := CheckKey(key); err != nil {
+func (s *Service) Checkout(ctx context.Context, who shop.Identity, key string, req Request) (o Order, replayed bool, err error) {
+	if err := shop.JoinInvalid(CheckKey(key), CheckNote(req.Note)); err != nil {
 		return Order{}, false, err
 	}
-	fp := fingerprint(body)
+	fp := Fingerprint(req)
 	now := s.now()
 	lockUntil := now.Add(DefaultLock)
 	if d, ok := ctx.Deadline(); ok {
@@ -91,7 +106,7 @@ func (s *Service) Checkout(ctx context.Context, who shop.Identity, key string, b
 		return Order{}, false, &shop.ConflictError{Reason: "checkout-in-progress",
 			Detail: "A checkout with this Idempotency-Key is still in progress; retry after " + prev.LockUntil.Format(time.RFC3339) + "."}
 	}
-	o, err = s.place(ctx, who, owner, key, token, now)
+	o, err = s.place(ctx, who, owner, key, token, req, now)
 	if err != nil {
 		// Nothing was written (or the transaction's own idempotency write took
 		// the key): free the key so that a retry may proceed at once.
@@ -104,7 +119,7 @@ func (s *Service) Checkout(ctx context.Context, who shop.Identity, key string, b
 	return o, false, nil
 }
 
-func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner, key, token string, now time.Time) (Order, error) {
+func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner, key, token string, req Request, now time.Time) (Order, error) {
 	lines, products, err := s.carts.Priced(ctx, owner)
 	if err != nil {
 		return Order{}, err
@@ -118,7 +133,7 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 	}
 	sort.Strings(ids)
 	o := Order{OrderID: shop.NewID("O", now), UserID: who.Subject, Status: StatusPlaced, Currency: s.currency,
-		CreatedAt: now.Format(time.RFC3339), Items: make([]Item, 0, len(ids))}
+		CreatedAt: now.Format(time.RFC3339), Items: make([]Item, 0, len(ids)), Note: req.Note}
 	var gone []shop.FieldError
 	for _, id := range ids {
 		p, ok := products[id]
@@ -153,13 +168,9 @@ func (s *Service) clearCart(ctx context.Context, owner cart.Owner, o *Order) {
 	}
 }
 
-// fingerprint identifies a checkout request; an empty body and {} are the same.
-func fingerprint(body []byte) string {
-	b := bytes.TrimSpace(body)
-	if len(b) == 0 {
-		b = []byte("{}")
-	}
-	h := sha256.Sum256(b)
+// Fingerprint identifies a checkout request: the same key must come with the same request.
+func Fingerprint(req Request) string {
+	h := sha256.Sum256([]byte("note=" + req.Note))
 	return hex.EncodeToString(h[:16])
 }
 

@@ -55,6 +55,23 @@ func Invalid(field, message string) error {
 	return &InvalidError{Fields: []FieldError{{Field: field, Message: message}}}
 }
 
+// JoinInvalid merges validation errors so that one answer names every field
+// at fault; any other error wins as it is.
+func JoinInvalid(errs ...error) error {
+	var all Violations
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		inv, ok := err.(*InvalidError)
+		if !ok {
+			return err
+		}
+		all = append(all, inv.Fields...)
+	}
+	return all.Err()
+}
+
 // Violations collects field errors while a request is checked.
 type Violations []FieldError
 
