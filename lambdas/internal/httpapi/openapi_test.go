@@ -10,8 +10,8 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
-	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/openapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 )
 
 // The router and docs/openapi.json list the same served routes, with the same

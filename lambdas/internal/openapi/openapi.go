@@ -11,11 +11,11 @@ import (
 
 // Operation is one method and path of the document.
 type Operation struct {
-	Key    string // "GET /products/{product_id}"
-	Public   bool // security: [] (no token at all)
-	Optional bool // security: [{cognito: []}, {}] (a guest or a token)
-	Status string // x-shop-status: "" (served) or "planned"
-	Tags   []string
+	Key      string // "GET /products/{product_id}"
+	Public   bool   // security: [] (no token at all)
+	Optional bool   // security: [{cognito: []}, {}] (a guest or a token)
+	Status   string // x-shop-status: "" (served) or "planned"
+	Tags     []string
 }
 
 // Load reads the document at path and lists its operations, sorted by key.
