@@ -96,8 +96,10 @@ lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	redocly lint --config docs/redocly.yaml docs/openapi.json
 	cd lambdas && GOWORK=off go mod tidy -diff
 
-bench: node_modules/.installed build ## handler benchmarks, binary sizes, synth times
+bench: node_modules/.installed build check-java check-redis ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
+	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
+		go test -tags integration -run '^$$' -bench . -benchtime 200x ./internal/e2e/
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
 	./.ci/synth-times.sh
 

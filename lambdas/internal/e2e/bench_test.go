@@ -1,0 +1,124 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// These benchmarks measure whole requests through the handlers against
+// redis-server and DynamoDB Local on this machine (make bench). They report the
+// median and the 99th percentile of the timed request, and how many cache
+// connections the client opened: one client serves one execution environment.
+
+type latencies []time.Duration
+
+func (l latencies) report(b *testing.B) {
+	slices.Sort(l)
+	if len(l) == 0 {
+		return
+	}
+	b.ReportMetric(float64(l[len(l)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(l[min(len(l)-1, len(l)*99/100)].Microseconds())/1000, "p99-ms")
+}
+
+// freshCache gives the benchmark its own client, so its pool counts only its
+// own connections.
+func freshCache(b *testing.B) *redis.ClusterClient {
+	c := rediscart.NewClient(rediscart.Options{Addr: cache.Addr, Username: cache.User, TLS: cache.TLS,
+		Password: func(context.Context) (string, error) { return cache.Password, nil }})
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+func reportConns(b *testing.B, c *redis.ClusterClient) {
+	total := uint32(0)
+	_ = c.ForEachShard(context.Background(), func(_ context.Context, n *redis.Client) error {
+		total += n.PoolStats().TotalConns
+		return nil
+	})
+	b.ReportMetric(float64(total), "cache-conns")
+}
+
+func benchShop(b *testing.B) (*shopEnv, *redis.ClusterClient) {
+	c := freshCache(b)
+	saved := rdb
+	rdb = c
+	e := newShop(b)
+	rdb = saved
+	return e, c
+}
+
+func BenchmarkSetLine(b *testing.B) {
+	e, c := benchShop(b)
+	e.addProduct(b, "A", 1000, 1000)
+	u := user(shop.NewID("b", time.Now()))
+	var lat latencies
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		resp := e.call(b, u, "PUT", "/cart/items/A", fmt.Sprintf(`{"quantity":%d}`, 1+i%99))
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+	lat.report(b)
+	reportConns(b, c)
+}
+
+func BenchmarkGetCart5Lines(b *testing.B) {
+	e, c := benchShop(b)
+	u := user(shop.NewID("b", time.Now()))
+	for i := range 5 {
+		id := fmt.Sprint("P", i)
+		e.addProduct(b, id, 100, 100)
+		e.call(b, u, "PUT", "/cart/items/"+id, `{"quantity":1}`)
+	}
+	var lat latencies
+	for b.Loop() {
+		start := time.Now()
+		resp := e.call(b, u, "GET", "/cart", "")
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+	lat.report(b)
+	reportConns(b, c)
+}
+
+func benchCheckout(b *testing.B, lines int) {
+	e, c := benchShop(b)
+	for i := range lines {
+		e.addProduct(b, fmt.Sprint("P", i), 100, 1_000_000)
+	}
+	u := user(shop.NewID("b", time.Now()))
+	var lat latencies
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		for j := range lines {
+			e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", j), `{"quantity":1}`)
+		}
+		b.StartTimer()
+		start := time.Now()
+		resp := e.call(b, u, "POST", "/orders", "", "Idempotency-Key", fmt.Sprint("bench-", i))
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != 201 {
+			b.Fatal(resp.Body)
+		}
+	}
+	lat.report(b)
+	reportConns(b, c)
+}
+
+func BenchmarkCheckout1Line(b *testing.B)   { benchCheckout(b, 1) }
+func BenchmarkCheckout20Lines(b *testing.B) { benchCheckout(b, 20) }
