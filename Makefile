@@ -8,7 +8,7 @@ SHELL := bash
 
 # The stage to synthesize or deploy. Empty means the app's default: dev-$USER.
 STAGE ?=
-FUNCTIONS := catalog cart orders authorizer
+FUNCTIONS := catalog cart orders authorizer images
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
@@ -35,8 +35,16 @@ node_modules/.installed: package.json package-lock.json | check-tools
 deps: node_modules/.installed ## install pinned Node tools and Go modules
 	go mod download
 	cd lambdas && GOWORK=off go mod download
+	cd tools/versitygw && GOWORK=off go mod download
 
 build: $(addprefix build-,$(FUNCTIONS)) app ## build every Lambda binary (reproducible) and the CDK app
+
+# VersityGW, the local S3 server, from its own module (tools/versitygw) so that
+# its dependencies stay out of the Lambdas' graph. The first build takes a few
+# minutes; Go's build cache makes later ones quick.
+VERSITYGW := $(DIST)/versitygw
+$(VERSITYGW): tools/versitygw/go.mod tools/versitygw/go.sum
+	cd tools/versitygw && GOWORK=off go build -trimpath -o ../../$(VERSITYGW) github.com/versity/versitygw/cmd/versitygw
 
 build-%:
 	cd lambdas && $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o ../$(DIST)/$*/bootstrap ./cmd/$*
@@ -65,7 +73,7 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
 	$(CDK) destroy --all
 
-test: node_modules/.installed build check-java check-redis test-infra test-lambdas test-api ## run the whole test suite
+test: node_modules/.installed build $(VERSITYGW) check-java check-redis test-infra test-lambdas test-api ## run the whole test suite
 
 check-redis:
 	@command -v redis-server >/dev/null || { echo "missing: redis-server for the cart tests (Debian: apt-get install redis-server; .ci/run installs it)"; exit 1; }
@@ -82,7 +90,7 @@ test-lambdas:
 		go test -count=1 -tags integration ./...
 
 # The Postman collection, run by newman against a local API that the script starts and stops.
-test-api: node_modules/.installed
+test-api: node_modules/.installed $(VERSITYGW)
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	./.ci/newman.sh
 
@@ -96,7 +104,7 @@ lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	redocly lint --config docs/redocly.yaml docs/openapi.json
 	cd lambdas && GOWORK=off go mod tidy -diff
 
-bench: node_modules/.installed build check-java check-redis ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
+bench: node_modules/.installed build $(VERSITYGW) check-java check-redis ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
 		go test -tags integration -run '^$$' -bench . -benchtime 200x ./internal/e2e/
@@ -104,7 +112,7 @@ bench: node_modules/.installed build check-java check-redis ## handler benchmark
 	./.ci/synth-times.sh
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
-local: node_modules/.installed check-redis ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
+local: node_modules/.installed $(VERSITYGW) check-redis ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
 

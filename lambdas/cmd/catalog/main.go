@@ -9,7 +9,11 @@ import (
 
 func main() {
 	wire.Start(func(e wire.Env) ([]httpapi.Route, error) {
-		cat, err := wire.Catalog(e.Config, e.DB)
+		storage, err := wire.Bucket(e.Config, e.AWS)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := wire.Catalog(e.Config, e.DB, storage, e.Log)
 		if err != nil {
 			return nil, err
 		}

@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,20 +15,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/devshop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
-	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -62,66 +58,38 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		return err
 	}
 	// Backends first; /health answers 503 until they are up.
-	dynamoDir := ""
-	if data != "" {
-		dynamoDir = filepath.Join(data, "dynamodb")
-		if err := os.MkdirAll(dynamoDir, 0o755); err != nil {
-			return err
-		}
-	}
-	ddbProc, err := localdev.StartDynamo(ctx, dynamoDir, os.Stderr)
+	base := "http://" + addr
+	dev, err := devshop.Start(ctx, devshop.Options{DataDir: data, Webhook: base + "/local/s3-events", ImagesBaseURL: base + "/local/images",
+		CORSOrigins: []string{"http://localhost:3000", "http://127.0.0.1:3000"}, Log: log, Output: os.Stderr})
 	if err != nil {
 		return err
 	}
-	defer ddbProc.Stop()
-	// redis-server keeps carts; with DATA_DIR they survive a restart.
-	redisDir := filepath.Join(data, "redis")
-	if data == "" {
-		if redisDir, err = os.MkdirTemp("", "shop-redis"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(redisDir)
-	}
-	redisProc, err := localdev.StartRedis(ctx, redisDir, "cart", rediscart.AccessString, os.Stderr)
+	defer dev.Stop()
+	cfg, db := dev.Config, dev.DB
+	cat, err := wire.Catalog(cfg, db, dev.Bucket, log)
 	if err != nil {
 		return err
 	}
-	defer redisProc.Stop()
-	rediscart.SetLogger(log)
-	rdb := rediscart.NewClient(rediscart.Options{Addr: redisProc.Addr, Username: redisProc.User, TLS: redisProc.TLS,
-		Password: func(context.Context) (string, error) { return redisProc.Password, nil }})
-	defer rdb.Close()
-	db := dynamo.NewClient(dynamo.LocalConfig(), ddbProc.Endpoint)
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	cfg := wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
-		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL}
-	if err := errors.Join(dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable),
-		dynamo.CreateOrdersTable(ctx, db, cfg.OrdersTable), dynamo.CreateCustomersTable(ctx, db, cfg.CustomersTable)); err != nil {
-		return err
-	}
-	cat, err := wire.Catalog(cfg, db)
+	imgs, err := wire.Images(cfg, db, dev.Bucket, log)
 	if err != nil {
 		return err
 	}
-	carts, err := wire.CartService(cfg, db, rdb)
+	carts, err := wire.CartService(cfg, db, dev.Cache)
 	if err != nil {
 		return err
 	}
-	ord, err := wire.Orders(cfg, db, rdb, log)
+	ord, err := wire.Orders(cfg, db, dev.Cache, log)
 	if err != nil {
 		return err
 	}
 	router := httpapi.NewRouter(log, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes(), ord.Routes())...)
-	srv := localapi.New(router, tokens, log, map[string]localapi.Check{
-		"dynamodb": func(ctx context.Context) error {
-			_, err := db.ListTables(ctx, &dynamodb.ListTablesInput{})
-			return err
-		},
-		"redis": func(ctx context.Context) error {
-			return rdb.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
-		},
-	})
+	srv := localapi.New(router, tokens, log, dev.Checks())
+	// Stand-ins for AWS: the bucket's "object created" notification invokes the
+	// images function asynchronously, and the CDN serves the bucket.
+	var pending sync.WaitGroup
+	defer pending.Wait()
+	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, imgs.HandleS3Event))
+	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
 	if seed {
 		if err := loadSeed(ctx, db, cfg); err != nil {
 			return err
@@ -132,9 +100,9 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	go func() { errc <- httpSrv.Serve(ln) }()
 	srv.SetReady()
 	if ready != nil {
-		ready(map[string]string{"dynamodb": ddbProc.Endpoint, "redis": redisProc.Addr})
+		ready(dev.Endpoints)
 	}
-	log.Info("local API ready", "url", "http://"+addr, "dynamodb", ddbProc.Endpoint, "redis", redisProc.Addr, "seeded", seed, "data", data)
+	log.Info("local API ready", "url", base, "backends", dev.Endpoints, "seeded", seed, "data", data)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

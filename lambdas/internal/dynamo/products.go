@@ -251,3 +251,33 @@ func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalo
 	}
 	return out, nil
 }
+
+// SetImage links an image to a product unless the product is gone
+// (shop.ErrNotFound) or a newer image is linked (shop.ErrStale): image keys
+// carry a ULID, so the newest upload wins whatever order the events arrive in.
+// It bumps the version, as any change of the product does, and returns the key
+// it replaced.
+func (s *Products) SetImage(ctx context.Context, id, key, url string, at time.Time) (string, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 productKey(id),
+		UpdateExpression:                    aws.String("SET image_url = :url, image_key = :key, updated_at = :at, version = version + :one"),
+		ConditionExpression:                 aws.String("attribute_exists(product_id) AND (attribute_not_exists(image_key) OR image_key < :key)"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":url": str(url), ":key": str(key), ":at": str(at.Format(time.RFC3339)), ":one": num(1)},
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if ccf, ok := isConditionFailed(err); ok {
+		return "", missingOrStale(ccf)
+	}
+	if err != nil {
+		return "", classify("set product image", err)
+	}
+	var old struct {
+		ImageKey string `dynamodbav:"image_key"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Attributes, &old); err != nil {
+		return "", fmt.Errorf("decode product: %w", err)
+	}
+	return old.ImageKey, nil
+}

@@ -8,16 +8,21 @@ import (
 	"strings"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
 // Catalog serves the /products routes.
 type Catalog struct {
-	svc *catalog.Service
+	svc    *catalog.Service
+	images *images.Service
 }
 
-// NewCatalog returns the catalogue's HTTP handlers over svc.
-func NewCatalog(svc *catalog.Service) *Catalog { return &Catalog{svc: svc} }
+// NewCatalog returns the catalogue's HTTP handlers over svc, with product
+// images through imgs.
+func NewCatalog(svc *catalog.Service, imgs *images.Service) *Catalog {
+	return &Catalog{svc: svc, images: imgs}
+}
 
 // Routes are the catalogue's routes, as the CDK app declares them on the HTTP API.
 func (c *Catalog) Routes() []Route {
@@ -27,7 +32,46 @@ func (c *Catalog) Routes() []Route {
 		{http.MethodGet, "/products/{product_id}", Public, c.get},
 		{http.MethodPatch, "/products/{product_id}", Admin, c.update},
 		{http.MethodDelete, "/products/{product_id}", Admin, c.remove},
+		{http.MethodPost, "/products/{product_id}/image", Admin, c.upload},
 	}
+}
+
+// DecodeUpload reads an upload request: {"content_type": "...", "content_length": n}.
+func DecodeUpload(body []byte) (string, int64, error) {
+	o, err := decodeObject(body, "content_type", "content_length")
+	if err != nil {
+		return "", 0, err
+	}
+	var ct *string
+	var n *int64
+	o.String("content_type", &ct)
+	o.Int("content_length", &n)
+	if err := o.Err(); err != nil {
+		return "", 0, err
+	}
+	var v shop.Violations
+	if ct == nil {
+		v.Add("content_type", "is required")
+	}
+	if n == nil {
+		v.Add("content_length", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return "", 0, err
+	}
+	return *ct, *n, images.CheckUpload(*ct, *n)
+}
+
+func (c *Catalog) upload(ctx context.Context, r *Request) (Response, error) {
+	ct, n, err := DecodeUpload(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	up, err := c.images.NewUpload(ctx, r.Params["product_id"], ct, n)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusCreated, Body: up}, nil
 }
 
 // productFields are the members a product body may carry.
@@ -114,8 +158,15 @@ func (c *Catalog) remove(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	if _, err := c.svc.Delete(ctx, r.Params["product_id"], ifVersion); err != nil {
+	p, err := c.svc.Delete(ctx, r.Params["product_id"], ifVersion)
+	if err != nil {
 		return Response{}, err
+	}
+	// The product is gone either way; an image left behind by a failure here
+	// is an orphan that no product links to, and a later upload event for it
+	// deletes it too.
+	if err := c.images.RemoveAll(ctx, p.ProductID); err != nil {
+		r.Log.WarnContext(ctx, "delete the images of a deleted product", "product_id", p.ProductID, "error", err.Error())
 	}
 	return Response{Status: http.StatusNoContent}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 )
 
@@ -24,8 +25,9 @@ func newTestRouter(t testing.TB) *Router {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := catalog.NewService(memory.NewProducts(), c, "EUR")
-	return NewRouter(quiet, NewCatalog(svc).Routes()...)
+	products := memory.NewProducts()
+	svc := catalog.NewService(products, c, "EUR")
+	return NewRouter(quiet, NewCatalog(svc, images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes()...)
 }
 
 type caller struct {

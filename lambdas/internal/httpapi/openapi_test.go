@@ -9,6 +9,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/openapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
@@ -59,6 +60,6 @@ func allRoutes(t testing.TB) []Route {
 	}
 	products := memory.NewProducts()
 	carts := cart.NewService(memory.NewCarts(), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
-	return slices.Concat(NewCatalog(catalog.NewService(products, c, "EUR")).Routes(), NewCart(carts).Routes(),
+	return slices.Concat(NewCatalog(catalog.NewService(products, c, "EUR"), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes(), NewCart(carts).Routes(),
 		NewOrders(orders.NewService(nil, carts, c, "EUR", quiet)).Routes())
 }

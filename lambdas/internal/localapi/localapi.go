@@ -37,6 +37,16 @@ type Server struct {
 	log    *slog.Logger
 	checks map[string]Check
 	ready  atomic.Bool
+	mounts map[string]http.Handler // path prefix -> local-only handler
+}
+
+// Mount serves paths under prefix (e.g. "/local/images/") with h: local-only
+// stand-ins for AWS services, such as the S3 event webhook and the CDN.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	if s.mounts == nil {
+		s.mounts = map[string]http.Handler{}
+	}
+	s.mounts[prefix] = h
 }
 
 // New returns a server over router; checks name the backends /health reports.
@@ -59,6 +69,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, "application/problem+json", map[string]any{
 			"type": "/problems/method-not-allowed", "title": "Method Not Allowed", "status": 405})
 		return
+	}
+	for prefix, h := range s.mounts {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			h.ServeHTTP(w, r)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayload))
 	if err != nil {

@@ -104,11 +104,16 @@ func StartDynamo(ctx context.Context, dataDir string, log io.Writer) (*Process, 
 	} else {
 		args = append(args, "-dbPath", dataDir, "-sharedDb")
 	}
-	return start(ctx, "dynamodb-local", port, log, "java", args...)
+	return start(ctx, "dynamodb-local", port, log, nil, "java", args...)
 }
 
-func start(ctx context.Context, name string, port int, log io.Writer, bin string, args ...string) (*Process, error) {
+// start runs bin with args (and env added to this process's environment) in
+// its own process group, and waits until it accepts connections on port.
+func start(ctx context.Context, name string, port int, log io.Writer, env []string, bin string, args ...string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -216,7 +221,7 @@ user admin on >%[5]s ~* +@all
 // Start starts the server (again, after Stop, on the same port and with the
 // same slots) and waits until the cluster answers.
 func (r *Redis) Start(ctx context.Context) error {
-	p, err := start(ctx, "redis-server", r.port, r.log, "redis-server", filepath.Join(r.dir, "redis.conf"))
+	p, err := start(ctx, "redis-server", r.port, r.log, nil, "redis-server", filepath.Join(r.dir, "redis.conf"))
 	if err != nil {
 		return err
 	}
@@ -301,3 +306,63 @@ func (p *Process) Pause() error { return syscall.Kill(-p.cmd.Process.Pid, syscal
 
 // Resume lets a paused server go on (SIGCONT).
 func (p *Process) Resume() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
+
+// S3 is VersityGW serving a directory as S3, with SigV4 verification and
+// bucket notifications posted to a webhook.
+type S3 struct {
+	*Process
+	AccessKey, SecretKey string
+}
+
+// VersityBinary finds VersityGW: $VERSITYGW, or dist/versitygw (built by
+// `make dist/versitygw` from tools/versitygw) in this directory or a parent.
+func VersityBinary() (string, error) {
+	if p := os.Getenv("VERSITYGW"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		cand := filepath.Join(dir, "dist", "versitygw")
+		if _, err := os.Stat(cand); err == nil {
+			return cand, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("VersityGW not found: run `make dist/versitygw` at the repository root, or set VERSITYGW")
+		}
+		dir = parent
+	}
+}
+
+// StartS3 starts VersityGW over dir (made if missing) on a free port. Objects
+// created in any bucket are announced to webhook, when set.
+func StartS3(ctx context.Context, dir, webhook string, log io.Writer) (*S3, error) {
+	bin, err := VersityBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 20)
+	_, _ = rand.Read(key)
+	s := &S3{AccessKey: "local", SecretKey: hex.EncodeToString(key)}
+	args := []string{"--port", fmt.Sprintf("127.0.0.1:%d", port)}
+	if webhook != "" {
+		args = append(args, "--event-webhook-url", webhook)
+	}
+	args = append(args, "posix", dir)
+	p, err := start(ctx, "versitygw", port, log, []string{"ROOT_ACCESS_KEY=" + s.AccessKey, "ROOT_SECRET_KEY=" + s.SecretKey}, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	s.Process = p
+	return s, nil
+}

@@ -127,3 +127,20 @@ func (m *Products) GetMany(_ context.Context, ids []string) (map[string]catalog.
 	}
 	return out, nil
 }
+
+// SetImage links an image unless the product is gone or a newer one is linked.
+func (m *Products) SetImage(_ context.Context, id, key, url string, at time.Time) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.items[id]
+	switch {
+	case !ok:
+		return "", shop.ErrNotFound
+	case p.ImageKey != "" && p.ImageKey >= key:
+		return "", shop.ErrStale
+	}
+	prev := p.ImageKey
+	p.ImageKey, p.ImageURL, p.Version, p.UpdatedAt = key, &url, p.Version+1, at.Format(time.RFC3339)
+	m.items[id] = p
+	return prev, nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 )
 
 // cannedDynamo answers every DynamoDB call with one GetItem response, in memory:
@@ -42,7 +43,8 @@ const getItemResponse = `{"Item":{"product_id":{"S":"P123"},"name":{"S":"Bluetoo
 func BenchmarkGetProduct(b *testing.B) {
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"),
 		HTTPClient: cannedDynamo{[]byte(getItemResponse)}}
-	cat, err := Catalog(Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR"}, dynamo.NewClient(cfg, ""))
+	cat, err := Catalog(Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR", ImagesBaseURL: "https://cdn.invalid"},
+		dynamo.NewClient(cfg, ""), memory.NewBucket(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,11 +19,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
@@ -38,6 +40,11 @@ type Config struct {
 	Currency       string // CURRENCY: default currency of new products
 	// DynamoEndpoint points the client at DynamoDB Local (DYNAMODB_ENDPOINT); empty in AWS.
 	DynamoEndpoint string
+
+	ImagesBucket  string // IMAGES_BUCKET
+	ImagesBaseURL string // IMAGES_BASE_URL: the CDN in front of the bucket, https://<domain>
+	// S3Endpoint points the client at a local S3 server (S3_ENDPOINT); empty in AWS.
+	S3Endpoint string
 
 	CacheEndpoint string // CACHE_ENDPOINT: host:port of the serverless cache
 	CacheName     string // CACHE_NAME: the cache's name, which IAM tokens are signed for
@@ -55,6 +62,9 @@ func FromEnv() Config {
 		CursorSecret:   os.Getenv("CURSOR_SECRET"),
 		Currency:       envOr("CURRENCY", "EUR"),
 		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+		ImagesBucket:   os.Getenv("IMAGES_BUCKET"),
+		ImagesBaseURL:  os.Getenv("IMAGES_BASE_URL"),
+		S3Endpoint:     os.Getenv("S3_ENDPOINT"),
 		CacheEndpoint:  os.Getenv("CACHE_ENDPOINT"),
 		CacheName:      os.Getenv("CACHE_NAME"),
 		CacheUser:      os.Getenv("CACHE_USER"),
@@ -111,8 +121,9 @@ func Cursors(secret string) (*cursor.Codec, error) {
 	return c, nil
 }
 
-// Catalog builds the catalogue's handlers over a DynamoDB client.
-func Catalog(cfg Config, db dynamo.API) (*httpapi.Catalog, error) {
+// Catalog builds the catalogue's handlers over a DynamoDB client, with
+// product images in storage.
+func Catalog(cfg Config, db dynamo.API, storage images.Storage, log *slog.Logger) (*httpapi.Catalog, error) {
 	if err := cfg.needCatalog(); err != nil {
 		return nil, err
 	}
@@ -120,8 +131,28 @@ func Catalog(cfg Config, db dynamo.API) (*httpapi.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	imgs, err := Images(cfg, db, storage, log)
+	if err != nil {
+		return nil, err
+	}
 	svc := catalog.NewService(dynamo.NewProducts(db, cfg.ProductsTable), cursors, cfg.Currency)
-	return httpapi.NewCatalog(svc), nil
+	return httpapi.NewCatalog(svc, imgs), nil
+}
+
+// Images builds the image use cases: uploads, the upload event, clean-up.
+func Images(cfg Config, db dynamo.API, storage images.Storage, log *slog.Logger) (*images.Service, error) {
+	if cfg.ProductsTable == "" || cfg.ImagesBaseURL == "" {
+		return nil, fmt.Errorf("PRODUCTS_TABLE and IMAGES_BASE_URL must be set")
+	}
+	return images.NewService(storage, dynamo.NewProducts(db, cfg.ProductsTable), cfg.ImagesBaseURL, log), nil
+}
+
+// Bucket is the images bucket (IMAGES_BUCKET) through an S3 client.
+func Bucket(cfg Config, awsCfg aws.Config) (*bucket.Bucket, error) {
+	if cfg.ImagesBucket == "" {
+		return nil, fmt.Errorf("IMAGES_BUCKET is not set")
+	}
+	return bucket.New(bucket.NewClient(awsCfg, cfg.S3Endpoint), cfg.ImagesBucket), nil
 }
 
 func (cfg Config) needCatalog() error {

@@ -1,0 +1,163 @@
+// Package devshop starts the shop's backends on this machine, the way both
+// `make local` and the end-to-end tests need them: DynamoDB Local with the
+// tables, redis-server as a one-node TLS cluster with the cart's ACL user, and
+// VersityGW with the images bucket. Nothing here runs in AWS.
+package devshop
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
+	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
+)
+
+// Options say where to keep data and where events go.
+type Options struct {
+	// DataDir keeps data between runs; empty starts clean and leaves nothing.
+	DataDir string
+	// Webhook receives VersityGW's bucket notifications (the S3 event).
+	Webhook string
+	// ImagesBaseURL is what image_url starts with.
+	ImagesBaseURL string
+	// CORSOrigins may PUT to the bucket from a browser.
+	CORSOrigins []string
+	Log         *slog.Logger
+	Output      io.Writer // the servers' own output
+}
+
+// Shop is the running backends and clients for them.
+type Shop struct {
+	Config    wire.Config
+	DB        *dynamodb.Client
+	Cache     *redis.ClusterClient
+	S3        *s3.Client
+	Bucket    *bucket.Bucket
+	Redis     *localdev.Redis
+	Endpoints map[string]string // name -> address, for logs and tests
+	stops     []func()
+}
+
+// BucketName is the local images bucket.
+const BucketName = "images"
+
+// Start starts every backend and creates the tables and the bucket.
+func Start(ctx context.Context, o Options) (s *Shop, err error) {
+	s = &Shop{Endpoints: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	dir := o.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "shop-local"); err != nil {
+			return nil, err
+		}
+		s.stops = append(s.stops, func() { os.RemoveAll(dir) })
+	}
+	ddbDir := ""
+	if o.DataDir != "" {
+		ddbDir = filepath.Join(dir, "dynamodb")
+		if err := os.MkdirAll(ddbDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	ddb, err := localdev.StartDynamo(ctx, ddbDir, o.Output)
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, ddb.Stop)
+	s.Endpoints["dynamodb"] = ddb.Endpoint
+
+	if s.Redis, err = localdev.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", rediscart.AccessString, o.Output); err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, func() { s.Redis.Stop() })
+	s.Endpoints["redis"] = s.Redis.Addr
+
+	s3p, err := localdev.StartS3(ctx, filepath.Join(dir, "s3"), o.Webhook, o.Output)
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, s3p.Stop)
+	s.Endpoints["s3"] = s3p.Endpoint
+
+	rediscart.SetLogger(o.Log)
+	s.Cache = rediscart.NewClient(rediscart.Options{Addr: s.Redis.Addr, Username: s.Redis.User, TLS: s.Redis.TLS,
+		Password: func(context.Context) (string, error) { return s.Redis.Password, nil }})
+	s.stops = append(s.stops, func() { s.Cache.Close() })
+	s.DB = dynamo.NewClient(dynamo.LocalConfig(), ddb.Endpoint)
+	s3cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(s3p.AccessKey, s3p.SecretKey, "")}
+	s.S3 = bucket.NewClient(s3cfg, s3p.Endpoint)
+	s.Bucket = bucket.New(s.S3, BucketName)
+
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	s.Config = wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
+		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL,
+		ImagesBucket: BucketName, ImagesBaseURL: o.ImagesBaseURL, S3Endpoint: s3p.Endpoint}
+	if err := errors.Join(dynamo.CreateProductsTable(ctx, s.DB, s.Config.ProductsTable),
+		dynamo.CreateOrdersTable(ctx, s.DB, s.Config.OrdersTable), dynamo.CreateCustomersTable(ctx, s.DB, s.Config.CustomersTable)); err != nil {
+		return nil, err
+	}
+	return s, s.createBucket(ctx, o.CORSOrigins)
+}
+
+func (s *Shop) createBucket(ctx context.Context, origins []string) error {
+	_, err := s.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(BucketName)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return err
+	}
+	if len(origins) == 0 {
+		return nil
+	}
+	// Browsers PUT straight to the bucket with the pre-signed URL.
+	_, err = s.S3.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(BucketName), CORSConfiguration: &s3types.CORSConfiguration{
+		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"PUT"}, AllowedOrigins: origins, AllowedHeaders: []string{"Content-Type", "Content-Length"}, MaxAgeSeconds: aws.Int32(3000)}},
+	}})
+	return err
+}
+
+// Checks are the health checks of the backends.
+func (s *Shop) Checks() map[string]localapi.Check {
+	return map[string]localapi.Check{
+		"dynamodb": func(ctx context.Context) error {
+			_, err := s.DB.ListTables(ctx, &dynamodb.ListTablesInput{})
+			return err
+		},
+		"redis": func(ctx context.Context) error {
+			return s.Cache.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+		},
+		"s3": func(ctx context.Context) error {
+			_, err := s.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(BucketName)})
+			return err
+		},
+	}
+}
+
+// Stop stops every backend, last started first.
+func (s *Shop) Stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+}

@@ -1,0 +1,228 @@
+// Package images links product images to products. A client asks for an
+// upload; the answer is a short-lived pre-signed PUT bound to the declared type
+// and length, for a new key products/<product_id>/<ulid>.<ext>, so an upload
+// never overwrites an image a CDN may have cached. When the object lands, the
+// storage's event calls Landed, which checks the bytes and links the newest
+// image to the product; anything that fails the checks is deleted.
+package images
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// MaxBytes is the largest image accepted: 5 MiB.
+const MaxBytes = 5 << 20
+
+// URLLifetime is how long an upload URL is valid (the contract allows 15 minutes at most).
+const URLLifetime = 10 * time.Minute
+
+// Prefix is where product images live in the bucket.
+const Prefix = "products/"
+
+// extensions are the accepted types and the extension of their keys.
+var extensions = map[string]string{"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+// Upload is the answer to an upload request.
+type Upload struct {
+	UploadURL string            `json:"upload_url"`
+	Method    string            `json:"method"`
+	Headers   map[string]string `json:"headers"`
+	Key       string            `json:"key"`
+	ExpiresAt string            `json:"expires_at"`
+}
+
+// Storage is the bucket.
+type Storage interface {
+	// PresignPut returns a URL that accepts one PUT of exactly that type and
+	// length to key until ttl has passed, and the headers to send with it.
+	PresignPut(ctx context.Context, key, contentType string, length int64, ttl time.Duration) (url string, headers map[string]string, err error)
+	// Head returns an object's size and content type, or shop.ErrNotFound.
+	Head(ctx context.Context, key string) (size int64, contentType string, err error)
+	// Start returns the first n bytes of an object (fewer if it is shorter).
+	Start(ctx context.Context, key string, n int64) ([]byte, error)
+	// List returns the keys under prefix.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Delete removes objects; absent ones are fine.
+	Delete(ctx context.Context, keys ...string) error
+}
+
+// Products is what images need of the catalogue.
+type Products interface {
+	Get(ctx context.Context, id string) (catalog.Product, error)
+	// SetImage links key (at url) to the product unless a newer key is linked
+	// already (shop.ErrStale) or the product is gone (shop.ErrNotFound); it
+	// returns the key it replaced.
+	SetImage(ctx context.Context, id, key, url string, at time.Time) (previous string, err error)
+}
+
+// Service is the image use cases.
+type Service struct {
+	storage  Storage
+	products Products
+	baseURL  string // the CDN (or locally the local API) in front of the bucket
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewService returns the service; image URLs are baseURL + "/" + key.
+func NewService(storage Storage, products Products, baseURL string, log *slog.Logger) *Service {
+	return &Service{storage: storage, products: products, baseURL: strings.TrimSuffix(baseURL, "/"), log: log,
+		now: func() time.Time { return time.Now().UTC() }}
+}
+
+// CheckUpload is the rule for an upload request.
+func CheckUpload(contentType string, length int64) error {
+	var v shop.Violations
+	if _, ok := extensions[contentType]; !ok {
+		v.Add("content_type", "must be image/jpeg, image/png or image/webp")
+	}
+	if length < 1 || length > MaxBytes {
+		v.Add("content_length", "must be an integer from 1 to "+strconv.Itoa(MaxBytes)+" (5 MiB)")
+	}
+	return v.Err()
+}
+
+// NewUpload grants one upload of an image for an existing product.
+func (s *Service) NewUpload(ctx context.Context, productID, contentType string, length int64) (Upload, error) {
+	var v shop.Violations
+	if !shop.ValidID(productID) {
+		v.Add("product_id", shop.IDRule)
+	}
+	if err := shop.JoinInvalid(v.Err(), CheckUpload(contentType, length)); err != nil {
+		return Upload{}, err
+	}
+	if _, err := s.products.Get(ctx, productID); err != nil {
+		return Upload{}, fmt.Errorf("product %q: %w", productID, err)
+	}
+	now := s.now()
+	key := Prefix + productID + "/" + shop.NewID("", now) + "." + extensions[contentType]
+	url, headers, err := s.storage.PresignPut(ctx, key, contentType, length, URLLifetime)
+	if err != nil {
+		return Upload{}, fmt.Errorf("presign %s: %w", key, err)
+	}
+	return Upload{UploadURL: url, Method: "PUT", Headers: headers, Key: key, ExpiresAt: now.Add(URLLifetime).Format(time.RFC3339)}, nil
+}
+
+// ParseKey splits products/<product_id>/<name>.<ext>.
+func ParseKey(key string) (productID, contentType string, ok bool) {
+	rest, found := strings.CutPrefix(key, Prefix)
+	productID, name, found2 := strings.Cut(rest, "/")
+	if !found || !found2 || !shop.ValidID(productID) || strings.Contains(name, "/") {
+		return "", "", false
+	}
+	base, ext, found := strings.Cut(name, ".")
+	if !found || !shop.ValidID(base) {
+		return "", "", false
+	}
+	for ct, e := range extensions {
+		if e == ext {
+			return productID, ct, true
+		}
+	}
+	return "", "", false
+}
+
+// Sniff tells an image type by its first bytes, or "".
+func Sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
+		return "image/webp"
+	}
+	return ""
+}
+
+// Outcome is what Landed did with an object.
+type Outcome string
+
+const (
+	Linked   Outcome = "linked"   // the product shows it
+	Rejected Outcome = "rejected" // it failed a check and was deleted
+	Orphaned Outcome = "orphaned" // its product is gone, or a newer image is linked: deleted
+	Ignored  Outcome = "ignored"  // not a product image, or already gone
+)
+
+// Landed handles the storage's "object created" event for key. An error means
+// a backend failed and the event should be retried.
+func (s *Service) Landed(ctx context.Context, key string) (Outcome, error) {
+	productID, declared, ok := ParseKey(key)
+	if !ok {
+		return Ignored, nil
+	}
+	size, contentType, err := s.storage.Head(ctx, key)
+	if errors.Is(err, shop.ErrNotFound) {
+		return Ignored, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("head %s: %w", key, err)
+	}
+	reason := ""
+	switch {
+	case size < 1 || size > MaxBytes:
+		reason = fmt.Sprintf("size %d outside 1..%d", size, MaxBytes)
+	case contentType != declared:
+		reason = fmt.Sprintf("content type %q, key says %q", contentType, declared)
+	}
+	if reason == "" {
+		head, err := s.storage.Start(ctx, key, 12)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", key, err)
+		}
+		if sniffed := Sniff(head); sniffed != declared {
+			reason = fmt.Sprintf("bytes are %q, declared %q", sniffed, declared)
+		}
+	}
+	if reason != "" {
+		s.log.WarnContext(ctx, "image rejected", "key", key, "reason", reason)
+		return Rejected, s.delete(ctx, key)
+	}
+	previous, err := s.products.SetImage(ctx, productID, key, s.baseURL+"/"+key, s.now())
+	switch {
+	case errors.Is(err, shop.ErrNotFound), errors.Is(err, shop.ErrStale):
+		s.log.InfoContext(ctx, "image orphaned", "key", key, "reason", err.Error())
+		return Orphaned, s.delete(ctx, key)
+	case err != nil:
+		return "", fmt.Errorf("link %s: %w", key, err)
+	}
+	if previous != "" && previous != key {
+		if err := s.delete(ctx, previous); err != nil {
+			s.log.WarnContext(ctx, "delete the replaced image", "key", previous, "error", err.Error())
+		}
+	}
+	return Linked, nil
+}
+
+func (s *Service) delete(ctx context.Context, keys ...string) error {
+	if err := s.storage.Delete(ctx, keys...); err != nil {
+		return fmt.Errorf("delete %v: %w", keys, err)
+	}
+	return nil
+}
+
+// RemoveAll deletes every image of a product (after the product was deleted).
+func (s *Service) RemoveAll(ctx context.Context, productID string) error {
+	if !shop.ValidID(productID) {
+		return shop.Invalid("product_id", shop.IDRule)
+	}
+	keys, err := s.storage.List(ctx, Prefix+productID+"/")
+	if err != nil {
+		return fmt.Errorf("list images of %s: %w", productID, err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.delete(ctx, keys...)
+}
