@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,9 +29,10 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/devshop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
-	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -37,34 +41,33 @@ var (
 	db    *dynamodb.Client
 	rdb   *redis.ClusterClient
 	cache *localdev.Redis
+	dev   *devshop.Shop
 	quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// onS3Event is where the bucket's notifications go: the images service of
+	// the test that runs.
+	onS3Event atomic.Pointer[func(context.Context, events.S3Event) error]
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		ctx := context.Background()
-		ddb, err := localdev.StartDynamo(ctx, "", os.Stderr)
+		var pending sync.WaitGroup
+		hook := httptest.NewServer(localapi.S3Events(ctx, quiet, &pending, func(ctx context.Context, ev events.S3Event) error {
+			if h := onS3Event.Load(); h != nil {
+				return (*h)(ctx, ev)
+			}
+			return nil
+		}))
+		defer hook.Close()
+		var err error
+		dev, err = devshop.Start(ctx, devshop.Options{Webhook: hook.URL, ImagesBaseURL: "https://cdn.test", Log: quiet, Output: os.Stderr})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "start DynamoDB Local:", err)
+			fmt.Fprintln(os.Stderr, "start the local backends:", err)
 			return 1
 		}
-		defer ddb.Stop()
-		dir, err := os.MkdirTemp("", "e2e-redis")
-		if err != nil {
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		cache, err = localdev.StartRedis(ctx, dir, "cart", rediscart.AccessString, os.Stderr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "start redis-server:", err)
-			return 1
-		}
-		defer func() { cache.Stop() }()
-		rediscart.SetLogger(quiet)
-		db = dynamo.NewClient(dynamo.LocalConfig(), ddb.Endpoint)
-		rdb = rediscart.NewClient(rediscart.Options{Addr: cache.Addr, Username: cache.User, TLS: cache.TLS,
-			Password: func(context.Context) (string, error) { return cache.Password, nil }})
-		defer rdb.Close()
+		defer dev.Stop()
+		defer pending.Wait()
+		db, rdb, cache = dev.DB, dev.Cache, dev.Redis
 		return m.Run()
 	}())
 }
@@ -83,7 +86,7 @@ func newShop(t testing.TB) *shopEnv {
 	id := strings.ToLower(shop.NewID("", time.Now()))
 	cfg := wire.Config{ProductsTable: "products-" + id, OrdersTable: "orders-" + id, CustomersTable: "customers-" + id,
 		CursorSecret: hex.EncodeToString(make([]byte, 32)), Currency: "EUR",
-		CartTTL: cart.TTLs{User: time.Hour, Guest: time.Hour}}
+		CartTTL: cart.TTLs{User: time.Hour, Guest: time.Hour}, ImagesBaseURL: "https://cdn.test"}
 	if err := dynamo.CreateProductsTable(ctx, db, cfg.ProductsTable); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +96,16 @@ func newShop(t testing.TB) *shopEnv {
 	if err := dynamo.CreateCustomersTable(ctx, db, cfg.CustomersTable); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := wire.Catalog(cfg, db)
+	cat, err := wire.Catalog(cfg, db, dev.Bucket, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
+	imgs, err := wire.Images(cfg, db, dev.Bucket, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle := imgs.HandleS3Event
+	onS3Event.Store(&handle)
 	carts, err := wire.CartService(cfg, db, rdb)
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +137,8 @@ func (e *shopEnv) stock(t testing.TB, id string) int64 {
 	return p.Quantity
 }
 
-// who calls: a signed-in user (sub) or a guest (session).
-type who struct{ sub, session string }
+// who calls: a signed-in user (sub, in groups "[a b]") or a guest (session).
+type who struct{ sub, session, groups string }
 
 func user(sub string) who      { return who{sub: sub} }
 func guest(session string) who { return who{session: session} }
@@ -143,6 +152,9 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 		ev.RouteKey, ev.PathParameters = r.Key(), params
 		if w.sub != "" {
 			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com"}
+			if w.groups != "" {
+				claims["cognito:groups"] = w.groups
+			}
 			if r.Access == httpapi.Optional { // the Lambda authorizer's context
 				ctx := map[string]any{}
 				for k, v := range claims {

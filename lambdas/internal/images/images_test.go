@@ -1,0 +1,113 @@
+package images_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
+	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
+)
+
+func TestSniff(t *testing.T) {
+	for in, want := range map[string]string{
+		"\xFF\xD8\xFF\xE0rest":         "image/jpeg",
+		"\x89PNG\r\n\x1a\nrest":        "image/png",
+		"RIFF\x00\x00\x00\x00WEBPVP8 ": "image/webp",
+		"RIFF\x00\x00\x00\x00WAVE":     "",
+		"GIF89a":                       "",
+		"\x89PNG":                      "",
+		"":                             "",
+	} {
+		if got := images.Sniff([]byte(in)); got != want {
+			t.Errorf("Sniff(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	for _, tc := range []struct {
+		key, id, ct string
+		ok          bool
+	}{
+		{"products/P1/01ABC.png", "P1", "image/png", true},
+		{"products/P1/01ABC.jpg", "P1", "image/jpeg", true},
+		{"products/P1/01ABC.webp", "P1", "image/webp", true},
+		{"products/P1/01ABC.gif", "", "", false},
+		{"products/P1/a/b.png", "", "", false},
+		{"products/../x.png", "", "", false},
+		{"other/P1/01ABC.png", "", "", false},
+		{"products/P1/.png", "", "", false},
+		{"products/P1", "", "", false},
+	} {
+		id, ct, ok := images.ParseKey(tc.key)
+		if id != tc.id || ct != tc.ct || ok != tc.ok {
+			t.Errorf("ParseKey(%q) = %q %q %v", tc.key, id, ct, ok)
+		}
+	}
+}
+
+func TestCheckUpload(t *testing.T) {
+	for _, tc := range []struct {
+		ct string
+		n  int64
+		ok bool
+	}{
+		{"image/png", 1, true}, {"image/jpeg", images.MaxBytes, true}, {"image/webp", 100, true},
+		{"image/png", 0, false}, {"image/png", images.MaxBytes + 1, false}, {"image/gif", 10, false},
+		{"IMAGE/PNG", 10, false}, {"", 10, false},
+	} {
+		if err := images.CheckUpload(tc.ct, tc.n); (err == nil) != tc.ok {
+			t.Errorf("CheckUpload(%q, %d) = %v", tc.ct, tc.n, err)
+		}
+	}
+}
+
+// Landed against the in-memory bucket: every outcome, and what stays stored.
+func TestLanded(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n....")
+	for _, tc := range []struct {
+		name, key, contentType string
+		body                   []byte
+		productExists          bool
+		linkedKey              string // already linked before the event
+		want                   images.Outcome
+		kept                   bool
+	}{
+		{"good", "products/P1/02.png", "image/png", png, true, "", images.Linked, true},
+		{"text as png", "products/P1/02.png", "image/png", []byte("hello world!"), true, "", images.Rejected, false},
+		{"type differs from key", "products/P1/02.jpg", "image/png", png, true, "", images.Rejected, false},
+		{"empty", "products/P1/02.png", "image/png", nil, true, "", images.Rejected, false},
+		{"product gone", "products/P1/02.png", "image/png", png, false, "", images.Orphaned, false},
+		{"older than the linked one", "products/P1/01.png", "image/png", png, true, "products/P1/03.png", images.Orphaned, false},
+		{"not a product image", "elsewhere/x.png", "image/png", png, true, "", images.Ignored, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bucket, products := memory.NewBucket(), memory.NewProducts()
+			if tc.productExists {
+				_ = products.Create(context.Background(), catalog.Product{ProductID: "P1", Version: 1})
+				if tc.linkedKey != "" {
+					_, _ = products.SetImage(context.Background(), "P1", tc.linkedKey, "u", time.Now())
+				}
+			}
+			bucket.Put(tc.key, tc.contentType, tc.body)
+			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			got, err := svc.Landed(context.Background(), tc.key)
+			if err != nil || got != tc.want {
+				t.Fatalf("Landed = %v %v, want %v", got, err, tc.want)
+			}
+			if _, _, err := bucket.Head(context.Background(), tc.key); (err == nil) != tc.kept {
+				t.Fatalf("object kept = %v, want %v", err == nil, tc.kept)
+			}
+			if tc.want == images.Linked {
+				p, _ := products.Get(context.Background(), "P1")
+				if p.ImageURL == nil || *p.ImageURL != "https://cdn.test/"+tc.key {
+					t.Fatalf("image_url = %v", p.ImageURL)
+				}
+			}
+		})
+	}
+}
