@@ -251,4 +251,3 @@ func BenchmarkUploadToLinked(b *testing.B) {
 	}
 	lat.report(b)
 }
-
