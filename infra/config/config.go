@@ -36,6 +36,11 @@ type Stage struct {
 	CartTTLGuestHours int     `json:"cartTtlGuestHours"`
 	CacheMaxStorageGB float64 `json:"cacheMaxStorageGb"`     // 1..5000
 	CacheMaxECPU      float64 `json:"cacheMaxEcpuPerSecond"` // 1000..15000000
+
+	// CDN of product images: a custom domain and its ACM certificate (in
+	// us-east-1) give it TLS 1.2 or later; both or neither.
+	CdnDomainName     string `json:"cdnDomainName,omitempty"`
+	CdnCertificateArn string `json:"cdnCertificateArn,omitempty"`
 }
 
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
@@ -93,6 +98,8 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: cacheMaxStorageGb must be 1 to 5000", s.Name)
 	case s.CacheMaxECPU < 1000 || s.CacheMaxECPU > 15_000_000:
 		return fmt.Errorf("stage %s: cacheMaxEcpuPerSecond must be 1000 to 15000000", s.Name)
+	case (s.CdnDomainName == "") != (s.CdnCertificateArn == ""):
+		return fmt.Errorf("stage %s: cdnDomainName and cdnCertificateArn go together", s.Name)
 	case s.Owner == "":
 		return fmt.Errorf("stage %s: owner is empty", s.Name)
 	}

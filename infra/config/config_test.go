@@ -47,6 +47,9 @@ func TestResolveRefusesBadProfiles(t *testing.T) {
 		{"prod without prod flag", `{"prod": {"logRetentionDays": 1, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "prod"},
 		{"zero retention", `{"dev": {"throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "dev-bob"},
 		{"not json", `[`, "dev-bob"},
+		{"no cart expiry", `{"dev": {"logRetentionDays": 7, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000}}`, "dev-bob"},
+		{"cache too small", `{"dev": {"logRetentionDays": 7, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128, "cartTtlUserHours": 1, "cartTtlGuestHours": 1, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 10}}`, "dev-bob"},
+		{"CDN domain without certificate", `{"dev": {"logRetentionDays": 7, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128, "cartTtlUserHours": 1, "cartTtlGuestHours": 1, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "cdnDomainName": "img.example.com"}}`, "dev-bob"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

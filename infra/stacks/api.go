@@ -19,6 +19,7 @@ type ApiStackProps struct {
 	Stage   config.Stage
 	Data    *DataStack
 	Network *NetworkStack
+	Media   *MediaStack
 	DistDir string // where `make build` put the function binaries
 }
 
@@ -30,6 +31,7 @@ var CatalogRoutes = []shopcx.Route{
 	{Method: "GET", Path: "/products/{product_id}", Public: true},
 	{Method: "PATCH", Path: "/products/{product_id}"},
 	{Method: "DELETE", Path: "/products/{product_id}"},
+	{Method: "POST", Path: "/products/{product_id}/image"},
 }
 
 // CartRoutes go to the cart function. A guest (X-Session-Id) or a signed-in
@@ -74,11 +76,16 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	}
 	products := props.Data.Products.Table()
 	s.Catalog = shopcx.NewGoFunction(stack, "Catalog", common("catalog", "The product catalogue: /products", map[string]string{
-		"PRODUCTS_TABLE": *products.TableName(),
-		"CURSOR_SECRET":  *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
-		"CURRENCY":       stage.Currency,
+		"PRODUCTS_TABLE":  *products.TableName(),
+		"CURSOR_SECRET":   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
+		"CURRENCY":        stage.Currency,
+		"IMAGES_BUCKET":   *props.Media.Images.Bucket().BucketName(),
+		"IMAGES_BASE_URL": *props.Media.Images.BaseURL(),
 	}))
 	products.GrantReadWriteData(s.Catalog.Role())
+	// Signs upload URLs (they act with this role's rights) and deletes a deleted product's images.
+	props.Media.Images.GrantImages(s.Catalog.Role(), "s3:PutObject", "s3:DeleteObject")
+	allowImageKeys(s.Catalog.Role())
 	allowIndexes(s.Catalog.Role(), "Listing a category queries the table's by-category index")
 
 	pool, client := props.Data.Identity.UserPool(), props.Data.Identity.Client()
@@ -147,5 +154,14 @@ func allowIndexes(role awsiam.IRole, why string) {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String(why + "; the grant names this table's own indexes, not other tables"),
 		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/index\/\*$/g`)}},
+	}}, jsii.Bool(true))
+}
+
+// allowImageKeys records why a role may act on products/* of the images bucket.
+func allowImageKeys(role awsiam.IRole) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Objects under products/ only: every product image key is products/<product_id>/<ulid>.<ext>"),
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*ProductImagesBucket.*\/products\/\*$/g`)}},
 	}}, jsii.Bool(true))
 }

@@ -14,6 +14,7 @@ import (
 type Shop struct {
 	Data    *DataStack
 	Network *NetworkStack
+	Media   *MediaStack
 	Api     *ApiStack
 }
 
@@ -32,20 +33,25 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	netProps := base
 	netProps.Description = jsii.String("Shop " + stage.Name + ": VPC and the cart cache")
 	network := NewNetworkStack(app, prefix+"Network", &netProps, stage)
+	mediaProps := base
+	mediaProps.Description = jsii.String("Shop " + stage.Name + ": product images bucket, CDN and upload checks")
+	media := NewMediaStack(app, prefix+"Media", MediaStackProps{StackProps: mediaProps, Stage: stage, Data: data, DistDir: distDir})
+	media.AddStackDependency(data.Stack, jsii.String("the images function links images to products"))
 	apiProps := base
 	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
-	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, DistDir: distDir})
+	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, Media: media, DistDir: distDir})
 	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
 	api.AddStackDependency(network.Stack, jsii.String("the cart functions run in the VPC and use the cache"))
+	api.AddStackDependency(media.Stack, jsii.String("the catalogue signs image uploads"))
 
-	for _, stack := range []awscdk.Stack{data.Stack, network.Stack, api.Stack} {
+	for _, stack := range []awscdk.Stack{data.Stack, network.Stack, media.Stack, api.Stack} {
 		tags := awscdk.Tags_Of(stack)
 		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
 		tags.Add(jsii.String("owner"), jsii.String(stage.Owner), nil)
 		awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	return &Shop{Data: data, Network: network, Api: api}
+	return &Shop{Data: data, Network: network, Media: media, Api: api}
 }
 
 func strOrNil(s string) *string {

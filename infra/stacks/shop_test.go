@@ -50,8 +50,16 @@ func cdkContext() map[string]any {
 	return c.Context
 }
 
-// functions are the Lambdas the app deploys (the Makefile's FUNCTIONS).
-var functions = []string{"catalog", "cart", "orders", "authorizer"}
+// functions are the Lambdas `make build` builds: the Makefile's FUNCTIONS.
+func functions() []string {
+	raw, err := os.ReadFile("../../Makefile")
+	must(err)
+	m := regexp.MustCompile(`(?m)^FUNCTIONS := (.+)$`).FindSubmatch(raw)
+	if m == nil {
+		panic("no FUNCTIONS in the Makefile")
+	}
+	return strings.Fields(string(m[1]))
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -69,7 +77,7 @@ func TestMain(m *testing.M) {
 
 func synth(dir string) {
 	dist := filepath.Join(dir, "dist")
-	for _, fn := range functions {
+	for _, fn := range functions() {
 		must(os.MkdirAll(filepath.Join(dist, fn), 0o755))
 		must(os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("fake "+fn), 0o755))
 	}
@@ -178,8 +186,8 @@ func TestNoUnsuppressedNagErrors(t *testing.T) {
 			}
 		}
 	}
-	if stacks != 6 {
-		t.Errorf("found %d shop stacks in the manifest, want 6 (Data, Network and Api of two stages)", stacks)
+	if stacks != 8 {
+		t.Errorf("found %d shop stacks in the manifest, want 8 (Data, Network, Media and Api of two stages)", stacks)
 	}
 	// cdk-nag ran: its report exists for every stack.
 	for name := range tpl {
@@ -198,7 +206,8 @@ func TestStackIdsCarryTheStage(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Network"}
+	want := []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Media", "Shop-dev-test-Network",
+		"Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Media", "Shop-prod-Network"}
 	if js(names) != js(want) {
 		t.Errorf("stacks = %v, want %v", names, want)
 	}
@@ -360,60 +369,77 @@ func TestFunctions(t *testing.T) {
 // for the cart; the ENI actions only for the functions in the VPC; cache
 // connect only for those; no action wildcards.
 func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
-	stack := "Shop-dev-test-Api"
-	for id, r := range ofType(stack, "AWS::IAM::Role") {
-		if r.Properties["ManagedPolicyArns"] != nil {
-			t.Errorf("%s: managed policies %s", id, js(r.Properties["ManagedPolicyArns"]))
-		}
-	}
-	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers"}
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images)Role`)
+	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers", "Images": "ProductsTable"}
 	seen := map[string]map[string]bool{}
-	for id, pol := range ofType(stack, "AWS::IAM::Policy") {
-		fn := strings.TrimSuffix(id[:strings.Index(id, "Role")], "")
-		seen[fn] = map[string]bool{}
-		stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
-		for _, s := range stmts {
-			actions := fmt.Sprint(get(s, "Action"))
-			res := js(get(s, "Resource"))
-			switch {
-			case strings.Contains(actions, ":*") || actions == "*":
-				t.Errorf("%s: wildcard action %s", id, actions)
-			case strings.Contains(actions, "logs:"):
-				ref, _ := get(s, "Resource", "Fn::GetAtt", 0).(string)
-				if tpl[stack].Resources[ref].Type != "AWS::Logs::LogGroup" {
-					t.Errorf("%s: logs actions on %s, want one log group of this stack", id, res)
-				}
-			case strings.Contains(actions, "xray:"), strings.Contains(actions, "ec2:"):
-				for _, a := range strings.Fields(strings.Trim(actions, "[]")) {
-					service := a[:strings.Index(a, ":")]
-					seen[fn][service] = true
-					if service != "xray" && service != "ec2" {
-						t.Errorf("%s: %s on every resource", id, a)
+	for _, stack := range []string{"Shop-dev-test-Api", "Shop-dev-test-Media"} {
+		for id, r := range ofType(stack, "AWS::IAM::Role") {
+			if ours.MatchString(id) && r.Properties["ManagedPolicyArns"] != nil {
+				t.Errorf("%s: managed policies %s", id, js(r.Properties["ManagedPolicyArns"]))
+			}
+		}
+		for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+			if !ours.MatchString(id) {
+				continue // CDK's own custom resource handlers
+			}
+			fn := id[:strings.Index(id, "Role")]
+			seen[fn] = map[string]bool{}
+			stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+			for _, s := range stmts {
+				actions := fmt.Sprint(get(s, "Action"))
+				res := js(get(s, "Resource"))
+				switch {
+				case strings.Contains(actions, ":*") || actions == "*":
+					t.Errorf("%s: wildcard action %s", id, actions)
+				case strings.Contains(actions, "logs:"):
+					ref, _ := get(s, "Resource", "Fn::GetAtt", 0).(string)
+					if tpl[stack].Resources[ref].Type != "AWS::Logs::LogGroup" {
+						t.Errorf("%s: logs actions on %s, want one log group of this stack", id, res)
 					}
+				case strings.Contains(actions, "xray:"), strings.Contains(actions, "ec2:"):
+					for _, a := range strings.Fields(strings.Trim(actions, "[]")) {
+						service := a[:strings.Index(a, ":")]
+						seen[fn][service] = true
+						if service != "xray" && service != "ec2" {
+							t.Errorf("%s: %s on every resource", id, a)
+						}
+					}
+					if res != `"*"` {
+						t.Errorf("%s: %s on %s", id, actions, res)
+					}
+				case strings.Contains(actions, "dynamodb:"):
+					seen[fn]["dynamodb"] = true
+					if tables[fn] == "" || !regexp.MustCompile(tables[fn]).MatchString(res) {
+						t.Errorf("%s: DynamoDB actions on %s", id, res)
+					}
+					if fn == "Cart" && actions != "[dynamodb:BatchGetItem dynamodb:GetItem]" {
+						t.Errorf("%s: cart may read products by key only, has %s", id, actions)
+					}
+				case strings.Contains(actions, "s3:"):
+					seen[fn]["s3"] = true
+					want := map[string]string{"Catalog": "[s3:DeleteObject s3:PutObject]", "Images": "[s3:DeleteObject s3:GetObject]"}[fn]
+					switch {
+					case actions == "s3:ListBucket":
+						if js(get(s, "Condition")) != `{"StringLike":{"s3:prefix":"products/*"}}` {
+							t.Errorf("%s: ListBucket beyond products/: %s", id, js(get(s, "Condition")))
+						}
+					case actions != want || !strings.Contains(res, `"/products/*"`):
+						t.Errorf("%s: %s on %s, want %s on products/*", id, actions, res, want)
+					}
+				case actions == "elasticache:Connect":
+					seen[fn]["elasticache"] = true
+					if !strings.Contains(res, "CartCache") || !strings.Contains(res, "CartCacheUser") {
+						t.Errorf("%s: connect on %s, want the cart cache and its user", id, res)
+					}
+				default:
+					t.Errorf("%s: unexpected %s on %s", id, actions, res)
 				}
-				if res != `"*"` {
-					t.Errorf("%s: %s on %s", id, actions, res)
-				}
-			case strings.Contains(actions, "dynamodb:"):
-				seen[fn]["dynamodb"] = true
-				if tables[fn] == "" || !regexp.MustCompile(tables[fn]).MatchString(res) {
-					t.Errorf("%s: DynamoDB actions on %s", id, res)
-				}
-				if fn == "Cart" && actions != "[dynamodb:BatchGetItem dynamodb:GetItem]" {
-					t.Errorf("%s: cart may read products by key only, has %s", id, actions)
-				}
-			case actions == "elasticache:Connect":
-				seen[fn]["elasticache"] = true
-				if !strings.Contains(res, "CartCache") || !strings.Contains(res, "CartCacheUser") {
-					t.Errorf("%s: connect on %s, want the cart cache and its user", id, res)
-				}
-			default:
-				t.Errorf("%s: unexpected %s on %s", id, actions, res)
 			}
 		}
 	}
 	for fn, want := range map[string]string{
-		"Catalog": "dynamodb xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
+		"Catalog": "dynamodb s3 xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
+		"Images": "dynamodb s3 xray",
 	} {
 		var got []string
 		for k := range seen[fn] {
@@ -647,7 +673,7 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 // shows up here. Asset hashes are blanked: the test binaries are fakes.
 // Run `go test ./infra/stacks -run Snapshot -update` to accept a change.
 func TestSnapshot(t *testing.T) {
-	for _, stack := range []string{"Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Api"} {
+	for _, stack := range []string{"Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Media", "Shop-dev-test-Api"} {
 		raw, err := os.ReadFile(filepath.Join(assembly, stack+".template.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -709,5 +735,140 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 	if js(got) != js(want) {
 		t.Errorf("routes on the API and in docs/openapi.json differ:\n api %s\n doc %s", js(got), js(want))
+	}
+}
+
+// bucketByLogicalID returns the bucket of stack whose logical id starts with prefix.
+func bucketByLogicalID(t *testing.T, stack, prefix string) resource {
+	t.Helper()
+	for id, r := range ofType(stack, "AWS::S3::Bucket") {
+		if strings.HasPrefix(id, prefix) {
+			return r
+		}
+	}
+	t.Fatalf("%s: no bucket %s*", stack, prefix)
+	return resource{}
+}
+
+func TestImagesBucket(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Media"
+		for _, prefix := range []string{"ProductImagesBucket", "ProductImagesAccessLogs"} {
+			b := bucketByLogicalID(t, stack, prefix)
+			p := b.Properties
+			if js(p["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` {
+				t.Errorf("%s/%s: public access %s", stack, prefix, js(p["PublicAccessBlockConfiguration"]))
+			}
+			if js(get(p, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm")) != `"AES256"` {
+				t.Errorf("%s/%s: encryption %s", stack, prefix, js(p["BucketEncryption"]))
+			}
+			if p["BucketName"] != nil {
+				t.Errorf("%s/%s has a physical name", stack, prefix)
+			}
+			if want := map[string]string{"dev-test": "Delete", "prod": "Retain"}[stage]; b.DeletionPolicy != want {
+				t.Errorf("%s/%s: DeletionPolicy %q, want %q", stack, prefix, b.DeletionPolicy, want)
+			}
+		}
+		p := bucketByLogicalID(t, stack, "ProductImagesBucket").Properties
+		wantVersioning := map[string]string{"dev-test": "null", "prod": `{"Status":"Enabled"}`}[stage]
+		checks := []struct {
+			name string
+			got  any
+			want string
+		}{
+			{"versioning", p["VersioningConfiguration"], wantVersioning},
+			{"lifecycle", get(p, "LifecycleConfiguration", "Rules"),
+				`[{"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1},"Id":"abort-incomplete-uploads","Status":"Enabled"},{"Id":"expire-replaced-versions","NoncurrentVersionExpiration":{"NoncurrentDays":30},"Status":"Enabled"}]`},
+			{"access logs prefix", get(p, "LoggingConfiguration", "LogFilePrefix"), `"s3/"`},
+			{"access logs bucket", get(p, "LoggingConfiguration", "DestinationBucketName", "Ref"), `"` + logicalID(t, stack, "AWS::S3::Bucket", "ProductImagesAccessLogs") + `"`},
+			{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT"]`},
+			{"ownership", get(p, "OwnershipControls", "Rules", 0, "ObjectOwnership"), `"BucketOwnerEnforced"`},
+		}
+		for _, c := range checks {
+			if js(c.got) != c.want {
+				t.Errorf("%s: %s = %s, want %s", stack, c.name, js(c.got), c.want)
+			}
+		}
+		if origins := js(get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins")); strings.Contains(origins, "*") {
+			t.Errorf("%s: CORS origins %s", stack, origins)
+		}
+	}
+}
+
+func logicalID(t *testing.T, stack, typ, prefix string) string {
+	t.Helper()
+	for id := range ofType(stack, typ) {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	t.Fatalf("%s: no resource %s*", stack, prefix)
+	return ""
+}
+
+// The bucket policies deny plain HTTP; the images bucket's allows reads only
+// to this stack's distribution, through OAC.
+func TestImagesBucketPolicies(t *testing.T) {
+	stack := "Shop-dev-test-Media"
+	for id, pol := range ofType(stack, "AWS::S3::BucketPolicy") {
+		doc := js(get(pol.Properties, "PolicyDocument"))
+		if !strings.Contains(doc, `"aws:SecureTransport":"false"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
+			t.Errorf("%s: no TLS-only statement: %s", id, doc)
+		}
+		stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+		for _, st := range stmts {
+			if p := js(get(st, "Principal")); get(st, "Effect") == "Allow" && (p == `"*"` || p == `{"AWS":"*"}`) {
+				t.Errorf("%s: allows anyone: %s", id, js(st))
+			}
+		}
+		if strings.HasPrefix(id, "ProductImagesBucketPolicy") && (!strings.Contains(doc, "cloudfront.amazonaws.com") || !strings.Contains(doc, "AWS:SourceArn")) {
+			t.Errorf("%s: reads not limited to the distribution: %s", id, doc)
+		}
+	}
+}
+
+func TestCdn(t *testing.T) {
+	stack := "Shop-dev-test-Media"
+	d := get(only(t, stack, "AWS::CloudFront::Distribution").Properties, "DistributionConfig")
+	oac := only(t, stack, "AWS::CloudFront::OriginAccessControl").Properties
+	checks := []struct {
+		name string
+		got  any
+		want string
+	}{
+		{"HTTPS only", get(d, "DefaultCacheBehavior", "ViewerProtocolPolicy"), `"redirect-to-https"`},
+		{"read only", get(d, "DefaultCacheBehavior", "AllowedMethods"), `["GET","HEAD"]`},
+		{"OAC, no OAI", get(d, "Origins", 0, "S3OriginConfig", "OriginAccessIdentity"), `""`},
+		{"OAC signs", get(oac, "OriginAccessControlConfig", "SigningBehavior"), `"always"`},
+		{"OAC for S3", get(oac, "OriginAccessControlConfig", "OriginAccessControlOriginType"), `"s3"`},
+		{"logs", get(d, "Logging", "Prefix"), `"cdn/"`},
+	}
+	for _, c := range checks {
+		if js(c.got) != c.want {
+			t.Errorf("%s = %s, want %s", c.name, js(c.got), c.want)
+		}
+	}
+	if !strings.Contains(js(get(d, "Origins", 0, "OriginAccessControlId")), "OriginAccessControl") {
+		t.Errorf("origin without OAC: %s", js(get(d, "Origins", 0)))
+	}
+	cp := get(only(t, stack, "AWS::CloudFront::CachePolicy").Properties, "CachePolicyConfig")
+	if js(get(cp, "DefaultTTL")) != "31536000" || js(get(cp, "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig", "QueryStringBehavior")) != `"none"` {
+		t.Errorf("cache policy = %s", js(cp))
+	}
+}
+
+// Objects created under products/ invoke the images function.
+func TestImageNotification(t *testing.T) {
+	stack := "Shop-dev-test-Media"
+	n := only(t, stack, "Custom::S3BucketNotifications").Properties
+	cfgs, _ := get(n, "NotificationConfiguration", "LambdaFunctionConfigurations").([]any)
+	if len(cfgs) != 1 || js(get(cfgs[0], "Events")) != `["s3:ObjectCreated:*"]` ||
+		js(get(cfgs[0], "Filter", "Key", "FilterRules")) != `[{"Name":"prefix","Value":"products/"}]` ||
+		!strings.HasPrefix(fmt.Sprint(get(cfgs[0], "LambdaFunctionArn", "Fn::GetAtt", 0)), "ImagesFunction") {
+		t.Errorf("notification = %s", js(n))
+	}
+	perm := only(t, stack, "AWS::Lambda::Permission").Properties
+	if perm["Principal"] != "s3.amazonaws.com" || !strings.Contains(js(perm["SourceArn"]), "ProductImagesBucket") {
+		t.Errorf("invoke permission = %s", js(perm))
 	}
 }

@@ -1,0 +1,72 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/go-cdk-shop/shop/infra/config"
+	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
+)
+
+// MediaStackProps are what the media stack takes.
+type MediaStackProps struct {
+	awscdk.StackProps
+	Stage   config.Stage
+	Data    *DataStack
+	DistDir string
+}
+
+// MediaStack holds product images: the bucket, its CDN, and the function the
+// bucket invokes when an upload lands. They share a stack because S3 needs the
+// function to exist when it sets the notification, and the function needs the
+// bucket's name.
+type MediaStack struct {
+	awscdk.Stack
+	Images shopcx.ProductImages
+	Linker shopcx.GoFunction
+}
+
+// NewMediaStack defines the media stack of stage.
+func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps) *MediaStack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	stage := props.Stage
+	s := &MediaStack{Stack: stack}
+	s.Images = shopcx.NewProductImages(stack, "ProductImages", shopcx.ProductImagesProps{
+		Prod: stage.Prod, CorsOrigins: stage.CorsOrigins, DomainName: stage.CdnDomainName, CertificateArn: stage.CdnCertificateArn,
+	})
+	bucket, products := s.Images.Bucket(), props.Data.Products.Table()
+	s.Linker = shopcx.NewGoFunction(stack, "Images", shopcx.GoFunctionProps{
+		Name: "images", DistDir: props.DistDir, Description: "Checks uploaded product images and links them to their product",
+		Environment: map[string]string{
+			"PRODUCTS_TABLE": *products.TableName(), "IMAGES_BUCKET": *bucket.BucketName(), "IMAGES_BASE_URL": *s.Images.BaseURL(),
+		},
+		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
+	})
+	s.Images.GrantImages(s.Linker.Role(), "s3:GetObject", "s3:DeleteObject")
+	allowImageKeys(s.Linker.Role())
+	products.Grant(s.Linker.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
+	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the actions are a key read and a key update")
+	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
+		&awss3.NotificationKeyFilter{Prefix: jsii.String(shopcx.ImagesPrefix)})
+
+	// CDK's own custom resources: the bucket notification handler and, in
+	// development stages, the handler that empties buckets on deletion.
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("CDK's BucketNotificationsHandler and AutoDeleteObjects provider use AWSLambdaBasicExecutionRole"),
+			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("CDK's BucketNotificationsHandler sets bucket notifications, an action without resource-level permissions"),
+			AppliesTo: &[]interface{}{"Resource::*"}},
+		{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("CDK's own custom resource handlers pin their runtime; the shop's functions run on provided.al2023")},
+	}, jsii.Bool(true))
+
+	out := func(id string, value *string, description string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("ImagesBucketName", bucket.BucketName(), "Private bucket of product images")
+	out("ImagesBaseUrl", s.Images.BaseURL(), "CDN in front of the images bucket")
+	return s
+}
