@@ -103,6 +103,7 @@ lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	go mod tidy -diff
 	redocly lint --config docs/redocly.yaml docs/openapi.json
 	cd lambdas && GOWORK=off go mod tidy -diff
+	cd tools/versitygw && GOWORK=off go mod tidy -diff
 
 bench: node_modules/.installed build $(VERSITYGW) check-java check-redis ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
