@@ -354,7 +354,7 @@ func StartS3(ctx context.Context, dir, webhook string, log io.Writer) (*S3, erro
 	key := make([]byte, 20)
 	_, _ = rand.Read(key)
 	s := &S3{AccessKey: "local", SecretKey: hex.EncodeToString(key)}
-	args := []string{"--port", fmt.Sprintf("127.0.0.1:%d", port)}
+	args := []string{"--quiet", "--port", fmt.Sprintf("127.0.0.1:%d", port)}
 	if webhook != "" {
 		args = append(args, "--event-webhook-url", webhook)
 	}
