@@ -23,11 +23,8 @@ func NewService(store Store, cursors *cursor.Codec, currency string) *Service {
 	return &Service{store: store, cursors: cursors, currency: currency, now: func() time.Time { return time.Now().UTC() }}
 }
 
-// Page is one page of a listing and the token of the next, if any.
-type Page struct {
-	Items      []Product `json:"items"`
-	NextCursor *string   `json:"next_cursor"`
-}
+// Page is one page of a listing and the cursor of the next.
+type Page = cursor.Page[Product]
 
 // Create adds a product. Without a product_id one is generated.
 func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
@@ -97,18 +94,7 @@ func (s *Service) List(ctx context.Context, category string, limit int, token st
 	if err != nil {
 		return Page{}, fmt.Errorf("list products %s: %w", scope, err)
 	}
-	page := Page{Items: items}
-	if page.Items == nil {
-		page.Items = []Product{}
-	}
-	if next != nil {
-		tok, err := s.cursors.Seal(scope, next)
-		if err != nil {
-			return Page{}, err
-		}
-		page.NextCursor = &tok
-	}
-	return page, nil
+	return cursor.NewPage(s.cursors, scope, items, next)
 }
 
 // Update changes the fields present in f. ifVersion, when set, must be the stored version.

@@ -70,3 +70,26 @@ func (c *Codec) mac(scope string, payload []byte) []byte {
 	m.Write(payload)
 	return m.Sum(nil)[:macSize]
 }
+
+// Page is one page of a listing and the cursor of the next, if any.
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// NewPage is the page of items (never a null list); when next is set it is
+// sealed under scope as the next cursor.
+func NewPage[T, K any](c *Codec, scope string, items []T, next *K) (Page[T], error) {
+	page := Page[T]{Items: items}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if next != nil {
+		tok, err := c.Seal(scope, next)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		page.NextCursor = &tok
+	}
+	return page, nil
+}

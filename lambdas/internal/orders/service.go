@@ -186,11 +186,8 @@ func (s *Service) Get(ctx context.Context, userID, orderID string) (Order, error
 	return o, nil
 }
 
-// Page is one page of order history.
-type Page struct {
-	Items      []Order `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
+// Page is one page of a listing and the cursor of the next.
+type Page = cursor.Page[Order]
 
 // List returns the caller's orders, newest first.
 func (s *Service) List(ctx context.Context, userID string, limit int, token string) (Page, error) {
@@ -213,18 +210,7 @@ func (s *Service) List(ctx context.Context, userID string, limit int, token stri
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Items: items}
-	if page.Items == nil {
-		page.Items = []Order{}
-	}
-	if next != nil {
-		tok, err := s.cursors.Seal(scope, next)
-		if err != nil {
-			return Page{}, err
-		}
-		page.NextCursor = &tok
-	}
-	return page, nil
+	return cursor.NewPage(s.cursors, scope, items, next)
 }
 
 // Me returns the caller's profile, creating it from the token's claims on first use.
