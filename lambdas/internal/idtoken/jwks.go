@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"sync"
@@ -75,7 +76,7 @@ func (j *JWKS) fetch() (map[string]*rsa.PublicKey, error) {
 }
 
 // ParseJWKS reads the RSA keys of a JSON Web Key Set.
-func ParseJWKS(r interface{ Read([]byte) (int, error) }) (map[string]*rsa.PublicKey, error) {
+func ParseJWKS(r io.Reader) (map[string]*rsa.PublicKey, error) {
 	var set struct {
 		Keys []struct{ Kid, Kty, N, E string }
 	}

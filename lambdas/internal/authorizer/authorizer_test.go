@@ -1,0 +1,42 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+type verifier map[string]map[string]string // token -> claims
+
+func (v verifier) Verify(token string) (map[string]string, error) {
+	if c, ok := v[token]; ok {
+		return c, nil
+	}
+	return nil, errors.New("bad token")
+}
+
+func TestHandle(t *testing.T) {
+	h := Handler{Tokens: verifier{"good": {"sub": "u1", "cognito:groups": "[admin]"}}}
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		allow   bool
+		sub     any
+	}{
+		{"no header: a guest", nil, true, nil},
+		{"valid token: a user", map[string]string{"authorization": "Bearer good"}, true, "u1"},
+		{"header name in another case", map[string]string{"Authorization": "Bearer good"}, true, "u1"},
+		{"bad token", map[string]string{"authorization": "Bearer forged"}, false, nil},
+		{"not a bearer token", map[string]string{"authorization": "Basic dTpw"}, false, nil},
+		{"empty bearer", map[string]string{"authorization": "Bearer "}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := h.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: tc.headers})
+			if err != nil || resp.IsAuthorized != tc.allow || resp.Context["sub"] != tc.sub {
+				t.Fatalf("= %+v %v, want allow %v sub %v", resp, err, tc.allow, tc.sub)
+			}
+		})
+	}
+}
