@@ -84,4 +84,3 @@ func TestParseJWKSRefusesBadKeys(t *testing.T) {
 		}
 	}
 }
-
