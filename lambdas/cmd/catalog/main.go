@@ -1,5 +1,6 @@
-// Command catalog is the Lambda behind the /products routes (and the HTTP
-// API's $default route, so that unknown paths get a problem+json 404).
+// Command catalog is the Lambda behind the /products routes, and the HTTP
+// API's $default route: unknown paths get a problem+json 404, and known paths
+// with a method no route has a 405.
 package main
 
 import (

@@ -329,3 +329,19 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+// On the $default route, a path another function serves, with a method it does
+// not, is a 405 naming the allowed methods; an unknown path stays a 404.
+func TestElsewhereRoutesGive405(t *testing.T) {
+	rt := newTestRouter(t).Elsewhere((&Cart{}).Routes())
+	ev := event(rt, "PATCH", "/cart", "", nil, nil)
+	ev.RouteKey = "$default"
+	resp, _ := rt.Serve(context.Background(), ev)
+	if resp.StatusCode != 405 || !strings.Contains(resp.Body, "GET, DELETE") {
+		t.Fatalf("PATCH /cart = %d %s, want 405 allowing GET, DELETE", resp.StatusCode, resp.Body)
+	}
+	ev = event(rt, "GET", "/carts", "", nil, nil)
+	if resp, _ := rt.Serve(context.Background(), ev); resp.StatusCode != 404 {
+		t.Fatalf("GET /carts = %d, want 404", resp.StatusCode)
+	}
+}

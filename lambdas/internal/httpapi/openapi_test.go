@@ -2,17 +2,9 @@ package httpapi
 
 import (
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
-	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
-	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
-	"github.com/go-cdk-shop/shop/lambdas/internal/images"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/openapi"
-	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 )
 
 // The router and docs/openapi.json list the same served routes, with the same
@@ -33,7 +25,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	served := map[string]string{}
-	for _, r := range allRoutes(t) {
+	for _, r := range AllRoutes() {
 		served[r.Key()] = map[Access]string{Public: "anyone", SignedIn: "token", Admin: "token", Optional: "guest or token"}[r.Access]
 	}
 	for key, who := range served {
@@ -52,14 +44,3 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 }
 
-// allRoutes are the routes of every function, over in-memory stores.
-func allRoutes(t testing.TB) []Route {
-	c, err := cursor.New([]byte(strings.Repeat("s", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	products := memory.NewProducts()
-	carts := cart.NewService(memory.NewCarts(), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
-	return slices.Concat(NewCatalog(catalog.NewService(products, c, "EUR"), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes(), NewCart(carts).Routes(),
-		NewOrders(orders.NewService(nil, carts, c, "EUR", quiet)).Routes())
-}

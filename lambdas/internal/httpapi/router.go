@@ -56,9 +56,21 @@ type Response struct {
 
 // Router dispatches API Gateway events to routes.
 type Router struct {
-	routes []Route
-	byKey  map[string]*Route
-	log    *slog.Logger
+	routes    []Route
+	byKey     map[string]*Route
+	log       *slog.Logger
+	elsewhere []Route // served by other functions: known for 405s only
+}
+
+// Elsewhere tells the router of routes that other functions serve, so that
+// the HTTP API's $default route, which reaches this router for any method and
+// path no route matched, answers a known path with a wrong method with 405
+// and its allowed methods, not 404. Their handlers are never called.
+func (rt *Router) Elsewhere(routes ...[]Route) *Router {
+	for _, rs := range routes {
+		rt.elsewhere = append(rt.elsewhere, rs...)
+	}
+	return rt
 }
 
 // NewRouter returns a router over routes.
@@ -133,6 +145,13 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		// path is a 404 problem and a known path with the wrong method a 405.
 		var allowed []string
 		route, params, allowed = rt.Match(ev.RequestContext.HTTP.Method, ev.RawPath)
+		if route == nil && len(allowed) == 0 {
+			for _, r := range rt.elsewhere {
+				if _, ok := matchPattern(r.Pattern, ev.RawPath); ok {
+					allowed = append(allowed, r.Method)
+				}
+			}
+		}
 		if route == nil {
 			if len(allowed) > 0 {
 				err = newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Allowed: "+strings.Join(allowed, ", ")+".")

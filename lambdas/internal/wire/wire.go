@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -243,5 +244,10 @@ func Start(routes func(Env) ([]httpapi.Route, error)) {
 	if err != nil {
 		Fatal(log, err)
 	}
-	lambda.StartHandlerFunc(httpapi.NewRouter(log, rs...).Serve)
+	// Every function knows the others' routes, for 405s on the $default route.
+	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
+		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
+	})
+	lambda.StartHandlerFunc(httpapi.NewRouter(log, rs...).Elsewhere(others).Serve)
 }
+
