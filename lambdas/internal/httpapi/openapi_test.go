@@ -43,4 +43,3 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 		}
 	}
 }
-

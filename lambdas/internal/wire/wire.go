@@ -250,4 +250,3 @@ func Start(routes func(Env) ([]httpapi.Route, error)) {
 	})
 	lambda.StartHandlerFunc(httpapi.NewRouter(log, rs...).Elsewhere(others).Serve)
 }
-
