@@ -154,9 +154,10 @@ type Redis struct {
 	Password string
 	TLS      *tls.Config // trusts the server's certificate
 
-	dir  string
-	port int
-	log  io.Writer
+	dir     string
+	port    int
+	log     io.Writer
+	slotted bool // the node owns the slots (after the first start)
 }
 
 // StartRedis starts redis-server in dir (made if missing) for user with the
@@ -203,17 +204,23 @@ user admin on >%[5]s ~* +@all
 	if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
+	// One node owns every slot. nodes.conf remembers them, so a server that
+	// kept its data (DATA_DIR) has them already.
+	_, err = os.Stat(filepath.Join(dir, "nodes.conf"))
+	r.slotted = err == nil
 	if err := r.Start(ctx); err != nil {
 		return nil, err
 	}
-	// One node owns every slot; on a restart nodes.conf remembers them.
-	if _, err := r.cli(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
-		r.Stop()
-		return nil, err
-	}
-	if err := r.waitClusterOK(ctx); err != nil {
-		r.Stop()
-		return nil, err
+	if !r.slotted {
+		if _, err := r.cli(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
+			r.Stop()
+			return nil, err
+		}
+		r.slotted = true
+		if err := r.waitClusterOK(ctx); err != nil {
+			r.Stop()
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -227,8 +234,8 @@ func (r *Redis) Start(ctx context.Context) error {
 	}
 	r.Process = p
 	r.Endpoint = r.Addr
-	if _, err := os.Stat(filepath.Join(r.dir, "dump.rdb")); err == nil {
-		return r.waitClusterOK(ctx) // a restart: the slots are known already
+	if r.slotted {
+		return r.waitClusterOK(ctx) // the slots are known already
 	}
 	return nil
 }
