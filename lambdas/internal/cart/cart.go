@@ -39,15 +39,6 @@ func (o Owner) Key() string {
 // Lines are a cart as stored: product id to quantity.
 type Lines map[string]int
 
-// Units is the sum of the quantities.
-func (l Lines) Units() int {
-	n := 0
-	for _, q := range l {
-		n += q
-	}
-	return n
-}
-
 // Store keeps carts with a sliding expiry. Every method is atomic on one cart
 // and renews the cart's expiry to ttl from now.
 type Store interface {

@@ -120,10 +120,7 @@ func (s *Service) SetLine(ctx context.Context, o Owner, productID string, quanti
 	if !shop.ValidID(productID) {
 		v.Add("product_id", shop.IDRule)
 	}
-	if err := CheckQuantity(quantity); err != nil {
-		v = append(v, err.(*shop.InvalidError).Fields...)
-	}
-	if err := v.Err(); err != nil {
+	if err := shop.JoinInvalid(v.Err(), CheckQuantity(quantity)); err != nil {
 		return Cart{}, err
 	}
 	p, err := s.products.Get(ctx, productID)
