@@ -18,14 +18,18 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-java check-redis
+.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# Debian packages: installed when running as root with apt-get, otherwise
+# the script prints the exact command (tools/system-deps.sh).
 check-tools:
-	@command -v go >/dev/null || { echo "missing: Go 1.26 (https://go.dev/dl)"; exit 1; }
-	@command -v npm >/dev/null || { echo "missing: Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@tools/system-deps.sh synth
+
+check-backends:
+	@tools/system-deps.sh test
 
 # npm packages from the lockfile, reinstalled only when the lockfile changes.
 node_modules/.installed: package.json package-lock.json | check-tools
@@ -73,13 +77,7 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
 	$(CDK) destroy --all
 
-test: node_modules/.installed build $(VERSITYGW) check-java check-redis test-infra test-lambdas test-api ## run the whole test suite
-
-check-redis:
-	@command -v redis-server >/dev/null || { echo "missing: redis-server for the cart tests (Debian: apt-get install redis-server; .ci/run installs it)"; exit 1; }
-
-check-java:
-	@command -v java >/dev/null || { echo "missing: Java 17+ for DynamoDB Local (Debian: apt-get install openjdk-17-jre-headless; .ci/run installs it)"; exit 1; }
+test: check-backends node_modules/.installed build $(VERSITYGW) test-infra test-lambdas test-api ## run the whole test suite
 
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
@@ -94,7 +92,8 @@ test-api: node_modules/.installed $(VERSITYGW)
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	./.ci/newman.sh
 
-lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
+lint: node_modules/.installed ## tracked build output, gofmt, go vet, staticcheck, go mod tidy
+	tools/check-tracked.sh
 	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./infra/...
 	cd lambdas && GOWORK=off go vet -tags integration ./...
@@ -105,7 +104,7 @@ lint: node_modules/.installed ## gofmt, go vet, staticcheck, go mod tidy
 	cd lambdas && GOWORK=off go mod tidy -diff
 	cd tools/versitygw && GOWORK=off go mod tidy -diff
 
-bench: node_modules/.installed build $(VERSITYGW) check-java check-redis ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
+bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
 		go test -tags integration -run '^$$' -bench . -benchtime 200x ./internal/e2e/
@@ -113,7 +112,7 @@ bench: node_modules/.installed build $(VERSITYGW) check-java check-redis ## hand
 	./.ci/synth-times.sh
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
-local: node_modules/.installed $(VERSITYGW) check-redis ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
+local: check-backends node_modules/.installed $(VERSITYGW) ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
 
