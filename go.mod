@@ -27,3 +27,7 @@ require (
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 )
+
+require github.com/go-cdk-shop/shop/lambdas/contract v0.0.0
+
+replace github.com/go-cdk-shop/shop/lambdas/contract => ./lambdas/contract

@@ -29,3 +29,7 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+require github.com/go-cdk-shop/shop/lambdas/contract v0.0.0
+
+replace github.com/go-cdk-shop/shop/lambdas/contract => ./contract

@@ -1,4 +1,4 @@
-package constructs
+package components
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ type CartCacheProps struct {
 	// Name is the cache's name, and its user's and user group's id. ElastiCache
 	// needs physical names here; the stage makes them unique.
 	Name string
-	// AccessString is the ACL of the cart's user (rediscart.AccessString).
+	// AccessString is the ACL of the functions' cache user (contract.CacheAccessString).
 	AccessString string
 	MaxStorageGB float64
 	MaxECPU      float64

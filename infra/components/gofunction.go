@@ -1,10 +1,11 @@
-// Package constructs holds the shop's L3 constructs. Each is an exported
+// Package components holds the shop's L3 constructs. Each is an exported
 // interface, an unexported struct and a NewX(scope, id, props) that checks its
 // props and exposes what other constructs need.
-package constructs
+package components
 
 import (
 	"fmt"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"os"
 	"path/filepath"
 
@@ -20,7 +21,7 @@ import (
 
 // GoFunctionProps configure a Go Lambda built by `make build` into DistDir/<Name>/bootstrap.
 type GoFunctionProps struct {
-	Name        string // the function's directory under lambdas/cmd and DistDir
+	Name        contract.Function // the function's directory under lambdas/cmd and DistDir
 	DistDir     string
 	Description string
 	Environment map[string]string
@@ -52,7 +53,7 @@ type goFunction struct {
 // NewGoFunction defines the function. It panics when the binary has not been
 // built, with the command that builds it.
 func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps) GoFunction {
-	dir := filepath.Join(props.DistDir, props.Name)
+	dir := filepath.Join(props.DistDir, string(props.Name))
 	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
 		panic(fmt.Sprintf("GoFunction %s: %s/bootstrap is missing: run `make build` first", id, dir))
 	}
@@ -72,7 +73,7 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	// that policy may write to every log group in the account.
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Runs the " + props.Name + " function"),
+		Description: jsii.String("Runs the " + string(props.Name) + " function"),
 	})
 	logs.GrantWrite(role)
 	env := make(map[string]*string, len(props.Environment))

@@ -1,4 +1,4 @@
-package constructs
+package components
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -6,11 +6,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
-
-// AdminGroup is the group whose members may change the catalogue. It must match
-// shop.AdminGroup in the lambdas module.
-const AdminGroup = "admin"
 
 // IdentityProps configure sign-in.
 type IdentityProps struct {
@@ -69,7 +66,7 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 	})
 	awscognito.NewUserPoolGroup(this, jsii.String("Admins"), &awscognito.UserPoolGroupProps{
 		UserPool:    pool,
-		GroupName:   jsii.String(AdminGroup),
+		GroupName:   jsii.String(contract.AdminGroup),
 		Description: jsii.String("May create, change and delete products and upload their images"),
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{

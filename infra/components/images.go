@@ -1,4 +1,4 @@
-package constructs
+package components
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -10,11 +10,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
-
-// ImagesPrefix is where product images live; it must match images.Prefix in
-// the lambdas module.
-const ImagesPrefix = "products/"
 
 // ProductImagesProps configure the image bucket and its CDN.
 type ProductImagesProps struct {
@@ -148,11 +145,11 @@ func (p *productImages) BaseURL() *string                         { return p.bas
 func (p *productImages) GrantImages(role awsiam.IRole, actions ...string) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(actions...),
-		Resources: &[]*string{p.bucket.ArnForObjects(jsii.String(ImagesPrefix + "*"))},
+		Resources: &[]*string{p.bucket.ArnForObjects(jsii.String(contract.ImagesPrefix + "*"))},
 	}))
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  &[]*string{p.bucket.BucketArn()},
-		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": ImagesPrefix + "*"}},
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": contract.ImagesPrefix + "*"}},
 	}))
 }

@@ -1,4 +1,4 @@
-package constructs
+package components
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"

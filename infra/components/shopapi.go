@@ -1,7 +1,8 @@
-package constructs
+package components
 
 import (
 	"fmt"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"sort"
 	"strings"
 
@@ -103,8 +104,8 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			AllowOrigins: &origins,
 			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
 				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE},
-			AllowHeaders:  jsii.Strings("authorization", "content-type", "if-match", "idempotency-key", "x-session-id"),
-			ExposeHeaders: jsii.Strings("etag", "location", "x-request-id", "retry-after"),
+			AllowHeaders:  lowerStrings(contract.CORSAllowHeaders()),
+			ExposeHeaders: lowerStrings(contract.CORSExposeHeaders()),
 			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
 		}
 	}
@@ -196,4 +197,13 @@ func allowPublic(route constructs.IConstruct) {
 		Id:     jsii.String("AwsSolutions-APIG4"),
 		Reason: jsii.String("Public by contract (API.md): catalogue reads, and the $default route that answers unknown paths with a 404 problem; the stage throttles them"),
 	}}, jsii.Bool(true))
+}
+
+// lowerStrings are names as API Gateway's CORS configuration keeps them: in lower case.
+func lowerStrings(names []string) *[]*string {
+	out := make([]*string, len(names))
+	for i, n := range names {
+		out[i] = jsii.String(strings.ToLower(n))
+	}
+	return &out
 }

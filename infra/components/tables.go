@@ -1,14 +1,12 @@
-package constructs
+package components
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
-
-// CategoryIndex must match dynamo.CategoryIndex in the lambdas module.
-const CategoryIndex = "by-category"
 
 // TableProps configure the shop's tables.
 type TableProps struct {
@@ -31,11 +29,11 @@ type productsTable struct {
 // NewProductsTable defines the table.
 func NewProductsTable(scope constructs.Construct, id string, props TableProps) ProductsTable {
 	this := constructs.NewConstruct(scope, &id)
-	table := newTable(this, props.Prod, "product_id", "", "")
+	table := newTable(this, props.Prod, contract.ProductID, "", "")
 	table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(CategoryIndex),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String("category"), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String("product_id"), Type: awsdynamodb.AttributeType_STRING},
+		IndexName:      jsii.String(contract.CategoryIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(contract.Category), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(contract.ProductID), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 	return &productsTable{Construct: this, table: table}
@@ -89,15 +87,12 @@ type orderTables struct {
 	orders, customers awsdynamodb.Table
 }
 
-// OrdersTTLAttribute must match dynamo.TTLAttribute in the lambdas module.
-const OrdersTTLAttribute = "expires_at"
-
 // NewOrderTables defines both tables.
 func NewOrderTables(scope constructs.Construct, id string, props TableProps) OrderTables {
 	this := constructs.NewConstruct(scope, &id)
 	return &orderTables{Construct: this,
-		orders:    newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, "user_id", "sk", OrdersTTLAttribute),
-		customers: newTable(constructs.NewConstruct(this, jsii.String("Customers")), props.Prod, "user_id", "", ""),
+		orders:    newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, contract.UserID, contract.SortKey, contract.TTLAttribute),
+		customers: newTable(constructs.NewConstruct(this, jsii.String("Customers")), props.Prod, contract.UserID, "", ""),
 	}
 }
 

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -9,8 +10,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
-	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
 )
 
 // ApiStackProps are what the stateless stack takes from the stateful one.
@@ -25,7 +26,7 @@ type ApiStackProps struct {
 
 // CatalogRoutes are the routes of the catalogue function; the OpenAPI document
 // and the function's router list the same ones (tests hold them together).
-var CatalogRoutes = []shopcx.Route{
+var CatalogRoutes = []components.Route{
 	{Method: "GET", Path: "/products", Public: true},
 	{Method: "POST", Path: "/products"},
 	{Method: "GET", Path: "/products/{product_id}", Public: true},
@@ -36,7 +37,7 @@ var CatalogRoutes = []shopcx.Route{
 
 // CartRoutes go to the cart function. A guest (X-Session-Id) or a signed-in
 // user may call all but merge.
-var CartRoutes = []shopcx.Route{
+var CartRoutes = []components.Route{
 	{Method: "GET", Path: "/cart", Guest: true},
 	{Method: "DELETE", Path: "/cart", Guest: true},
 	{Method: "PUT", Path: "/cart/items/{product_id}", Guest: true},
@@ -45,7 +46,7 @@ var CartRoutes = []shopcx.Route{
 }
 
 // OrderRoutes go to the orders function; all need a signed-in caller.
-var OrderRoutes = []shopcx.Route{
+var OrderRoutes = []components.Route{
 	{Method: "POST", Path: "/orders"},
 	{Method: "GET", Path: "/orders"},
 	{Method: "GET", Path: "/orders/{order_id}"},
@@ -56,11 +57,11 @@ var OrderRoutes = []shopcx.Route{
 // ApiStack holds the functions and the HTTP API.
 type ApiStack struct {
 	awscdk.Stack
-	Api        shopcx.ShopApi
-	Catalog    shopcx.GoFunction
-	Cart       shopcx.GoFunction
-	Orders     shopcx.GoFunction
-	Authorizer shopcx.GoFunction
+	Api        components.ShopApi
+	Catalog    components.GoFunction
+	Cart       components.GoFunction
+	Orders     components.GoFunction
+	Authorizer components.GoFunction
 }
 
 // NewApiStack defines the stateless stack of a stage.
@@ -68,19 +69,19 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	stage := props.Stage
 	s := &ApiStack{Stack: stack}
-	common := func(name, description string, env map[string]string) shopcx.GoFunctionProps {
-		return shopcx.GoFunctionProps{
+	common := func(name contract.Function, description string, env map[string]string) components.GoFunctionProps {
+		return components.GoFunctionProps{
 			Name: name, DistDir: props.DistDir, Description: description, Environment: env,
 			MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 10, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 		}
 	}
 	products := props.Data.Products.Table()
-	s.Catalog = shopcx.NewGoFunction(stack, "Catalog", common("catalog", "The product catalogue: /products", map[string]string{
-		"PRODUCTS_TABLE":  *products.TableName(),
-		"CURSOR_SECRET":   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
-		"CURRENCY":        stage.Currency,
-		"IMAGES_BUCKET":   *props.Media.Images.Bucket().BucketName(),
-		"IMAGES_BASE_URL": *props.Media.Images.BaseURL(),
+	s.Catalog = components.NewGoFunction(stack, "Catalog", common(contract.Catalog, "The product catalogue: /products", map[string]string{
+		contract.EnvProductsTable: *products.TableName(),
+		contract.EnvCursorSecret:  *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
+		contract.EnvCurrency:      stage.Currency,
+		contract.EnvImagesBucket:  *props.Media.Images.Bucket().BucketName(),
+		contract.EnvImagesBaseURL: *props.Media.Images.BaseURL(),
 	}))
 	products.GrantReadWriteData(s.Catalog.Role())
 	// Signs upload URLs (they act with this role's rights) and deletes a deleted product's images.
@@ -89,24 +90,24 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	allowIndexes(s.Catalog.Role(), "Listing a category queries the table's by-category index")
 
 	pool, client := props.Data.Identity.UserPool(), props.Data.Identity.Client()
-	s.Authorizer = shopcx.NewGoFunction(stack, "Authorizer", common("authorizer", "Lets guests and signed-in users call the cart routes", map[string]string{
-		"USER_POOL_ID": *pool.UserPoolId(), "USER_POOL_CLIENT_ID": *client.UserPoolClientId(),
+	s.Authorizer = components.NewGoFunction(stack, "Authorizer", common(contract.Authorizer, "Lets guests and signed-in users call the cart routes", map[string]string{
+		contract.EnvUserPoolID: *pool.UserPoolId(), contract.EnvUserPoolClient: *client.UserPoolClientId(),
 	}))
 
 	// The cart and orders functions run in the VPC, next to the cache.
 	cache := props.Network.Cache
-	inVpc := func(p shopcx.GoFunctionProps) shopcx.GoFunctionProps {
+	inVpc := func(p components.GoFunctionProps) components.GoFunctionProps {
 		p.Network, p.SecurityGroup = props.Network.Network, cache.Clients()
-		p.Environment["CACHE_ENDPOINT"] = *cache.Endpoint()
-		p.Environment["CACHE_NAME"] = cache.Name()
-		p.Environment["CACHE_USER"] = cache.UserID()
-		p.Environment["CART_TTL_USER"] = fmt.Sprintf("%dh", stage.CartTTLUserHours)
-		p.Environment["CART_TTL_GUEST"] = fmt.Sprintf("%dh", stage.CartTTLGuestHours)
+		p.Environment[contract.EnvCacheEndpoint] = *cache.Endpoint()
+		p.Environment[contract.EnvCacheName] = cache.Name()
+		p.Environment[contract.EnvCacheUser] = cache.UserID()
+		p.Environment[contract.EnvCartTTLUser] = fmt.Sprintf("%dh", stage.CartTTLUserHours)
+		p.Environment[contract.EnvCartTTLGuest] = fmt.Sprintf("%dh", stage.CartTTLGuestHours)
 		return p
 	}
-	s.Cart = shopcx.NewGoFunction(stack, "Cart", inVpc(common("cart", "Shopping carts: /cart", map[string]string{
-		"PRODUCTS_TABLE": *products.TableName(),
-		"CURRENCY":       stage.Currency,
+	s.Cart = components.NewGoFunction(stack, "Cart", inVpc(common(contract.Cart, "Shopping carts: /cart", map[string]string{
+		contract.EnvProductsTable: *products.TableName(),
+		contract.EnvCurrency:      stage.Currency,
 	})))
 	// Pricing a cart reads products by key; nothing else.
 	products.Grant(s.Cart.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"))
@@ -114,12 +115,12 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	cache.GrantConnect(s.Cart.Role())
 
 	orders, customers := props.Data.Orders.Orders(), props.Data.Orders.Customers()
-	s.Orders = shopcx.NewGoFunction(stack, "Orders", inVpc(common("orders", "Checkout, order history and profile: /orders, /me", map[string]string{
-		"PRODUCTS_TABLE":  *products.TableName(),
-		"ORDERS_TABLE":    *orders.TableName(),
-		"CUSTOMERS_TABLE": *customers.TableName(),
-		"CURSOR_SECRET":   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
-		"CURRENCY":        stage.Currency,
+	s.Orders = components.NewGoFunction(stack, "Orders", inVpc(common(contract.Orders, "Checkout, order history and profile: /orders, /me", map[string]string{
+		contract.EnvProductsTable:  *products.TableName(),
+		contract.EnvOrdersTable:    *orders.TableName(),
+		contract.EnvCustomersTable: *customers.TableName(),
+		contract.EnvCursorSecret:   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
+		contract.EnvCurrency:       stage.Currency,
 	})))
 	// Checkout reads products and takes stock in its transaction; nothing else.
 	products.Grant(s.Orders.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"), jsii.String("dynamodb:UpdateItem"), jsii.String("dynamodb:ConditionCheckItem"))
@@ -128,7 +129,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	customers.GrantReadWriteData(s.Orders.Role())
 	cache.GrantConnect(s.Orders.Role())
 
-	s.Api = shopcx.NewShopApi(stack, "Http", shopcx.ShopApiProps{
+	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		UserPool: pool, Client: client,
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod, CorsOrigins: stage.CorsOrigins,

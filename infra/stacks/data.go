@@ -10,17 +10,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
-	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
 )
 
 // DataStack holds what must outlive a deployment: tables, the user pool and the
 // secret that signs page cursors.
 type DataStack struct {
 	awscdk.Stack
-	Products     shopcx.ProductsTable
-	Orders       shopcx.OrderTables
-	Identity     shopcx.Identity
+	Products     components.ProductsTable
+	Orders       components.OrderTables
+	Identity     components.Identity
 	CursorSecret awssecretsmanager.Secret
 }
 
@@ -28,15 +28,15 @@ type DataStack struct {
 func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProps, stage config.Stage) *DataStack {
 	stack := awscdk.NewStack(scope, &id, props)
 	s := &DataStack{Stack: stack}
-	s.Products = shopcx.NewProductsTable(stack, "Products", shopcx.TableProps{Prod: stage.Prod})
-	s.Orders = shopcx.NewOrderTables(stack, "Checkout", shopcx.TableProps{Prod: stage.Prod})
-	s.Identity = shopcx.NewIdentity(stack, "Identity", shopcx.IdentityProps{Prod: stage.Prod})
+	s.Products = components.NewProductsTable(stack, "Products", components.TableProps{Prod: stage.Prod})
+	s.Orders = components.NewOrderTables(stack, "Checkout", components.TableProps{Prod: stage.Prod})
+	s.Identity = components.NewIdentity(stack, "Identity", components.IdentityProps{Prod: stage.Prod})
 	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Signs list cursors so that clients cannot forge them"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
 		},
-		RemovalPolicy: shopcx.StatefulRemoval(stage.Prod),
+		RemovalPolicy: components.StatefulRemoval(stage.Prod),
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(s.CursorSecret, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SMG4"),

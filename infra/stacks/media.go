@@ -7,9 +7,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
+	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
-	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
 )
 
 // MediaStackProps are what the media stack takes.
@@ -26,8 +27,8 @@ type MediaStackProps struct {
 // bucket's name.
 type MediaStack struct {
 	awscdk.Stack
-	Images shopcx.ProductImages
-	Linker shopcx.GoFunction
+	Images components.ProductImages
+	Linker components.GoFunction
 }
 
 // NewMediaStack defines the media stack of stage.
@@ -35,14 +36,14 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	stage := props.Stage
 	s := &MediaStack{Stack: stack}
-	s.Images = shopcx.NewProductImages(stack, "ProductImages", shopcx.ProductImagesProps{
+	s.Images = components.NewProductImages(stack, "ProductImages", components.ProductImagesProps{
 		Prod: stage.Prod, CorsOrigins: stage.CorsOrigins, DomainName: stage.CdnDomainName, CertificateArn: stage.CdnCertificateArn,
 	})
 	bucket, products := s.Images.Bucket(), props.Data.Products.Table()
-	s.Linker = shopcx.NewGoFunction(stack, "Images", shopcx.GoFunctionProps{
-		Name: "images", DistDir: props.DistDir, Description: "Checks uploaded product images and links them to their product",
+	s.Linker = components.NewGoFunction(stack, "Images", components.GoFunctionProps{
+		Name: contract.Images, DistDir: props.DistDir, Description: "Checks uploaded product images and links them to their product",
 		Environment: map[string]string{
-			"PRODUCTS_TABLE": *products.TableName(), "IMAGES_BUCKET": *bucket.BucketName(), "IMAGES_BASE_URL": *s.Images.BaseURL(),
+			contract.EnvProductsTable: *products.TableName(), contract.EnvImagesBucket: *bucket.BucketName(), contract.EnvImagesBaseURL: *s.Images.BaseURL(),
 		},
 		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 	})
@@ -51,7 +52,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	products.Grant(s.Linker.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
 	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the actions are a key read and a key update")
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
-		&awss3.NotificationKeyFilter{Prefix: jsii.String(shopcx.ImagesPrefix)})
+		&awss3.NotificationKeyFilter{Prefix: jsii.String(contract.ImagesPrefix)})
 
 	// CDK's own custom resources: the bucket notification handler and, in
 	// development stages, the handler that empties buckets on deletion.

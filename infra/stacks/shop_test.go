@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,8 +15,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
-	shopcx "github.com/go-cdk-shop/shop/infra/constructs"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden snapshot")
@@ -50,7 +52,8 @@ func cdkContext() map[string]any {
 	return c.Context
 }
 
-// functions are the Lambdas `make build` builds: the Makefile's FUNCTIONS.
+// functions are the Lambdas `make build` builds: the Makefile's FUNCTIONS,
+// which must be the contract's functions.
 func functions() []string {
 	raw, err := os.ReadFile("../../Makefile")
 	must(err)
@@ -59,6 +62,16 @@ func functions() []string {
 		panic("no FUNCTIONS in the Makefile")
 	}
 	return strings.Fields(string(m[1]))
+}
+
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	var want []string
+	for _, fn := range contract.Functions() {
+		want = append(want, string(fn))
+	}
+	if got := functions(); !slices.Equal(got, want) {
+		t.Errorf("Makefile FUNCTIONS %v, contract %v", got, want)
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -583,19 +596,48 @@ func TestCacheSecurityGroups(t *testing.T) {
 	}
 }
 
-// The cache user's ACL is the one the local redis-server tests run under.
-func TestCacheAccessStringMatchesLambdas(t *testing.T) {
-	src, err := os.ReadFile("../../lambdas/internal/rediscart/acl.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`const AccessString = "([^"]*)"`).FindSubmatch(src)
-	if m == nil || string(m[1]) != CartAccessString {
-		t.Errorf("rediscart.AccessString %q, infra %q", m, CartAccessString)
-	}
+// The cache user's ACL is the contract's, which the local redis-server tests
+// run under.
+func TestCacheAccessString(t *testing.T) {
 	u := only(t, "Shop-dev-test-Network", "AWS::ElastiCache::User").Properties
-	if u["AccessString"] != CartAccessString {
-		t.Errorf("user access string = %v", u["AccessString"])
+	if u["AccessString"] != contract.CacheAccessString {
+		t.Errorf("user access string = %v, want %q", u["AccessString"], contract.CacheAccessString)
+	}
+}
+
+// Every function of every stage is told exactly the variables its code reads
+// (contract.Env, which the lambdas module's wire test holds the code to): none
+// missing, none stray. CDK's own functions (custom resource handlers) are not
+// the shop's and are left out.
+func TestFunctionEnvironmentIsTheContract(t *testing.T) {
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images)Function[0-9A-F]{8}$`)
+	for _, stage := range []string{"dev-test", "prod"} {
+		seen := map[contract.Function]bool{}
+		for _, part := range []string{"Api", "Media"} {
+			stack := "Shop-" + stage + "-" + part
+			for id, fn := range ofType(stack, "AWS::Lambda::Function") {
+				m := ours.FindStringSubmatch(id)
+				if m == nil {
+					continue
+				}
+				name := contract.Function(strings.ToLower(m[1]))
+				seen[name] = true
+				vars, _ := get(fn.Properties, "Environment", "Variables").(map[string]any)
+				var got []string
+				for k := range vars {
+					got = append(got, k)
+				}
+				slices.Sort(got)
+				if want := contract.Env(name); !slices.Equal(got, want) {
+					t.Errorf("%s/%s: environment %v\ncontract.Env(%s) %v", stack, id, got, name, want)
+				}
+			}
+		}
+		for _, fn := range contract.Functions() {
+			if !seen[fn] {
+				t.Errorf("%s: no function %s in the templates", stage, fn)
+			}
+		}
 	}
 }
 
@@ -646,7 +688,7 @@ func TestHttpApi(t *testing.T) {
 
 // No write is public; only cart routes take guests.
 func TestNoPublicWrites(t *testing.T) {
-	for _, r := range append(append(append([]shopcx.Route{}, CatalogRoutes...), CartRoutes...), OrderRoutes...) {
+	for _, r := range append(append(append([]components.Route{}, CatalogRoutes...), CartRoutes...), OrderRoutes...) {
 		if r.Method != "GET" && r.Public {
 			t.Errorf("%s %s is a public write", r.Method, r.Path)
 		}

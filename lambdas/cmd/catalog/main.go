@@ -4,20 +4,13 @@
 package main
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	wire.Start(func(e wire.Env) ([]httpapi.Route, error) {
-		storage, err := wire.Bucket(e.Config, e.AWS)
-		if err != nil {
-			return nil, err
-		}
-		cat, err := wire.Catalog(e.Config, e.DB, storage, e.Log)
-		if err != nil {
-			return nil, err
-		}
-		return cat.Routes(), nil
-	})
+	shop, log := wire.Function(contract.Catalog)
+	lambda.StartHandlerFunc(shop.Router(log, contract.Catalog).Serve)
 }

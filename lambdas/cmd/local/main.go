@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -23,10 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
-	"github.com/go-cdk-shop/shop/lambdas/internal/devshop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
-	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -59,39 +57,25 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	}
 	// Backends first; /health answers 503 until they are up.
 	base := "http://" + addr
-	dev, err := devshop.Start(ctx, devshop.Options{DataDir: data, Webhook: base + "/local/s3-events", ImagesBaseURL: base + "/local/images",
+	dev, err := localdev.Start(ctx, localdev.Options{DataDir: data, Webhook: base + "/local/s3-events", ImagesBaseURL: base + "/local/images",
 		CORSOrigins: []string{"http://localhost:3000", "http://127.0.0.1:3000"}, Log: log, Output: os.Stderr})
 	if err != nil {
 		return err
 	}
 	defer dev.Stop()
-	cfg, db := dev.Config, dev.DB
-	cat, err := wire.Catalog(cfg, db, dev.Bucket, log)
+	shop, err := wire.Build(dev.Config, dev.Clients(log))
 	if err != nil {
 		return err
 	}
-	imgs, err := wire.Images(cfg, db, dev.Bucket, log)
-	if err != nil {
-		return err
-	}
-	carts, err := wire.CartService(cfg, db, dev.Cache)
-	if err != nil {
-		return err
-	}
-	ord, err := wire.Orders(cfg, db, dev.Cache, log)
-	if err != nil {
-		return err
-	}
-	router := httpapi.NewRouter(log, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes(), ord.Routes())...)
-	srv := localapi.New(router, tokens, log, dev.Checks())
+	srv := localapi.New(shop.Router(log), tokens, log, dev.Checks())
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
 	// images function asynchronously, and the CDN serves the bucket.
 	var pending sync.WaitGroup
 	defer pending.Wait()
-	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, imgs.HandleS3Event))
+	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, shop.Images.HandleS3Event))
 	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
 	if seed {
-		if err := loadSeed(ctx, db, cfg); err != nil {
+		if err := loadSeed(ctx, dev.DB, dev.Config.ProductsTable); err != nil {
 			return err
 		}
 	}
@@ -118,8 +102,8 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 }
 
 // loadSeed adds the sample catalogue; products that exist are left as they are.
-func loadSeed(ctx context.Context, db *dynamodb.Client, cfg wire.Config) error {
-	store := dynamo.NewProducts(db, cfg.ProductsTable)
+func loadSeed(ctx context.Context, db *dynamodb.Client, table string) error {
+	store := dynamo.NewProducts(db, table)
 	for _, p := range catalog.Sample() {
 		if err := store.Create(ctx, p); err != nil && !errors.Is(err, shop.ErrExists) {
 			return fmt.Errorf("seed %s: %w", p.ProductID, err)

@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 )
 
 // The local API starts its backends, serves the seed, and on shutdown leaves
 // nothing running.
 func TestRunServesAndShutsDownCleanly(t *testing.T) {
-	port, err := localdev.FreePort()
+	port, err := servers.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,20 +4,13 @@
 package main
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	wire.Start(func(e wire.Env) ([]httpapi.Route, error) {
-		rdb, err := e.CacheClient()
-		if err != nil {
-			return nil, err
-		}
-		h, err := wire.Orders(e.Config, e.DB, rdb, e.Log)
-		if err != nil {
-			return nil, err
-		}
-		return h.Routes(), nil
-	})
+	shop, log := wire.Function(contract.Orders)
+	lambda.StartHandlerFunc(shop.Router(log, contract.Orders).Serve)
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
-var _ images.Storage = (*Bucket)(nil)
+var _ images.Store = (*Bucket)(nil)
 
 // NewClient returns an S3 client. endpoint, when set, is a local S3 server
 // (path-style addressing). Checksums are computed only where S3 requires

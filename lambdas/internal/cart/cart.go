@@ -61,8 +61,8 @@ type Store interface {
 	Take(ctx context.Context, o Owner, lines Lines) error
 }
 
-// Catalog is what the cart reads of the catalogue.
-type Catalog interface {
+// Products is what the cart reads of the catalogue.
+type Products interface {
 	Get(ctx context.Context, id string) (catalog.Product, error)
 	// GetMany returns the products that exist among ids, by id.
 	GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error)

@@ -33,14 +33,14 @@ func (t TTLs) For(o Owner) time.Duration {
 // Service is the cart's use cases.
 type Service struct {
 	store    Store
-	products Catalog
+	products Products
 	currency string
 	ttl      TTLs
 	now      func() time.Time
 }
 
 // NewService returns the cart over store, priced from products in currency.
-func NewService(store Store, products Catalog, currency string, ttl TTLs) *Service {
+func NewService(store Store, products Products, currency string, ttl TTLs) *Service {
 	return &Service{store: store, products: products, currency: currency, ttl: ttl, now: func() time.Time { return time.Now().UTC() }}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -25,7 +25,7 @@ var local *dynamodb.Client
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		ctx := context.Background()
-		p, err := localdev.StartDynamo(ctx, "", os.Stderr)
+		p, err := servers.StartDynamo(ctx, "", os.Stderr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "start DynamoDB Local:", err)
 			return 1

@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,9 +27,6 @@ import (
 const (
 	orderPrefix = "ORDER#"
 	idemPrefix  = "IDEM#"
-	// TTLAttribute is the Orders table's time-to-live attribute (epoch seconds),
-	// set on idempotency records only. The CDK app names the same attribute.
-	TTLAttribute = "expires_at"
 	// keepKeys is how long an idempotency key's answer is kept for replays.
 	keepKeys = 24 * time.Hour
 )
@@ -51,7 +50,7 @@ func num(v int64) types.AttributeValue {
 }
 
 func userKey(userID, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"user_id": str(userID), "sk": str(sk)}
+	return map[string]types.AttributeValue{contract.UserID: str(userID), contract.SortKey: str(sk)}
 }
 
 const inFlight, done = "in_flight", "done"
@@ -59,7 +58,7 @@ const inFlight, done = "in_flight", "done"
 func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
 	item := userKey(userID, idemPrefix+key)
 	item["state"], item["fingerprint"], item["token"] = str(inFlight), str(fp), str(token)
-	item["lock_until"], item[TTLAttribute] = num(lockUntil.UnixMilli()), num(now.Add(keepKeys).Unix())
+	item["lock_until"], item[contract.TTLAttribute] = num(lockUntil.UnixMilli()), num(now.Add(keepKeys).Unix())
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.orders, Item: item,
 		// A new key, or an in-flight one whose invocation has ended.
@@ -158,7 +157,7 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 	if err != nil {
 		return nil, fmt.Errorf("marshal order: %w", err)
 	}
-	order["sk"] = str(orderPrefix + o.OrderID)
+	order[contract.SortKey] = str(orderPrefix + o.OrderID)
 	items = append(items, types.TransactWriteItem{Put: &types.Put{
 		TableName: &st.orders, Item: order, ConditionExpression: aws.String("attribute_not_exists(sk)"),
 	}})
@@ -174,7 +173,7 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(done), ":resp": str(string(response)), ":oid": str(o.OrderID), ":inflight": str(inFlight), ":token": str(token)},
 	}})
 	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(o.UserID)},
+		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
 		UpdateExpression:          aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at) ADD order_count :one"),
 		ExpressionAttributeNames:  map[string]string{"#name": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1)},
@@ -273,7 +272,7 @@ func (st *Orders) List(ctx context.Context, userID string, limit int, after *ord
 }
 
 func (st *Orders) Customer(ctx context.Context, userID string) (orders.Customer, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(userID)}})
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(userID)}})
 	if err != nil {
 		return orders.Customer{}, classify("get customer", err)
 	}
@@ -303,7 +302,7 @@ func (st *Orders) CreateCustomer(ctx context.Context, c orders.Customer) (orders
 
 func (st *Orders) Rename(ctx context.Context, c orders.Customer) (orders.Customer, error) {
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.customers, Key: map[string]types.AttributeValue{"user_id": str(c.UserID)},
+		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(c.UserID)},
 		UpdateExpression:          aws.String("SET #name = :name, email = if_not_exists(email, :email), created_at = if_not_exists(created_at, :at), order_count = if_not_exists(order_count, :zero)"),
 		ExpressionAttributeNames:  map[string]string{"#name": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(c.Name), ":email": str(c.Email), ":at": str(c.CreatedAt), ":zero": num(0)},

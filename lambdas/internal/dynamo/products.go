@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -15,11 +17,6 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
-
-// CategoryIndex is the global secondary index of the Products table that lists a
-// category: partition key category, sort key product_id. The CDK app defines it
-// with the same name.
-const CategoryIndex = "by-category"
 
 var _ catalog.Store = (*Products)(nil)
 
@@ -72,7 +69,7 @@ func (s *Products) List(ctx context.Context, q catalog.ListQuery) ([]catalog.Pro
 	if q.After != nil {
 		start = productKey(q.After.ProductID)
 		if q.Category != "" {
-			start["category"] = &types.AttributeValueMemberS{Value: q.Category}
+			start[contract.Category] = &types.AttributeValueMemberS{Value: q.Category}
 		}
 	}
 	var items []map[string]types.AttributeValue
@@ -83,7 +80,7 @@ func (s *Products) List(ctx context.Context, q catalog.ListQuery) ([]catalog.Pro
 		if q.Category != "" {
 			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 				TableName:                 &s.table,
-				IndexName:                 aws.String(CategoryIndex),
+				IndexName:                 aws.String(contract.CategoryIndex),
 				KeyConditionExpression:    aws.String("category = :c"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: q.Category}},
 				ExclusiveStartKey:         start,
@@ -210,7 +207,7 @@ func missingOrStale(ccf *types.ConditionalCheckFailedException) error {
 }
 
 func productKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"product_id": &types.AttributeValueMemberS{Value: id}}
+	return map[string]types.AttributeValue{contract.ProductID: &types.AttributeValueMemberS{Value: id}}
 }
 
 func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error) {

@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +14,8 @@ import (
 )
 
 // The table definitions below are for DynamoDB Local (tests and `make local`).
-// In AWS the CDK app defines the tables; its assertion tests check the same keys
-// and index names.
+// In AWS the CDK app defines the tables, with the same names from package
+// contract.
 
 // CreateProductsTable creates the Products table with its category index,
 // unless it exists.
@@ -21,13 +23,13 @@ func CreateProductsTable(ctx context.Context, db *dynamodb.Client, name string) 
 	return createTable(ctx, db, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{attr("product_id"), attr("category")},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("product_id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{attr(contract.ProductID), attr(contract.Category)},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(contract.ProductID), KeyType: types.KeyTypeHash}},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(CategoryIndex),
+			IndexName: aws.String(contract.CategoryIndex),
 			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String("category"), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String("product_id"), KeyType: types.KeyTypeRange},
+				{AttributeName: aws.String(contract.Category), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(contract.ProductID), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
@@ -40,16 +42,16 @@ func CreateOrdersTable(ctx context.Context, db *dynamodb.Client, name string) er
 	if err := createTable(ctx, db, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{attr("user_id"), attr("sk")},
+		AttributeDefinitions: []types.AttributeDefinition{attr(contract.UserID), attr(contract.SortKey)},
 		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+			{AttributeName: aws.String(contract.UserID), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(contract.SortKey), KeyType: types.KeyTypeRange},
 		},
 	}); err != nil {
 		return err
 	}
 	_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &name,
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(TTLAttribute), Enabled: aws.Bool(true)}})
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(contract.TTLAttribute), Enabled: aws.Bool(true)}})
 	var apiErr smithy.APIError // ValidationException: TTL is on already
 	if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException") {
 		return fmt.Errorf("TTL of %s: %w", name, err)
@@ -62,8 +64,8 @@ func CreateCustomersTable(ctx context.Context, db *dynamodb.Client, name string)
 	return createTable(ctx, db, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{attr("user_id")},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{attr(contract.UserID)},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(contract.UserID), KeyType: types.KeyTypeHash}},
 	})
 }
 

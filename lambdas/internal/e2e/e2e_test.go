@@ -27,11 +27,11 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
-	"github.com/go-cdk-shop/shop/lambdas/internal/devshop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
@@ -40,8 +40,8 @@ import (
 var (
 	db    *dynamodb.Client
 	rdb   *redis.ClusterClient
-	cache *localdev.Redis
-	dev   *devshop.Shop
+	cache *servers.Redis
+	dev   *localdev.Backends
 	quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	// onS3Event is where the bucket's notifications go: the images service of
 	// the test that runs.
@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 		}))
 		defer hook.Close()
 		var err error
-		dev, err = devshop.Start(ctx, devshop.Options{Webhook: hook.URL, ImagesBaseURL: "https://cdn.test", Log: quiet, Output: os.Stderr})
+		dev, err = localdev.Start(ctx, localdev.Options{Webhook: hook.URL, ImagesBaseURL: "https://cdn.test", Log: quiet, Output: os.Stderr})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "start the local backends:", err)
 			return 1
@@ -96,26 +96,14 @@ func newShop(t testing.TB) *shopEnv {
 	if err := dynamo.CreateCustomersTable(ctx, db, cfg.CustomersTable); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := wire.Catalog(cfg, db, dev.Bucket, quiet)
+	built, err := wire.Build(cfg, wire.Backends{DB: db, Cache: rdb, Images: dev.Bucket, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := wire.Images(cfg, db, dev.Bucket, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	handle := imgs.HandleS3Event
+	handle := built.Images.HandleS3Event
 	onS3Event.Store(&handle)
-	carts, err := wire.CartService(cfg, db, rdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ord, err := wire.Orders(cfg, db, rdb, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &shopEnv{cfg: cfg, carts: carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)}
-	e.router = httpapi.NewRouter(quiet, slices.Concat(cat.Routes(), httpapi.NewCart(carts).Routes(), ord.Routes())...)
+	e := &shopEnv{cfg: cfg, carts: built.Carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)}
+	e.router = built.Router(quiet)
 	return e
 }
 

@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -88,7 +90,7 @@ func waitFor(t testing.TB, what string, cond func() bool) time.Duration {
 
 func objects(t testing.TB, productID string) []string {
 	t.Helper()
-	keys, err := dev.Bucket.List(context.Background(), images.Prefix+productID+"/")
+	keys, err := dev.Bucket.List(context.Background(), contract.ImagesPrefix+productID+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestUploadBindingIsEnforced(t *testing.T) {
 
 func TestExpiredUploadIsRefused(t *testing.T) {
 	id := "IMG" + shop.NewID("", time.Now())
-	key := images.Prefix + id + "/x.png"
+	key := contract.ImagesPrefix + id + "/x.png"
 	raw, headers, err := dev.Bucket.PresignPut(context.Background(), key, "image/png", int64(len(png)), time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@
 package httpapi
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -183,7 +185,7 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 		if r.Identity == nil {
 			return Response{}, shop.ErrUnauthenticated
 		}
-		if route.Access == Admin && !r.Identity.In(shop.AdminGroup) {
+		if route.Access == Admin && !r.Identity.In(contract.AdminGroup) {
 			return Response{}, shop.ErrForbidden
 		}
 	}

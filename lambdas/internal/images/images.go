@@ -7,6 +7,8 @@
 package images
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"bytes"
 	"context"
 	"errors"
@@ -26,9 +28,6 @@ const MaxBytes = 5 << 20
 // URLLifetime is how long an upload URL is valid (the contract allows 15 minutes at most).
 const URLLifetime = 10 * time.Minute
 
-// Prefix is where product images live in the bucket.
-const Prefix = "products/"
-
 // extensions are the accepted types and the extension of their keys.
 var extensions = map[string]string{"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -41,8 +40,8 @@ type Upload struct {
 	ExpiresAt string            `json:"expires_at"`
 }
 
-// Storage is the bucket.
-type Storage interface {
+// Store is the bucket.
+type Store interface {
 	// PresignPut returns a URL that accepts one PUT of exactly that type and
 	// length to key until ttl has passed, and the headers to send with it.
 	PresignPut(ctx context.Context, key, contentType string, length int64, ttl time.Duration) (url string, headers map[string]string, err error)
@@ -67,7 +66,7 @@ type Products interface {
 
 // Service is the image use cases.
 type Service struct {
-	storage  Storage
+	storage  Store
 	products Products
 	baseURL  string // the CDN (or locally the local API) in front of the bucket
 	log      *slog.Logger
@@ -75,7 +74,7 @@ type Service struct {
 }
 
 // NewService returns the service; image URLs are baseURL + "/" + key.
-func NewService(storage Storage, products Products, baseURL string, log *slog.Logger) *Service {
+func NewService(storage Store, products Products, baseURL string, log *slog.Logger) *Service {
 	return &Service{storage: storage, products: products, baseURL: strings.TrimSuffix(baseURL, "/"), log: log,
 		now: func() time.Time { return time.Now().UTC() }}
 }
@@ -105,7 +104,7 @@ func (s *Service) NewUpload(ctx context.Context, productID, contentType string, 
 		return Upload{}, fmt.Errorf("product %q: %w", productID, err)
 	}
 	now := s.now()
-	key := Prefix + productID + "/" + shop.NewID("", now) + "." + extensions[contentType]
+	key := contract.ImagesPrefix + productID + "/" + shop.NewID("", now) + "." + extensions[contentType]
 	url, headers, err := s.storage.PresignPut(ctx, key, contentType, length, URLLifetime)
 	if err != nil {
 		return Upload{}, fmt.Errorf("presign %s: %w", key, err)
@@ -115,7 +114,7 @@ func (s *Service) NewUpload(ctx context.Context, productID, contentType string, 
 
 // ParseKey splits products/<product_id>/<name>.<ext>.
 func ParseKey(key string) (productID, contentType string, ok bool) {
-	rest, found := strings.CutPrefix(key, Prefix)
+	rest, found := strings.CutPrefix(key, contract.ImagesPrefix)
 	productID, name, found2 := strings.Cut(rest, "/")
 	if !found || !found2 || !shop.ValidID(productID) || strings.Contains(name, "/") {
 		return "", "", false
@@ -217,7 +216,7 @@ func (s *Service) RemoveAll(ctx context.Context, productID string) error {
 	if !shop.ValidID(productID) {
 		return shop.Invalid("product_id", shop.IDRule)
 	}
-	keys, err := s.storage.List(ctx, Prefix+productID+"/")
+	keys, err := s.storage.List(ctx, contract.ImagesPrefix+productID+"/")
 	if err != nil {
 		return fmt.Errorf("list images of %s: %w", productID, err)
 	}

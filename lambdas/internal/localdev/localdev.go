@@ -1,10 +1,13 @@
-// Package devshop starts the shop's backends on this machine, the way both
-// `make local` and the end-to-end tests need them: DynamoDB Local with the
+// Package localdev is the local harness: it starts the shop's backends on
+// this machine (the processes themselves are package servers), the way
+// `make local`, the end-to-end tests and the benchmarks need them: DynamoDB Local with the
 // tables, redis-server as a one-node TLS cluster with the cart's ACL user, and
 // VersityGW with the images bucket. Nothing here runs in AWS.
-package devshop
+package localdev
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,8 +26,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localapi"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -43,14 +46,14 @@ type Options struct {
 	Output      io.Writer // the servers' own output
 }
 
-// Shop is the running backends and clients for them.
-type Shop struct {
+// Backends are the running backends and clients for them.
+type Backends struct {
 	Config    wire.Config
 	DB        *dynamodb.Client
 	Cache     *redis.ClusterClient
 	S3        *s3.Client
 	Bucket    *bucket.Bucket
-	Redis     *localdev.Redis
+	Redis     *servers.Redis
 	Endpoints map[string]string // name -> address, for logs and tests
 	stops     []func()
 }
@@ -59,8 +62,8 @@ type Shop struct {
 const BucketName = "images"
 
 // Start starts every backend and creates the tables and the bucket.
-func Start(ctx context.Context, o Options) (s *Shop, err error) {
-	s = &Shop{Endpoints: map[string]string{}}
+func Start(ctx context.Context, o Options) (s *Backends, err error) {
+	s = &Backends{Endpoints: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -80,20 +83,20 @@ func Start(ctx context.Context, o Options) (s *Shop, err error) {
 			return nil, err
 		}
 	}
-	ddb, err := localdev.StartDynamo(ctx, ddbDir, o.Output)
+	ddb, err := servers.StartDynamo(ctx, ddbDir, o.Output)
 	if err != nil {
 		return nil, err
 	}
 	s.stops = append(s.stops, ddb.Stop)
 	s.Endpoints["dynamodb"] = ddb.Endpoint
 
-	if s.Redis, err = localdev.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", rediscart.AccessString, o.Output); err != nil {
+	if s.Redis, err = servers.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", contract.CacheAccessString, o.Output); err != nil {
 		return nil, err
 	}
 	s.stops = append(s.stops, func() { s.Redis.Stop() })
 	s.Endpoints["redis"] = s.Redis.Addr
 
-	s3p, err := localdev.StartS3(ctx, filepath.Join(dir, "s3"), o.Webhook, o.Output)
+	s3p, err := servers.StartS3(ctx, filepath.Join(dir, "s3"), o.Webhook, o.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +115,7 @@ func Start(ctx context.Context, o Options) (s *Shop, err error) {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s.Config = wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
-		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.FromEnv().CartTTL,
+		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.DefaultCartTTL,
 		ImagesBucket: BucketName, ImagesBaseURL: o.ImagesBaseURL, S3Endpoint: s3p.Endpoint}
 	if err := errors.Join(dynamo.CreateProductsTable(ctx, s.DB, s.Config.ProductsTable),
 		dynamo.CreateOrdersTable(ctx, s.DB, s.Config.OrdersTable), dynamo.CreateCustomersTable(ctx, s.DB, s.Config.CustomersTable)); err != nil {
@@ -121,7 +124,7 @@ func Start(ctx context.Context, o Options) (s *Shop, err error) {
 	return s, s.createBucket(ctx, o.CORSOrigins)
 }
 
-func (s *Shop) createBucket(ctx context.Context, origins []string) error {
+func (s *Backends) createBucket(ctx context.Context, origins []string) error {
 	_, err := s.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(BucketName)})
 	var owned *s3types.BucketAlreadyOwnedByYou
 	if err != nil && !errors.As(err, &owned) {
@@ -137,8 +140,13 @@ func (s *Shop) createBucket(ctx context.Context, origins []string) error {
 	return err
 }
 
+// Clients are the backends as the shop's builder takes them.
+func (s *Backends) Clients(log *slog.Logger) wire.Backends {
+	return wire.Backends{DB: s.DB, Cache: s.Cache, Images: s.Bucket, Log: log}
+}
+
 // Checks are the health checks of the backends.
-func (s *Shop) Checks() map[string]localapi.Check {
+func (s *Backends) Checks() map[string]localapi.Check {
 	return map[string]localapi.Check{
 		"dynamodb": func(ctx context.Context) error {
 			_, err := s.DB.ListTables(ctx, &dynamodb.ListTablesInput{})
@@ -155,7 +163,7 @@ func (s *Shop) Checks() map[string]localapi.Check {
 }
 
 // Stop stops every backend, last started first.
-func (s *Shop) Stop() {
+func (s *Backends) Stop() {
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
 	}

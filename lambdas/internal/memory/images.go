@@ -13,9 +13,9 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
-var _ images.Storage = (*Bucket)(nil)
+var _ images.Store = (*Bucket)(nil)
 
-// Bucket is an images.Storage in a map. Its upload URLs are not signed; the
+// Bucket is an images.Store in a map. Its upload URLs are not signed; the
 // signature checks are tested against VersityGW.
 type Bucket struct {
 	mu      sync.Mutex

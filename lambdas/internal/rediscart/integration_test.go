@@ -3,6 +3,8 @@
 package rediscart
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"errors"
 	"fmt"
@@ -14,14 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
-	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
 // These tests run against a real redis-server: a one-node cluster with TLS and
-// an ACL user whose rules are AccessString, started here and stopped at the end.
+// an ACL user whose rules are contract.CacheAccessString, started here and stopped at the end.
 var (
-	server *localdev.Redis
+	server *servers.Redis
 	client *redis.ClusterClient
 )
 
@@ -33,7 +35,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		server, err = localdev.StartRedis(context.Background(), dir, "cart", AccessString, os.Stderr)
+		server, err = servers.StartRedis(context.Background(), dir, "cart", contract.CacheAccessString, os.Stderr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "start redis-server:", err)
 			return 1

@@ -6,6 +6,8 @@
 package rediscart
 
 import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +32,8 @@ type Store struct {
 func NewStore(rdb redis.Cmdable) *Store { return &Store{rdb: rdb} }
 
 // cartKey and mergesKey share the hash tag {cart:<owner>}: one slot per owner.
-func cartKey(o cart.Owner) string   { return "{cart:" + o.Key() + "}" }
-func mergesKey(o cart.Owner) string { return "{cart:" + o.Key() + "}:merges" }
+func cartKey(o cart.Owner) string   { return contract.CartKeyPrefix + o.Key() + "}" }
+func mergesKey(o cart.Owner) string { return contract.CartKeyPrefix + o.Key() + "}:merges" }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 

@@ -150,9 +150,6 @@ func (id Identity) In(group string) bool {
 	return false
 }
 
-// AdminGroup is the Cognito group whose members may change the catalogue.
-const AdminGroup = "admin"
-
 // ErrKeyReused is an idempotency key sent again with a different request.
 var ErrKeyReused = errors.New("idempotency key reused with a different request")
 

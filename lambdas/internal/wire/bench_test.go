@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
-	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 )
 
@@ -43,12 +43,13 @@ const getItemResponse = `{"Item":{"product_id":{"S":"P123"},"name":{"S":"Bluetoo
 func BenchmarkGetProduct(b *testing.B) {
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"),
 		HTTPClient: cannedDynamo{[]byte(getItemResponse)}}
-	cat, err := Catalog(Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR", ImagesBaseURL: "https://cdn.invalid"},
-		dynamo.NewClient(cfg, ""), memory.NewBucket(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	shop, err := Build(Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR", ImagesBaseURL: "https://cdn.invalid"},
+		Backends{DB: dynamo.NewClient(cfg, ""), Images: memory.NewBucket(), Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := httpapi.NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil)), cat.Routes()...)
+	rt := shop.Router(log, contract.Catalog)
 	ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /products/{product_id}", RawPath: "/products/P123",
 		PathParameters: map[string]string{"product_id": "P123"}}
 	ev.RequestContext.HTTP.Method = "GET"

@@ -1,90 +1,124 @@
-// Package wire builds the shop's services from configuration, once per
-// execution environment. The Lambda mains and the local API share it, so both
-// serve through the very same objects.
+// Package wire builds the shop from configuration, once per execution
+// environment: clients, stores, services and routes. The Lambda mains, the
+// local API, the end-to-end tests and the benchmarks all build it here, so
+// each serves through the very same objects.
 package wire
 
 import (
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"slices"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/authorizer"
 	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/idtoken"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
 
-// Config is what the functions are told by their environment. The CDK app sets
-// the same names on every function that needs them.
-type Config struct {
-	ProductsTable  string // PRODUCTS_TABLE
-	OrdersTable    string // ORDERS_TABLE
-	CustomersTable string // CUSTOMERS_TABLE
-	CursorSecret   string // CURSOR_SECRET: hex or text, at least 32 bytes
-	Currency       string // CURRENCY: default currency of new products
-	// DynamoEndpoint points the client at DynamoDB Local (DYNAMODB_ENDPOINT); empty in AWS.
-	DynamoEndpoint string
-
-	ImagesBucket  string // IMAGES_BUCKET
-	ImagesBaseURL string // IMAGES_BASE_URL: the CDN in front of the bucket, https://<domain>
-	// S3Endpoint points the client at a local S3 server (S3_ENDPOINT); empty in AWS.
-	S3Endpoint string
-
-	CacheEndpoint string // CACHE_ENDPOINT: host:port of the serverless cache
-	CacheName     string // CACHE_NAME: the cache's name, which IAM tokens are signed for
-	CacheUser     string // CACHE_USER: the IAM-enabled ElastiCache user (id = name)
-	// CartTTL are the sliding idle times of carts (CART_TTL_USER, CART_TTL_GUEST: Go durations).
-	CartTTL cart.TTLs
+// Backends are the clients the shop runs on. A function passes only those
+// it has: the parts that need a missing one are not built.
+type Backends struct {
+	DB     dynamo.API
+	Cache  redis.Cmdable // nil: no cart, no checkout
+	Images images.Store  // nil: no uploads, no image events
+	Log    *slog.Logger
 }
 
-// FromEnv reads Config from the process environment.
-func FromEnv() Config {
-	return Config{
-		ProductsTable:  os.Getenv("PRODUCTS_TABLE"),
-		OrdersTable:    os.Getenv("ORDERS_TABLE"),
-		CustomersTable: os.Getenv("CUSTOMERS_TABLE"),
-		CursorSecret:   os.Getenv("CURSOR_SECRET"),
-		Currency:       envOr("CURRENCY", "EUR"),
-		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
-		ImagesBucket:   os.Getenv("IMAGES_BUCKET"),
-		ImagesBaseURL:  os.Getenv("IMAGES_BASE_URL"),
-		S3Endpoint:     os.Getenv("S3_ENDPOINT"),
-		CacheEndpoint:  os.Getenv("CACHE_ENDPOINT"),
-		CacheName:      os.Getenv("CACHE_NAME"),
-		CacheUser:      os.Getenv("CACHE_USER"),
-		CartTTL:        cart.TTLs{User: envDuration("CART_TTL_USER", 7*24*time.Hour), Guest: envDuration("CART_TTL_GUEST", 24*time.Hour)},
-	}
+// Shop is the shop's parts. A part is nil when its configuration or its
+// backend was not given.
+type Shop struct {
+	Catalog *httpapi.Catalog // /products
+	Cart    *httpapi.Cart    // /cart
+	Orders  *httpapi.Orders  // /orders, /me
+	Images  *images.Service  // uploads, the upload event, clean-up
+	Carts   *cart.Service    // the cart's use cases, which checkout shares
 }
 
-func envDuration(name string, fallback time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
-		return d
+// Build builds every part that cfg and b allow. The catalogue needs the
+// images bucket; the cart needs the cache; checkout needs the cart and the
+// order tables.
+func Build(cfg Config, b Backends) (*Shop, error) {
+	if cfg.ProductsTable == "" || b.DB == nil {
+		return nil, errors.New("the shop needs the Products table and a DynamoDB client")
 	}
-	return fallback
+	if b.Log == nil {
+		b.Log = Logger()
+	}
+	s := &Shop{}
+	products := dynamo.NewProducts(b.DB, cfg.ProductsTable)
+	if b.Images != nil {
+		if cfg.ImagesBaseURL == "" {
+			return nil, errors.New("images need their base URL")
+		}
+		s.Images = images.NewService(b.Images, products, cfg.ImagesBaseURL, b.Log)
+	}
+	var cursors *cursor.Codec
+	if cfg.CursorSecret != "" {
+		var err error
+		if cursors, err = Cursors(cfg.CursorSecret); err != nil {
+			return nil, err
+		}
+	}
+	if cursors != nil && s.Images != nil {
+		s.Catalog = httpapi.NewCatalog(catalog.NewService(products, cursors, cfg.Currency), s.Images)
+	}
+	if b.Cache != nil {
+		s.Carts = cart.NewService(rediscart.NewStore(b.Cache), products, cfg.Currency, cfg.CartTTL)
+		s.Cart = httpapi.NewCart(s.Carts)
+	}
+	if s.Carts != nil && cursors != nil && cfg.OrdersTable != "" && cfg.CustomersTable != "" {
+		store := dynamo.NewOrders(b.DB, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)
+		s.Orders = httpapi.NewOrders(orders.NewService(store, s.Carts, cursors, cfg.Currency, b.Log))
+	}
+	return s, nil
 }
 
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// Routes are the routes the named functions serve (every function's when
+// none is named), of the parts that were built.
+func (s *Shop) Routes(fns ...contract.Function) []httpapi.Route {
+	if len(fns) == 0 {
+		fns = []contract.Function{contract.Catalog, contract.Cart, contract.Orders}
 	}
-	return fallback
+	var rs []httpapi.Route
+	for _, fn := range fns {
+		switch {
+		case fn == contract.Catalog && s.Catalog != nil:
+			rs = append(rs, s.Catalog.Routes()...)
+		case fn == contract.Cart && s.Cart != nil:
+			rs = append(rs, s.Cart.Routes()...)
+		case fn == contract.Orders && s.Orders != nil:
+			rs = append(rs, s.Orders.Routes()...)
+		}
+	}
+	return rs
+}
+
+// Router serves the routes of fns (of all when none is named). Routes that
+// other functions serve are known to it, so that the $default route answers a
+// known path with a wrong method 405.
+func (s *Shop) Router(log *slog.Logger, fns ...contract.Function) *httpapi.Router {
+	rs := s.Routes(fns...)
+	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
+		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
+	})
+	return httpapi.NewRouter(log, rs...).Elsewhere(others)
 }
 
 // Logger is the JSON logger every function writes to stdout; CloudWatch keeps the lines as they are.
@@ -122,85 +156,12 @@ func Cursors(secret string) (*cursor.Codec, error) {
 	return c, nil
 }
 
-// Catalog builds the catalogue's handlers over a DynamoDB client, with
-// product images in storage.
-func Catalog(cfg Config, db dynamo.API, storage images.Storage, log *slog.Logger) (*httpapi.Catalog, error) {
-	if err := cfg.needCatalog(); err != nil {
-		return nil, err
-	}
-	cursors, err := Cursors(cfg.CursorSecret)
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := Images(cfg, db, storage, log)
-	if err != nil {
-		return nil, err
-	}
-	svc := catalog.NewService(dynamo.NewProducts(db, cfg.ProductsTable), cursors, cfg.Currency)
-	return httpapi.NewCatalog(svc, imgs), nil
-}
-
-// Images builds the image use cases: uploads, the upload event, clean-up.
-func Images(cfg Config, db dynamo.API, storage images.Storage, log *slog.Logger) (*images.Service, error) {
-	if cfg.ProductsTable == "" || cfg.ImagesBaseURL == "" {
-		return nil, fmt.Errorf("PRODUCTS_TABLE and IMAGES_BASE_URL must be set")
-	}
-	return images.NewService(storage, dynamo.NewProducts(db, cfg.ProductsTable), cfg.ImagesBaseURL, log), nil
-}
-
-// Bucket is the images bucket (IMAGES_BUCKET) through an S3 client.
-func Bucket(cfg Config, awsCfg aws.Config) (*bucket.Bucket, error) {
-	if cfg.ImagesBucket == "" {
-		return nil, fmt.Errorf("IMAGES_BUCKET is not set")
-	}
-	return bucket.New(bucket.NewClient(awsCfg, cfg.S3Endpoint), cfg.ImagesBucket), nil
-}
-
-func (cfg Config) needCatalog() error {
-	if cfg.ProductsTable == "" {
-		return fmt.Errorf("PRODUCTS_TABLE is not set")
-	}
-	if !catalog.ValidCurrency(cfg.Currency) {
-		return fmt.Errorf("CURRENCY %q is not an ISO 4217 code", cfg.Currency)
-	}
-	return nil
-}
-
-// CartService builds the cart over a cache client, priced from the catalogue.
-func CartService(cfg Config, db dynamo.API, rdb redis.Cmdable) (*cart.Service, error) {
-	if err := cfg.needCatalog(); err != nil {
-		return nil, err
-	}
-	return cart.NewService(rediscart.NewStore(rdb), dynamo.NewProducts(db, cfg.ProductsTable), cfg.Currency, cfg.CartTTL), nil
-}
-
-// Orders builds checkout, order history and the profile; checkout reads the
-// cart through rdb.
-func Orders(cfg Config, db dynamo.API, rdb redis.Cmdable, log *slog.Logger) (*httpapi.Orders, error) {
-	if cfg.OrdersTable == "" || cfg.CustomersTable == "" {
-		return nil, fmt.Errorf("ORDERS_TABLE and CUSTOMERS_TABLE must be set")
-	}
-	carts, err := CartService(cfg, db, rdb)
-	if err != nil {
-		return nil, err
-	}
-	cursors, err := Cursors(cfg.CursorSecret)
-	if err != nil {
-		return nil, err
-	}
-	store := dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)
-	return httpapi.NewOrders(orders.NewService(store, carts, cursors, cfg.Currency, log)), nil
-}
-
 // Cache connects to the serverless cache in AWS: TLS, and the function role's
-// IAM auth token as the password of CACHE_USER.
+// IAM auth token as the password of the cache user.
 func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
-	if cfg.CacheEndpoint == "" || cfg.CacheName == "" || cfg.CacheUser == "" {
-		return nil, fmt.Errorf("CACHE_ENDPOINT, CACHE_NAME and CACHE_USER must be set")
-	}
 	host, _, err := net.SplitHostPort(cfg.CacheEndpoint)
 	if err != nil {
-		return nil, fmt.Errorf("CACHE_ENDPOINT %q: %w", cfg.CacheEndpoint, err)
+		return nil, fmt.Errorf("cache endpoint %q: %w", cfg.CacheEndpoint, err)
 	}
 	tok := &rediscart.IAMToken{CacheName: cfg.CacheName, UserID: cfg.CacheUser, Region: awsCfg.Region, Credentials: awsCfg.Credentials}
 	return rediscart.NewClient(rediscart.Options{
@@ -209,44 +170,56 @@ func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
 	}), nil
 }
 
+// Backends connects to what cfg names in AWS: DynamoDB always, the images
+// bucket and the cache when configured.
+func (cfg Config) Backends(awsCfg aws.Config, log *slog.Logger) (Backends, error) {
+	b := Backends{DB: dynamo.NewClient(awsCfg, cfg.DynamoEndpoint), Log: log}
+	if cfg.ImagesBucket != "" {
+		b.Images = bucket.New(bucket.NewClient(awsCfg, cfg.S3Endpoint), cfg.ImagesBucket)
+	}
+	if cfg.CacheEndpoint != "" {
+		rediscart.SetLogger(log)
+		c, err := Cache(cfg, awsCfg)
+		if err != nil {
+			return Backends{}, err
+		}
+		b.Cache = c
+	}
+	return b, nil
+}
+
 // Fatal logs why a function cannot start and exits; Lambda reports the init error.
 func Fatal(log *slog.Logger, err error) {
 	log.Error("cannot start", "error", err.Error())
 	os.Exit(1)
 }
 
-// Env is what every function starts from: its configuration, the SDK
-// configuration, a DynamoDB client and the logger.
-type Env struct {
-	Config
-	AWS aws.Config
-	DB  *dynamodb.Client
-	Log *slog.Logger
-}
-
-// CacheClient connects to the serverless cache and routes the client's own
-// log lines to the function's log.
-func (e Env) CacheClient() (*redis.ClusterClient, error) {
-	rediscart.SetLogger(e.Log)
-	return Cache(e.Config, e.AWS)
-}
-
-// Start is a function's main: it builds the routes from the environment once
-// per execution environment and serves them; an error ends the init.
-func Start(routes func(Env) ([]httpapi.Route, error)) {
+// Function builds the shop for fn from the process environment, or ends the
+// init with an error that names every missing setting.
+func Function(fn contract.Function) (*Shop, *slog.Logger) {
 	log := Logger()
-	cfg := FromEnv()
+	cfg, err := FromEnv(fn)
+	if err != nil {
+		Fatal(log, err)
+	}
 	awsCfg, err := AWS()
 	if err != nil {
 		Fatal(log, err)
 	}
-	rs, err := routes(Env{Config: cfg, AWS: awsCfg, DB: dynamo.NewClient(awsCfg, cfg.DynamoEndpoint), Log: log})
+	b, err := cfg.Backends(awsCfg, log)
 	if err != nil {
 		Fatal(log, err)
 	}
-	// Every function knows the others' routes, for 405s on the $default route.
-	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
-		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
-	})
-	lambda.StartHandlerFunc(httpapi.NewRouter(log, rs...).Elsewhere(others).Serve)
+	s, err := Build(cfg, b)
+	if err != nil {
+		Fatal(log, err)
+	}
+	return s, log
+}
+
+// Authorizer is the cart routes' Lambda authorizer for cfg's user pool in region.
+func Authorizer(cfg Config, region string) authorizer.Handler {
+	issuer := idtoken.CognitoIssuer(region, cfg.UserPoolID)
+	keys := &idtoken.JWKS{URL: issuer + "/.well-known/jwks.json"}
+	return authorizer.Handler{Tokens: &idtoken.Verifier{Issuer: issuer, Audience: cfg.UserPoolClientID, Key: keys.Key}}
 }

@@ -1,7 +1,7 @@
-// Package localdev starts the real local backends (DynamoDB Local, redis-server) on
+// Package servers starts the real local backends (DynamoDB Local, redis-server) on
 // free loopback ports and stops them again. The integration tests and the local
 // API both use it; nothing here runs in AWS.
-package localdev
+package servers
 
 import (
 	"bytes"

@@ -1,0 +1,138 @@
+// Package contract holds every name that the CDK app (module
+// github.com/go-cdk-shop/shop) and the Lambda functions (module
+// github.com/go-cdk-shop/shop/lambdas) must agree on: each function's
+// environment variables, table keys and indexes, the admin group, the images
+// key prefix, the cache's key prefix and access string, and the HTTP headers a
+// browser may send and read.
+//
+// It is a module of its own with no dependencies, so both sides import it
+// (through a replace directive) without pulling CDK or jsii into a Lambda
+// binary, or the SDK into the CDK app. A name changed here changes on both
+// sides at once; a name written as a literal on one side only fails a test:
+// the CDK app's (every function's environment is exactly Env(fn)) or the
+// functions' (each function reads exactly Env(fn)).
+package contract
+
+import "slices"
+
+// Function names a Lambda function: its directory under lambdas/cmd and dist/.
+type Function string
+
+// The shop's functions.
+const (
+	Catalog    Function = "catalog"
+	Cart       Function = "cart"
+	Orders     Function = "orders"
+	Authorizer Function = "authorizer"
+	Images     Function = "images"
+)
+
+// Functions lists every function, in build order.
+func Functions() []Function { return []Function{Catalog, Cart, Orders, Authorizer, Images} }
+
+// Environment variables the CDK app sets and the functions read.
+const (
+	EnvProductsTable  = "PRODUCTS_TABLE"  // the Products table's name
+	EnvOrdersTable    = "ORDERS_TABLE"    // the Orders table's name
+	EnvCustomersTable = "CUSTOMERS_TABLE" // the Customers table's name
+	EnvCursorSecret   = "CURSOR_SECRET"   // page-token key: hex or text, at least 32 bytes
+	EnvCurrency       = "CURRENCY"        // ISO 4217 code of new products and carts
+	EnvImagesBucket   = "IMAGES_BUCKET"   // the product images bucket's name
+	EnvImagesBaseURL  = "IMAGES_BASE_URL" // https://<CDN domain> in front of the bucket
+	EnvCacheEndpoint  = "CACHE_ENDPOINT"  // host:port of the serverless cache
+	EnvCacheName      = "CACHE_NAME"      // the cache's name, which IAM auth tokens are signed for
+	EnvCacheUser      = "CACHE_USER"      // the IAM-enabled cache user (id = name)
+	EnvCartTTLUser    = "CART_TTL_USER"   // sliding idle time of a user's cart (Go duration)
+	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
+	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
+	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
+)
+
+// Local-only variables: they point a function at a local backend, and the CDK
+// app never sets them (in AWS the SDK resolves the service endpoints).
+const (
+	EnvDynamoEndpoint = "DYNAMODB_ENDPOINT"
+	EnvS3Endpoint     = "S3_ENDPOINT"
+)
+
+// Variables Lambda itself sets in every execution environment; no template
+// names them.
+var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+var (
+	catalogEnv = []string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL}
+	cacheEnv   = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCartTTLUser, EnvCartTTLGuest}
+	env        = map[Function][]string{
+		Catalog:    catalogEnv,
+		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency}, cacheEnv),
+		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
+		Images:     {EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL},
+	}
+)
+
+// Env is the environment of fn in AWS: exactly the variables the CDK app sets
+// on it, and exactly the ones (besides LambdaProvided and the local-only
+// endpoints) its code reads. Sorted.
+func Env(fn Function) []string {
+	out := slices.Clone(env[fn])
+	slices.Sort(out)
+	return out
+}
+
+// Table keys, attributes and indexes.
+const (
+	// Products: partition key ProductID; CategoryIndex is (Category, ProductID).
+	ProductID     = "product_id"
+	Category      = "category"
+	CategoryIndex = "by-category"
+	// Orders: partition key UserID, sort key SortKey ("ORDER#<ulid>" or
+	// "IDEM#<key>"); idempotency records expire through TTLAttribute.
+	// Customers: partition key UserID.
+	UserID       = "user_id"
+	SortKey      = "sk"
+	TTLAttribute = "expires_at"
+)
+
+// AdminGroup is the Cognito group whose members may change the catalogue.
+const AdminGroup = "admin"
+
+// ImagesPrefix is where product images live in the bucket:
+// products/<product_id>/<ulid>.<ext>. The bucket notifies the images function
+// of objects under it, and the roles are scoped to it.
+const ImagesPrefix = "products/"
+
+// CartKeyPrefix starts every cart key in the cache ({cart:u:<sub>},
+// {cart:g:<session>}); the braces make a key's hash slot its owner's.
+const CartKeyPrefix = "{cart:"
+
+// CacheAccessString is the ACL of the functions' cache user: their own keys
+// only, reads, writes, Lua scripts, the connection commands, and the CLUSTER
+// subcommands the cluster client reads the slot map with. The CDK app gives the
+// ElastiCache user this string and the local redis-server its ACL user, so the
+// integration tests prove the string is enough.
+const CacheAccessString = "on ~" + CartKeyPrefix + "* resetchannels -@all +@read +@write +@scripting +@connection -@dangerous " +
+	"+cluster|slots +cluster|shards +cluster|nodes +cluster|info +cluster|myid"
+
+// HTTP headers of the API.
+const (
+	HeaderAuthorization  = "Authorization"
+	HeaderContentType    = "Content-Type"
+	HeaderIfMatch        = "If-Match"
+	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderSessionID      = "X-Session-Id"
+	HeaderETag           = "ETag"
+	HeaderLocation       = "Location"
+	HeaderRequestID      = "X-Request-Id"
+	HeaderRetryAfter     = "Retry-After"
+)
+
+// CORSAllowHeaders are the request headers a browser may send cross-origin.
+func CORSAllowHeaders() []string {
+	return []string{HeaderAuthorization, HeaderContentType, HeaderIfMatch, HeaderIdempotencyKey, HeaderSessionID}
+}
+
+// CORSExposeHeaders are the response headers a browser script may read.
+func CORSExposeHeaders() []string {
+	return []string{HeaderETag, HeaderLocation, HeaderRequestID, HeaderRetryAfter}
+}

@@ -1,0 +1,158 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+var _ orders.Store = (*Orders)(nil)
+
+// Orders is an orders.Store in maps. Commit takes stock from Products under
+// both stores' locks, so it is as atomic as DynamoDB's transaction.
+type Orders struct {
+	mu        sync.Mutex
+	products  *Products
+	orders    map[string]orders.Order // by user id + order id
+	attempts  map[string]*attempt     // by user id + key
+	customers map[string]orders.Customer
+}
+
+type attempt struct {
+	orders.Attempt
+	token string
+}
+
+// NewOrders returns an empty store whose checkouts take stock from products.
+func NewOrders(products *Products) *Orders {
+	return &Orders{products: products, orders: map[string]orders.Order{}, attempts: map[string]*attempt{}, customers: map[string]orders.Customer{}}
+}
+
+func (m *Orders) Claim(_ context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a, ok := m.attempts[userID+"/"+key]; ok && (a.Done || !a.LockUntil.Before(now)) {
+		prev := a.Attempt
+		return &prev, nil
+	}
+	m.attempts[userID+"/"+key] = &attempt{Attempt: orders.Attempt{Fingerprint: fp, LockUntil: lockUntil}, token: token}
+	return nil, nil
+}
+
+func (m *Orders) Release(_ context.Context, userID, key, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a, ok := m.attempts[userID+"/"+key]; ok && !a.Done && a.token == token {
+		delete(m.attempts, userID+"/"+key)
+	}
+	return nil
+}
+
+func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, who orders.Customer, now time.Time) error {
+	m.products.mu.Lock()
+	defer m.products.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var short []shop.FieldError
+	for _, it := range o.Items {
+		p, ok := m.products.items[it.ProductID]
+		switch {
+		case !ok:
+			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: "is no longer sold"})
+		case p.Quantity < int64(it.Quantity):
+			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: fmt.Sprintf("only %d in stock, %d requested", p.Quantity, it.Quantity)})
+		case p.Price != it.UnitPrice || p.Currency != o.Currency:
+			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: fmt.Sprintf("the price changed to %d; review the cart", p.Price)})
+		}
+	}
+	if len(short) > 0 {
+		return &shop.ConflictError{Reason: "insufficient-stock", Detail: "Some lines cannot be filled; nothing was ordered.", Fields: short}
+	}
+	a, ok := m.attempts[o.UserID+"/"+key]
+	if !ok || a.Done || a.token != token {
+		return &shop.ConflictError{Reason: "checkout-in-progress", Detail: "This Idempotency-Key was taken over by another attempt."}
+	}
+	at := now.Format(time.RFC3339)
+	for _, it := range o.Items {
+		p := m.products.items[it.ProductID]
+		p.Quantity -= int64(it.Quantity)
+		p.Version++
+		p.UpdatedAt = at
+		m.products.items[it.ProductID] = p
+	}
+	m.orders[o.UserID+"/"+o.OrderID] = o
+	placed := o
+	a.Done, a.Order = true, &placed
+	c, ok := m.customers[o.UserID]
+	if !ok {
+		c = who
+	}
+	c.OrderCount++
+	m.customers[o.UserID] = c
+	return nil
+}
+
+func (m *Orders) Get(_ context.Context, userID, orderID string) (orders.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[userID+"/"+orderID]
+	if !ok {
+		return orders.Order{}, shop.ErrNotFound
+	}
+	return o, nil
+}
+
+func (m *Orders) List(_ context.Context, userID string, limit int, after *orders.PageKey) ([]orders.Order, *orders.PageKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var list []orders.Order
+	for _, o := range m.orders {
+		if o.UserID == userID && (after == nil || o.OrderID < after.OrderID) {
+			list = append(list, o)
+		}
+	}
+	// Newest first: order ids are ULIDs, which sort by time.
+	slices.SortFunc(list, func(a, b orders.Order) int { return cmp.Compare(b.OrderID, a.OrderID) })
+	if len(list) > limit {
+		return list[:limit], &orders.PageKey{OrderID: list[limit-1].OrderID}, nil
+	}
+	return list, nil, nil
+}
+
+func (m *Orders) Customer(_ context.Context, userID string) (orders.Customer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.customers[userID]
+	if !ok {
+		return orders.Customer{}, shop.ErrNotFound
+	}
+	return c, nil
+}
+
+func (m *Orders) CreateCustomer(_ context.Context, c orders.Customer) (orders.Customer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.customers[c.UserID]; ok {
+		return old, nil
+	}
+	m.customers[c.UserID] = c
+	return c, nil
+}
+
+func (m *Orders) Rename(_ context.Context, c orders.Customer) (orders.Customer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.customers[c.UserID]
+	if !ok {
+		old = orders.Customer{UserID: c.UserID, Email: c.Email, CreatedAt: c.CreatedAt}
+	}
+	old.Name = c.Name
+	m.customers[c.UserID] = old
+	return old, nil
+}

@@ -1,0 +1,141 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+)
+
+// Config is what the functions are told by their environment (package
+// contract names each variable). Local runs fill it in directly.
+type Config struct {
+	ProductsTable  string
+	OrdersTable    string
+	CustomersTable string
+	CursorSecret   string // hex or text, at least 32 bytes
+	Currency       string // default currency of new products and of carts
+	// DynamoEndpoint points the client at DynamoDB Local; empty in AWS.
+	DynamoEndpoint string
+
+	ImagesBucket  string
+	ImagesBaseURL string // the CDN in front of the bucket, https://<domain>
+	// S3Endpoint points the client at a local S3 server; empty in AWS.
+	S3Endpoint string
+
+	CacheEndpoint string // host:port of the serverless cache
+	CacheName     string // the cache's name, which IAM tokens are signed for
+	CacheUser     string // the IAM-enabled ElastiCache user (id = name)
+	// CartTTL are the sliding idle times of carts.
+	CartTTL cart.TTLs
+
+	UserPoolID       string // the authorizer's Cognito user pool
+	UserPoolClientID string
+}
+
+// DefaultCartTTL are the carts' idle times when the environment names none.
+var DefaultCartTTL = cart.TTLs{User: 7 * 24 * time.Hour, Guest: 24 * time.Hour}
+
+// Load reads fn's configuration through getenv (os.Getenv in Lambda): exactly
+// the variables contract.Env(fn) lists, plus the local-only endpoints. Every
+// required variable that is missing or malformed is named in one error.
+func Load(fn contract.Function, getenv func(string) string) (Config, error) {
+	e := &envReader{get: getenv}
+	c := Config{DynamoEndpoint: getenv(contract.EnvDynamoEndpoint), S3Endpoint: getenv(contract.EnvS3Endpoint)}
+	switch fn {
+	case contract.Catalog:
+		c.readProducts(e)
+		c.CursorSecret = e.need(contract.EnvCursorSecret)
+		c.readBucket(e)
+	case contract.Cart:
+		c.readProducts(e)
+		c.readCache(e)
+	case contract.Orders:
+		c.readProducts(e)
+		c.OrdersTable = e.need(contract.EnvOrdersTable)
+		c.CustomersTable = e.need(contract.EnvCustomersTable)
+		c.CursorSecret = e.need(contract.EnvCursorSecret)
+		c.readCache(e)
+	case contract.Images:
+		c.ProductsTable = e.need(contract.EnvProductsTable)
+		c.readBucket(e)
+	case contract.Authorizer:
+		c.UserPoolID = e.need(contract.EnvUserPoolID)
+		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
+	default:
+		return Config{}, fmt.Errorf("no function %q", fn)
+	}
+	if c.CursorSecret != "" {
+		if _, err := Cursors(c.CursorSecret); err != nil {
+			e.bad = append(e.bad, err.Error())
+		}
+	}
+	return c, e.err(fn)
+}
+
+// FromEnv is Load over the process environment.
+func FromEnv(fn contract.Function) (Config, error) { return Load(fn, os.Getenv) }
+
+func (c *Config) readProducts(e *envReader) {
+	c.ProductsTable = e.need(contract.EnvProductsTable)
+	c.Currency = e.need(contract.EnvCurrency)
+	if c.Currency != "" && !catalog.ValidCurrency(c.Currency) {
+		e.bad = append(e.bad, fmt.Sprintf("%s %q is not an ISO 4217 code", contract.EnvCurrency, c.Currency))
+	}
+}
+
+func (c *Config) readBucket(e *envReader) {
+	c.ImagesBucket = e.need(contract.EnvImagesBucket)
+	c.ImagesBaseURL = e.need(contract.EnvImagesBaseURL)
+}
+
+func (c *Config) readCache(e *envReader) {
+	c.CacheEndpoint = e.need(contract.EnvCacheEndpoint)
+	c.CacheName = e.need(contract.EnvCacheName)
+	c.CacheUser = e.need(contract.EnvCacheUser)
+	c.CartTTL = cart.TTLs{User: e.duration(contract.EnvCartTTLUser, DefaultCartTTL.User), Guest: e.duration(contract.EnvCartTTLGuest, DefaultCartTTL.Guest)}
+}
+
+// envReader reads variables and remembers what was missing or malformed.
+type envReader struct {
+	get          func(string) string
+	missing, bad []string
+}
+
+func (e *envReader) need(name string) string {
+	v := e.get(name)
+	if v == "" {
+		e.missing = append(e.missing, name)
+	}
+	return v
+}
+
+// duration reads an optional Go duration; absent means fallback.
+func (e *envReader) duration(name string, fallback time.Duration) time.Duration {
+	v := e.get(name)
+	if v == "" {
+		return fallback
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.bad = append(e.bad, fmt.Sprintf("%s %q is not a positive Go duration such as 24h", name, v))
+		return fallback
+	}
+	return d
+}
+
+func (e *envReader) err(fn contract.Function) error {
+	var errs []error
+	if len(e.missing) > 0 {
+		errs = append(errs, fmt.Errorf("%s: missing environment variables: %s", fn, strings.Join(e.missing, ", ")))
+	}
+	for _, b := range e.bad {
+		errs = append(errs, fmt.Errorf("%s: %s", fn, b))
+	}
+	return errors.Join(errs...)
+}
