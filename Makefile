@@ -18,7 +18,7 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy postman-env test test-infra test-lambdas test-api lint bench local clean check-tools check-backends
+.PHONY: help deps build app synth diff deploy destroy postman-env test unit test-infra test-lambdas test-api lint bench local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,8 +82,17 @@ test: check-backends node_modules/.installed build $(VERSITYGW) test-infra test-
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
 
+# Every test that needs no Java, redis-server or VersityGW: the contract, the
+# domain on in-memory fakes (which pass the real stores' suites), the HTTP
+# edge, and the CDK assertions.
+unit: node_modules/.installed ## fast tests: no local backends needed
+	cd lambdas/contract && GOWORK=off go test -count=1 ./...
+	cd lambdas && GOWORK=off go test -count=1 ./...
+	$(MAKE) --no-print-directory test-infra
+
 # Integration tests start DynamoDB Local themselves, on a free port.
 test-lambdas:
+	cd lambdas/contract && GOWORK=off go test -count=1 ./...
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
 		go test -count=1 -tags integration ./...
 
@@ -97,11 +106,14 @@ lint: node_modules/.installed ## tracked build output, gofmt, go vet, staticchec
 	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./infra/...
 	cd lambdas && GOWORK=off go vet -tags integration ./...
+	cd lambdas/contract && GOWORK=off go vet ./...
 	go run $(STATICCHECK) ./infra/...
 	cd lambdas && GOWORK=off go run $(STATICCHECK) -tags integration ./...
+	cd lambdas/contract && GOWORK=off go run $(STATICCHECK) ./...
 	go mod tidy -diff
 	redocly lint --config docs/redocly.yaml docs/openapi.json
 	cd lambdas && GOWORK=off go mod tidy -diff
+	cd lambdas/contract && GOWORK=off go mod tidy -diff
 	cd tools/versitygw && GOWORK=off go mod tidy -diff
 
 bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times

@@ -70,7 +70,12 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 		}
 	}()
 	dir := o.DataDir
-	if dir == "" {
+	if dir != "" {
+		// The servers run in another working directory.
+		if dir, err = filepath.Abs(dir); err != nil {
+			return nil, err
+		}
+	} else {
 		if dir, err = os.MkdirTemp("", "shop-local"); err != nil {
 			return nil, err
 		}

@@ -111,6 +111,9 @@ func StartDynamo(ctx context.Context, dataDir string, log io.Writer) (*Process, 
 // its own process group, and waits until it accepts connections on port.
 func start(ctx context.Context, name string, port int, log io.Writer, env []string, bin string, args ...string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
+	// Out of the work tree: DynamoDB Local writes its telemetry id file
+	// (dynamodb-local-metadata.json) into its working directory.
+	cmd.Dir = os.TempDir()
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}

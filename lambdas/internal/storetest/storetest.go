@@ -1,0 +1,346 @@
+// Package storetest is the behaviour every store of the shop must share, as
+// test suites: the in-memory fakes run them in the unit tests, and the
+// DynamoDB and Redis stores run the same suites against DynamoDB Local and
+// redis-server. A fake that drifts from the real store fails here, before a
+// unit test built on it can pass for the wrong reason.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// Product is a valid product with stock.
+func Product(id, category string, quantity int64) catalog.Product {
+	return catalog.Product{ProductID: id, Name: "Thing " + id, Price: 250, Currency: "EUR", Category: category, Quantity: quantity,
+		Version: 1, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Products runs the catalog.Store suite; newStore returns an empty store.
+func Products(t *testing.T, newStore func(t *testing.T) catalog.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	t.Run("create, get, exists, not found", func(t *testing.T) {
+		s := newStore(t)
+		p := Product("P1", "Books", 3)
+		if err := s.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(ctx, Product("P1", "Games", 1)); !errors.Is(err, shop.ErrExists) {
+			t.Errorf("second create = %v, want ErrExists", err)
+		}
+		if got, err := s.Get(ctx, "P1"); err != nil || got != p {
+			t.Errorf("get = %+v, %v; want %+v", got, err, p)
+		}
+		if _, err := s.Get(ctx, "P2"); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("get of a missing product = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("update and delete check the version", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, Product("P1", "Books", 3)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "P1", catalog.Fields{Name: ptr("New")}, ptr(int64(7)), at); !errors.Is(err, shop.ErrStale) {
+			t.Errorf("update with a stale version = %v, want ErrStale", err)
+		}
+		got, err := s.Update(ctx, "P1", catalog.Fields{Name: ptr("New"), Quantity: ptr(int64(9))}, ptr(int64(1)), at)
+		if err != nil || got.Name != "New" || got.Quantity != 9 || got.Version != 2 || got.Category != "Books" || got.UpdatedAt != at.Format(time.RFC3339) {
+			t.Errorf("update = %+v, %v", got, err)
+		}
+		if _, err := s.Update(ctx, "P9", catalog.Fields{Name: ptr("x")}, nil, at); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("update of a missing product = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Delete(ctx, "P1", ptr(int64(1))); !errors.Is(err, shop.ErrStale) {
+			t.Errorf("delete with a stale version = %v, want ErrStale", err)
+		}
+		if old, err := s.Delete(ctx, "P1", ptr(int64(2))); err != nil || old.Name != "New" {
+			t.Errorf("delete = %+v, %v", old, err)
+		}
+		if _, err := s.Delete(ctx, "P1", nil); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("second delete = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("pages cover a category exactly once, in key order", func(t *testing.T) {
+		s := newStore(t)
+		var want []string
+		for i, id := range []string{"P5", "P1", "P4", "P2", "P3", "P6"} {
+			cat := []string{"Books", "Games"}[i%2]
+			if err := s.Create(ctx, Product(id, cat, 1)); err != nil {
+				t.Fatal(err)
+			}
+			if cat == "Books" {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		var after *catalog.PageKey
+		for range 10 {
+			page, next, err := s.List(ctx, catalog.ListQuery{Category: "Books", Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				got = append(got, p.ProductID)
+			}
+			if after = next; next == nil {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages %v, want %v", got, want)
+		}
+	})
+}
+
+// OrdersEnv is an orders.Store and the catalogue whose stock its checkouts take.
+type OrdersEnv struct {
+	Orders   orders.Store
+	Products catalog.Store
+}
+
+// Orders runs the orders.Store suite; newEnv returns empty stores.
+func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
+	ctx := context.Background()
+	now := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
+	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
+	order := func(id string, items ...orders.Item) orders.Order {
+		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPlaced, Currency: "EUR", CreatedAt: now.Format(time.RFC3339), Items: items}
+		for _, it := range items {
+			o.Total += it.LineTotal
+		}
+		return o
+	}
+	line := func(id string, q int) orders.Item {
+		return orders.Item{ProductID: id, Name: "Thing " + id, UnitPrice: 250, Quantity: q, LineTotal: 250 * int64(q)}
+	}
+	t.Run("a claim holds until released or committed", func(t *testing.T) {
+		e := newEnv(t)
+		if prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil || prev != nil {
+			t.Fatalf("first claim = %+v, %v", prev, err)
+		}
+		prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t2", now.Add(time.Minute), now)
+		if err != nil || prev == nil || prev.Done || prev.Fingerprint != "fp" {
+			t.Fatalf("claim while in flight = %+v, %v", prev, err)
+		}
+		if err := e.Orders.Release(ctx, "U1", "k1", "t2"); err != nil {
+			t.Fatal(err)
+		}
+		if prev, _ := e.Orders.Claim(ctx, "U1", "k1", "fp", "t3", now.Add(time.Minute), now); prev == nil {
+			t.Error("a release by another token freed the claim")
+		}
+		if err := e.Orders.Release(ctx, "U1", "k1", "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t4", now.Add(time.Minute), now); err != nil || prev != nil {
+			t.Errorf("claim after release = %+v, %v", prev, err)
+		}
+		if prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t5", now.Add(time.Minute), now.Add(2*time.Minute)); err != nil || prev != nil {
+			t.Errorf("claim after the lock ran out = %+v, %v", prev, err)
+		}
+	})
+	t.Run("commit takes stock, stores the order and answers the key", func(t *testing.T) {
+		e := newEnv(t)
+		for _, p := range []catalog.Product{Product("A", "c", 5), Product("B", "c", 2)} {
+			if err := e.Products.Create(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		o := order("O1", line("A", 3), line("B", 2))
+		if err := e.Orders.Commit(ctx, o, "k1", "t1", who, now); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]int64{"A": 2, "B": 0} {
+			if p, err := e.Products.Get(ctx, id); err != nil || p.Quantity != want || p.Version != 2 {
+				t.Errorf("%s after checkout: %+v, %v; want quantity %d, version 2", id, p, err, want)
+			}
+		}
+		if got, err := e.Orders.Get(ctx, "U1", "O1"); err != nil || got.Total != o.Total || len(got.Items) != 2 {
+			t.Errorf("order = %+v, %v", got, err)
+		}
+		prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t2", now.Add(time.Minute), now)
+		if err != nil || prev == nil || !prev.Done || prev.Order == nil || prev.Order.OrderID != "O1" {
+			t.Errorf("claim of a done key = %+v, %v", prev, err)
+		}
+		if c, err := e.Orders.Customer(ctx, "U1"); err != nil || c.OrderCount != 1 || c.Email != who.Email {
+			t.Errorf("customer = %+v, %v", c, err)
+		}
+	})
+	t.Run("short stock or a changed price commits nothing", func(t *testing.T) {
+		e := newEnv(t)
+		if err := e.Products.Create(ctx, Product("A", "c", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Products.Create(ctx, Product("B", "c", 9)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		cheap := line("B", 1)
+		cheap.UnitPrice, cheap.LineTotal = 1, 1
+		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", "t1", who, now)
+		var conflict *shop.ConflictError
+		if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" || len(conflict.Fields) != 2 {
+			t.Fatalf("commit = %v, want insufficient-stock naming both lines", err)
+		}
+		if p, _ := e.Products.Get(ctx, "A"); p.Quantity != 1 {
+			t.Errorf("stock moved: %d", p.Quantity)
+		}
+		if _, err := e.Orders.Get(ctx, "U1", "O1"); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("order stored: %v", err)
+		}
+	})
+	t.Run("history newest first, in pages", func(t *testing.T) {
+		e := newEnv(t)
+		if err := e.Products.Create(ctx, Product("A", "c", 10)); err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{"O01", "O02", "O03"}
+		for i, id := range ids {
+			key := "k" + id
+			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", "t", now.Add(time.Minute), now); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, "t", who, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, next, err := e.Orders.List(ctx, "U1", 2, nil)
+		if err != nil || len(first) != 2 || first[0].OrderID != "O03" || first[1].OrderID != "O02" || next == nil {
+			t.Fatalf("first page = %+v %+v %v", first, next, err)
+		}
+		rest, next, err := e.Orders.List(ctx, "U1", 2, next)
+		if err != nil || len(rest) != 1 || rest[0].OrderID != "O01" || next != nil {
+			t.Errorf("second page = %+v %+v %v", rest, next, err)
+		}
+		if other, _, err := e.Orders.List(ctx, "U2", 5, nil); err != nil || len(other) != 0 {
+			t.Errorf("another user's history = %+v, %v", other, err)
+		}
+	})
+	t.Run("profiles: the first one stands, rename keeps the rest", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := e.Orders.Customer(ctx, "U1"); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("missing profile = %v", err)
+		}
+		if c, err := e.Orders.CreateCustomer(ctx, who); err != nil || c.Name != "Ann" {
+			t.Fatalf("create = %+v, %v", c, err)
+		}
+		other := who
+		other.Name = "Bob"
+		if c, err := e.Orders.CreateCustomer(ctx, other); err != nil || c.Name != "Ann" {
+			t.Errorf("second create = %+v, %v; want the first profile", c, err)
+		}
+		if c, err := e.Orders.Rename(ctx, orders.Customer{UserID: "U1", Name: "Cat", Email: "x@example.com"}); err != nil || c.Name != "Cat" || c.Email != who.Email {
+			t.Errorf("rename = %+v, %v", c, err)
+		}
+	})
+}
+
+// Carts runs the cart.Store suite; newStore returns an empty store and
+// newOwner an owner no other test uses.
+func Carts(t *testing.T, newStore func(t *testing.T) cart.Store, newOwner func() cart.Owner) {
+	ctx := context.Background()
+	ttl := time.Minute
+	lines := func(t *testing.T, s cart.Store, o cart.Owner) cart.Lines {
+		t.Helper()
+		l, err := s.Get(ctx, o, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	t.Run("set, remove, clear", func(t *testing.T) {
+		s, o := newStore(t), newOwner()
+		if l := lines(t, s, o); len(l) != 0 {
+			t.Fatalf("new cart = %v", l)
+		}
+		for id, q := range map[string]int{"A": 2, "B": 1} {
+			if err := s.Set(ctx, o, id, q, ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Set(ctx, o, "A", 5, ttl); err != nil {
+			t.Fatal(err)
+		}
+		if l := lines(t, s, o); !maps.Equal(l, cart.Lines{"A": 5, "B": 1}) {
+			t.Errorf("after set = %v", l)
+		}
+		if err := s.Remove(ctx, o, ttl, "B", "Z"); err != nil {
+			t.Fatal(err)
+		}
+		if l := lines(t, s, o); !maps.Equal(l, cart.Lines{"A": 5}) {
+			t.Errorf("after remove = %v", l)
+		}
+		if err := s.Clear(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if l := lines(t, s, o); len(l) != 0 {
+			t.Errorf("after clear = %v", l)
+		}
+	})
+	t.Run("a new line beyond the limit is refused", func(t *testing.T) {
+		s, o := newStore(t), newOwner()
+		for i := range cart.MaxLines {
+			if err := s.Set(ctx, o, "P"+string(rune('A'+i/26))+string(rune('a'+i%26)), 1, ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Set(ctx, o, "PZZ", 1, ttl); !errors.Is(err, cart.ErrFull) {
+			t.Errorf("line %d = %v, want ErrFull", cart.MaxLines+1, err)
+		}
+		if err := s.Set(ctx, o, "PAa", 3, ttl); err != nil {
+			t.Errorf("changing an existing line of a full cart = %v", err)
+		}
+	})
+	t.Run("clear-if only when unchanged; take subtracts", func(t *testing.T) {
+		s, o := newStore(t), newOwner()
+		_ = s.Set(ctx, o, "A", 2, ttl)
+		if ok, err := s.ClearIf(ctx, o, cart.Lines{"A": 1}); err != nil || ok {
+			t.Errorf("clear-if on a changed cart = %v, %v", ok, err)
+		}
+		_ = s.Set(ctx, o, "B", 4, ttl)
+		if err := s.Take(ctx, o, cart.Lines{"A": 2, "B": 1}); err != nil {
+			t.Fatal(err)
+		}
+		if l := lines(t, s, o); !maps.Equal(l, cart.Lines{"B": 3}) {
+			t.Errorf("after take = %v", l)
+		}
+		if ok, err := s.ClearIf(ctx, o, cart.Lines{"B": 3}); err != nil || !ok {
+			t.Errorf("clear-if on the same cart = %v, %v", ok, err)
+		}
+		if l := lines(t, s, o); len(l) != 0 {
+			t.Errorf("after clear-if = %v", l)
+		}
+	})
+	t.Run("merge is capped and happens once per merge id", func(t *testing.T) {
+		s, o := newStore(t), newOwner()
+		_ = s.Set(ctx, o, "A", 2, ttl)
+		caps := map[string]int{"A": 4, "B": cart.MaxQuantity}
+		want := cart.Lines{"A": 4, "B": 3}
+		for range 2 {
+			got, err := s.Merge(ctx, o, "m1", cart.Lines{"A": 5, "B": 3, "C": 1}, caps, ttl)
+			if err != nil || !maps.Equal(got, want) {
+				t.Errorf("merge = %v, %v; want %v (C has no cap: not sold)", got, err, want)
+			}
+		}
+		if got, err := s.Merge(ctx, o, "m2", cart.Lines{"B": 1}, caps, ttl); err != nil || got["B"] != 4 {
+			t.Errorf("another merge = %v, %v", got, err)
+		}
+	})
+}
