@@ -71,10 +71,26 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	})
 	// A role of its own, without the AWSLambdaBasicExecutionRole managed policy:
 	// that policy may write to every log group in the account.
-	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
+	roleProps := &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Runs the " + string(props.Name) + " function"),
-	})
+	}
+	if props.Network != nil {
+		// Lambda creates and deletes the function's network interfaces with the
+		// function's role. CDK adds AWSLambdaVPCAccessExecutionRole only to roles
+		// it makes itself, so these are the same actions, inline in the role:
+		// in a separate AWS::IAM::Policy they could reach IAM after the
+		// function, whose creation then fails ("execution role does not have
+		// permissions to call CreateNetworkInterface").
+		roleProps.InlinePolicies = &map[string]awsiam.PolicyDocument{"NetworkInterfaces": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+					"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+				Resources: jsii.Strings("*"),
+			})},
+		})}
+	}
+	role := awsiam.NewRole(this, jsii.String("Role"), roleProps)
 	logs.GrantWrite(role)
 	env := make(map[string]*string, len(props.Environment))
 	for k, v := range props.Environment {
@@ -98,14 +114,6 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	if props.Network != nil {
 		fnProps.Vpc, fnProps.VpcSubnets = props.Network.Vpc(), props.Network.Subnets()
 		fnProps.SecurityGroups = &[]awsec2.ISecurityGroup{props.SecurityGroup}
-		// Lambda creates and deletes the function's network interfaces with the
-		// function's role. CDK adds AWSLambdaVPCAccessExecutionRole only to roles
-		// it makes itself, so these are the same actions, inline.
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-				"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
-			Resources: jsii.Strings("*"),
-		}))
 	}
 	fn := awslambda.NewFunction(this, jsii.String("Function"), fnProps)
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{

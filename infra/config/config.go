@@ -46,13 +46,28 @@ type Stage struct {
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
 const DefaultProfile = "dev"
 
-var stageName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,23}$`)
+// MaxStageName bounds a stage name so that every physical name derived from
+// it fits its service's limit; the longest is the cache's
+// "shop-<stage>-cart" (ElastiCache allows 40).
+const MaxStageName = 24
+
+// stageName: lower-case words joined by single hyphens, starting with a
+// letter. ElastiCache refuses names with a trailing or a double hyphen.
+var stageName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// ValidName says what is wrong with a stage name, or nil.
+func ValidName(name string) error {
+	if len(name) > MaxStageName || !stageName.MatchString(name) {
+		return fmt.Errorf("stage %q: must be 1 to %d characters of a-z 0-9, starting with a letter, words joined by single hyphens (no trailing or double hyphen)", name, MaxStageName)
+	}
+	return nil
+}
 
 // Resolve picks the profile for stage name from profiles (the raw JSON of the
 // "shop:stages" context key): a profile of the same name, or DefaultProfile.
 func Resolve(name, owner string, profiles json.RawMessage) (Stage, error) {
-	if !stageName.MatchString(name) {
-		return Stage{}, fmt.Errorf("stage %q: must be 1 to 24 characters of a-z 0-9 -, starting with a letter", name)
+	if err := ValidName(name); err != nil {
+		return Stage{}, err
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(profiles, &all); err != nil {
@@ -105,3 +120,10 @@ func (s Stage) Validate() error {
 	}
 	return nil
 }
+
+// CacheName is the stage's serverless cache, which is also its IAM user and
+// user group: ElastiCache allows 40 characters.
+func (s Stage) CacheName() string { return "shop-" + s.Name + "-cart" }
+
+// StackName is the stage's stack of the given part (Data, Network, ...).
+func (s Stage) StackName(part string) string { return "Shop-" + s.Name + "-" + part }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -21,6 +22,13 @@ func TestResolve(t *testing.T) {
 		{"upper case refused", "Dev", false, "must be"},
 		{"too long refused", strings.Repeat("a", 25), false, "must be"},
 		{"leading digit refused", "1dev", false, "must be"},
+		{"longest name", strings.Repeat("a", MaxStageName), false, ""},
+		{"words joined by hyphens", "dev-alice-2", false, ""},
+		{"trailing hyphen refused", "qa-", false, "must be"},
+		{"double hyphen refused", "a--b", false, "must be"},
+		{"leading hyphen refused", "-qa", false, "must be"},
+		{"underscore refused", "dev_alice", false, "must be"},
+		{"empty refused", "", false, "must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,5 +65,28 @@ func TestResolveRefusesBadProfiles(t *testing.T) {
 				t.Error("Resolve accepted it")
 			}
 		})
+	}
+}
+
+// Every physical name made from a stage name fits its service at the longest
+// stage name, and keeps ElastiCache's rules (no double or trailing hyphen).
+func TestPhysicalNamesFitAtTheLongestStage(t *testing.T) {
+	s, err := Resolve("a"+strings.Repeat("-b", (MaxStageName-1)/2), "alice", []byte(profiles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Name) < MaxStageName-1 {
+		t.Fatalf("stage %q is not near the longest", s.Name)
+	}
+	cache := regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	if n := s.CacheName(); len(n) > 40 || !cache.MatchString(n) {
+		t.Errorf("cache name %q (%d characters) breaks ElastiCache's rules", n, len(n))
+	}
+	for _, part := range []string{"Data", "Network", "Media", "Api"} {
+		// CloudFormation: 128 characters; the longest derived logical name
+		// CDK builds from a stack name (nested ids, exports) stays well inside.
+		if n := s.StackName(part); len(n) > 128 {
+			t.Errorf("stack name %q too long", n)
+		}
 	}
 }

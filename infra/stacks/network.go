@@ -23,7 +23,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *awscdk.StackP
 	s := &NetworkStack{Stack: stack}
 	s.Network = components.NewNetwork(stack, "Network", components.NetworkProps{LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod})
 	s.Cache = components.NewCartCache(stack, "CartCache", components.CartCacheProps{
-		Network: s.Network, Name: "shop-" + stage.Name + "-cart", AccessString: contract.CacheAccessString,
+		Network: s.Network, Name: stage.CacheName(), AccessString: contract.CacheAccessString,
 		MaxStorageGB: stage.CacheMaxStorageGB, MaxECPU: stage.CacheMaxECPU,
 	})
 	return s

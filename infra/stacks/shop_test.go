@@ -391,13 +391,28 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 				t.Errorf("%s: managed policies %s", id, js(r.Properties["ManagedPolicyArns"]))
 			}
 		}
+		// Statements of the role's own inline policies and of its separate
+		// AWS::IAM::Policy (CDK's default policy), by role.
+		statements := map[string][]any{}
+		for id, r := range ofType(stack, "AWS::IAM::Role") {
+			pols, _ := r.Properties["Policies"].([]any)
+			for _, p := range pols {
+				stmts, _ := get(p, "PolicyDocument", "Statement").([]any)
+				statements[id] = append(statements[id], stmts...)
+			}
+		}
 		for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+			stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+			statements[id] = append(statements[id], stmts...)
+		}
+		for id, stmts := range statements {
 			if !ours.MatchString(id) {
 				continue // CDK's own custom resource handlers
 			}
 			fn := id[:strings.Index(id, "Role")]
-			seen[fn] = map[string]bool{}
-			stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+			if seen[fn] == nil {
+				seen[fn] = map[string]bool{}
+			}
 			for _, s := range stmts {
 				actions := fmt.Sprint(get(s, "Action"))
 				res := js(get(s, "Resource"))
@@ -461,6 +476,31 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 		sort.Strings(got)
 		if strings.Join(got, " ") != want {
 			t.Errorf("%s may use %v, want %s", fn, got, want)
+		}
+	}
+}
+
+// A function in the VPC cannot be created before its role may create network
+// interfaces: those actions are inline in the role itself, never in a
+// separate AWS::IAM::Policy that CloudFormation may attach later.
+func TestNetworkInterfaceRightsAreInTheRole(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+			if strings.Contains(js(pol.Properties), "ec2:CreateNetworkInterface") {
+				t.Errorf("%s/%s: network interface rights in a separate policy", stack, id)
+			}
+		}
+		for _, fn := range []string{"Cart", "Orders"} {
+			found := false
+			for id, r := range ofType(stack, "AWS::IAM::Role") {
+				if strings.HasPrefix(id, fn+"Role") && strings.Contains(js(r.Properties["Policies"]), "ec2:CreateNetworkInterface") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: the %s role has no inline network interface rights", stack, fn)
+			}
 		}
 	}
 }

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -35,15 +37,24 @@ func main() {
 	app.Synth(nil)
 }
 
-var notStageChar = regexp.MustCompile(`[^a-z0-9-]+`)
+var notStageChar = regexp.MustCompile(`[^a-z0-9]+`)
 
-// DeveloperStage is the default stage of a developer: dev-<user>, cleaned to a valid stage name.
+// DeveloperStage is the default stage of a developer: dev-<user>, cleaned to
+// a valid stage name. A name too long to fit is cut and ends in four hex
+// digits of the full name's hash, so that two users who share a long prefix
+// still get stages of their own.
 func DeveloperStage(user string) string {
-	s := "dev-" + strings.Trim(notStageChar.ReplaceAllString(strings.ToLower(user), "-"), "-")
-	if len(s) > 24 {
-		s = s[:24]
+	clean := strings.Trim(notStageChar.ReplaceAllString(strings.ToLower(user), "-"), "-")
+	if clean == "" {
+		clean = "unknown"
 	}
-	return strings.TrimRight(s, "-")
+	s := "dev-" + clean
+	if len(s) <= config.MaxStageName {
+		return s
+	}
+	sum := sha256.Sum256([]byte(user))
+	suffix := "-" + hex.EncodeToString(sum[:2])
+	return strings.TrimRight(s[:config.MaxStageName-len(suffix)], "-") + suffix
 }
 
 // loginName is the account name when USER is not set (CI runners, containers).
