@@ -63,6 +63,7 @@ type shopApi struct {
 	authorizer awsapigatewayv2authorizers.HttpUserPoolAuthorizer
 	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	seen       map[string]bool
+	cors       bool // the API has a CORS configuration
 }
 
 // accessLogFormat is one JSON object per request; the keys are stable for log queries.
@@ -101,12 +102,11 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 	var cors *awsapigatewayv2.CorsPreflightOptions
 	if len(origins) > 0 {
 		cors = &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: &origins,
-			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
-				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH, awsapigatewayv2.CorsHttpMethod_DELETE},
+			AllowOrigins:  &origins,
+			AllowMethods:  corsMethods(),
 			AllowHeaders:  lowerStrings(contract.CORSAllowHeaders()),
 			ExposeHeaders: lowerStrings(contract.CORSExposeHeaders()),
-			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+			MaxAge:        awscdk.Duration_Seconds(jsii.Number(contract.CORSMaxAgeSeconds)),
 		}
 	}
 	api := awsapigatewayv2.NewHttpApi(this, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
@@ -137,7 +137,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.Client},
 		})
-	a := &shopApi{Construct: this, api: api, authorizer: authorizer, seen: map[string]bool{}}
+	a := &shopApi{Construct: this, api: api, authorizer: authorizer, seen: map[string]bool{}, cors: cors != nil}
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
 		// request, with or without an Authorization header.
@@ -183,12 +183,27 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("DefaultIntegration"), fn, nil)
 	route := awsapigatewayv2.NewHttpRoute(s.Construct, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
 		HttpApi:     s.api,
 		RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
-		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("DefaultIntegration"), fn, nil),
+		Integration: integration,
 	})
 	allowPublic(route)
+	if s.cors {
+		// With a $default route, API Gateway hands CORS preflights to it
+		// instead of answering them from the CORS configuration; an
+		// unauthenticated OPTIONS /{proxy+} route outranks $default, so
+		// browsers' preflights (which carry no token) pass, and API Gateway
+		// answers them with the configured headers (the function, if it is
+		// reached, answers 204).
+		preflight := awsapigatewayv2.NewHttpRoute(s.Construct, jsii.String("PreflightRoute"), &awsapigatewayv2.HttpRouteProps{
+			HttpApi:     s.api,
+			RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String("/{proxy+}"), awsapigatewayv2.HttpMethod_OPTIONS),
+			Integration: integration,
+		})
+		allowPublic(preflight)
+	}
 }
 
 // allowPublic records on a public route why it has no authorizer.
@@ -197,6 +212,14 @@ func allowPublic(route constructs.IConstruct) {
 		Id:     jsii.String("AwsSolutions-APIG4"),
 		Reason: jsii.String("Public by contract (API.md): catalogue reads, and the $default route that answers unknown paths with a 404 problem; the stage throttles them"),
 	}}, jsii.Bool(true))
+}
+
+func corsMethods() *[]awsapigatewayv2.CorsHttpMethod {
+	var out []awsapigatewayv2.CorsHttpMethod
+	for _, m := range contract.CORSAllowMethods() {
+		out = append(out, awsapigatewayv2.CorsHttpMethod(m))
+	}
+	return &out
 }
 
 // lowerStrings are names as API Gateway's CORS configuration keeps them: in lower case.

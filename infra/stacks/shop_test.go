@@ -726,6 +726,38 @@ func TestHttpApi(t *testing.T) {
 	}
 }
 
+// Browsers can call the API: the CORS configuration is the contract's, and
+// an unauthenticated OPTIONS /{proxy+} route keeps preflights away from the
+// $default route (which would otherwise receive them).
+func TestCorsPreflight(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		cors := get(only(t, stack, "AWS::ApiGatewayV2::Api").Properties, "CorsConfiguration")
+		want := map[string]string{"dev-test": `["http://localhost:3000"]`, "prod": `["https://shop.example.com"]`}[stage]
+		if js(get(cors, "AllowOrigins")) != want || js(get(cors, "AllowMethods")) != js(contract.CORSAllowMethods()) ||
+			get(cors, "MaxAge") != float64(contract.CORSMaxAgeSeconds) || !strings.Contains(js(get(cors, "AllowHeaders")), "x-session-id") ||
+			!strings.Contains(js(get(cors, "ExposeHeaders")), "etag") {
+			t.Errorf("%s: CORS %s", stack, js(cors))
+		}
+		found := false
+		for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
+			if r.Properties["RouteKey"] != "OPTIONS /{proxy+}" {
+				continue
+			}
+			found = true
+			if at := r.Properties["AuthorizationType"]; at != nil && at != "NONE" {
+				t.Errorf("%s/%s: preflight route needs %v", stack, id, at)
+			}
+			if !strings.Contains(js(r.Properties["Target"]), "DefaultIntegration") {
+				t.Errorf("%s/%s: preflight target %s", stack, id, js(r.Properties["Target"]))
+			}
+		}
+		if !found {
+			t.Errorf("%s: no OPTIONS /{proxy+} route", stack)
+		}
+	}
+}
+
 // No write is public; only cart routes take guests.
 func TestNoPublicWrites(t *testing.T) {
 	for _, r := range append(append(append([]components.Route{}, CatalogRoutes...), CartRoutes...), OrderRoutes...) {
@@ -790,7 +822,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"$default": "NONE"}
+	// $default and the CORS preflight route are the API's own, not operations.
+	want := map[string]string{"$default": "NONE", "OPTIONS /{proxy+}": "NONE"}
 	for path, ops := range doc.Paths {
 		for method, rawOp := range ops {
 			var op struct {

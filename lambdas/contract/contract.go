@@ -132,6 +132,12 @@ func CORSAllowHeaders() []string {
 	return []string{HeaderAuthorization, HeaderContentType, HeaderIfMatch, HeaderIdempotencyKey, HeaderSessionID}
 }
 
+// CORSAllowMethods are the methods a browser may use cross-origin.
+func CORSAllowMethods() []string { return []string{"GET", "POST", "PUT", "PATCH", "DELETE"} }
+
+// CORSMaxAgeSeconds is how long a browser may keep a preflight's answer.
+const CORSMaxAgeSeconds = 3600
+
 // CORSExposeHeaders are the response headers a browser script may read.
 func CORSExposeHeaders() []string {
 	return []string{HeaderETag, HeaderLocation, HeaderRequestID, HeaderRetryAfter}

@@ -43,6 +43,10 @@ func main() {
 	}
 }
 
+// corsOrigins are the browser origins of a development front end: the dev
+// profile's corsOrigins in cdk.json, and the same on 127.0.0.1.
+var corsOrigins = []string{"http://localhost:3000", "http://127.0.0.1:3000"}
+
 // run serves until ctx ends. ready, when set, learns the backends' endpoints
 // once the API answers.
 func run(ctx context.Context, log *slog.Logger, port string, seed bool, data string, ready func(backends map[string]string)) error {
@@ -58,7 +62,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	// Backends first; /health answers 503 until they are up.
 	base := "http://" + addr
 	dev, err := localdev.Start(ctx, localdev.Options{DataDir: data, Webhook: base + "/local/s3-events", ImagesBaseURL: base + "/local/images",
-		CORSOrigins: []string{"http://localhost:3000", "http://127.0.0.1:3000"}, Log: log, Output: os.Stderr})
+		CORSOrigins: corsOrigins, Log: log, Output: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -68,6 +72,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		return err
 	}
 	srv := localapi.New(shop.Router(log), tokens, log, dev.Checks())
+	srv.SetCORS(localapi.CORS{Origins: corsOrigins})
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
 	// images function asynchronously, and the CDN serves the bucket.
 	var pending sync.WaitGroup

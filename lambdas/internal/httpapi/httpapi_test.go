@@ -345,3 +345,17 @@ func TestElsewhereRoutesGive405(t *testing.T) {
 		t.Fatalf("GET /carts = %d, want 404", resp.StatusCode)
 	}
 }
+
+// A preflight that reaches a function (the OPTIONS /{proxy+} route, or
+// $default) is a 204 for any path: API Gateway adds the CORS headers.
+func TestPreflightReachingTheFunctionIs204(t *testing.T) {
+	rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil))).Elsewhere(AllRoutes())
+	for _, path := range []string{"/products", "/cart/items/P1", "/orders/O1", "/nowhere"} {
+		ev := events.APIGatewayV2HTTPRequest{RouteKey: "OPTIONS /{proxy+}", RawPath: path}
+		ev.RequestContext.HTTP.Method = "OPTIONS"
+		resp, err := rt.Serve(context.Background(), ev)
+		if err != nil || resp.StatusCode != 204 || resp.Body != "" {
+			t.Errorf("OPTIONS %s = %d %q, %v", path, resp.StatusCode, resp.Body, err)
+		}
+	}
+}

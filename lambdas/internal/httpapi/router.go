@@ -142,6 +142,13 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	route, params := rt.byKey[ev.RouteKey], ev.PathParameters
 	var resp Response
 	var err error
+	if route == nil && ev.RequestContext.HTTP.Method == http.MethodOptions {
+		// A CORS preflight (the OPTIONS /{proxy+} route, or $default): 204
+		// for any path. API Gateway puts the stage's CORS headers on it.
+		out := events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{contract.HeaderRequestID: reqID}}
+		log.Info("request", "route", "preflight", "method", http.MethodOptions, "path", ev.RawPath, "status", out.StatusCode)
+		return out, nil
+	}
 	if route == nil {
 		// $default or an unknown key: find the route ourselves, so that an unknown
 		// path is a 404 problem and a known path with the wrong method a 405.

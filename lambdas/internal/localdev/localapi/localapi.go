@@ -38,6 +38,7 @@ type Server struct {
 	checks map[string]Check
 	ready  atomic.Bool
 	mounts map[string]http.Handler // path prefix -> local-only handler
+	cors   CORS
 }
 
 // Mount serves paths under prefix (e.g. "/local/images/") with h: local-only
@@ -54,6 +55,10 @@ func New(router *httpapi.Router, tokens *Tokens, log *slog.Logger, checks map[st
 	return &Server{router: router, tokens: tokens, log: log, checks: checks}
 }
 
+// SetCORS answers preflights and adds CORS headers as API Gateway does for
+// the given configuration.
+func (s *Server) SetCORS(c CORS) { s.cors = c }
+
 // SetReady marks the backends as started: /health may now answer 200.
 func (s *Server) SetReady() { s.ready.Store(true) }
 
@@ -68,6 +73,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/health" || r.URL.Path == "/local/token":
 		writeJSON(w, http.StatusMethodNotAllowed, "application/problem+json", map[string]any{
 			"type": "/problems/method-not-allowed", "title": "Method Not Allowed", "status": 405})
+		return
+	}
+	if s.cors.preflight(w, r) {
 		return
 	}
 	for prefix, h := range s.mounts {
@@ -94,6 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
+	s.cors.decorate(w, r)
 	w.WriteHeader(resp.StatusCode)
 	if resp.IsBase64Encoded {
 		b, _ := base64.StdEncoding.DecodeString(resp.Body)
