@@ -52,22 +52,27 @@ type productImages struct {
 func NewProductImages(scope constructs.Construct, id string, props ProductImagesProps) ProductImages {
 	this := constructs.NewConstruct(scope, &id)
 	removal := StatefulRemoval(props.Prod)
-	logs := awss3.NewBucket(this, jsii.String("AccessLogs"), &awss3.BucketProps{
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		// CloudFront's standard logs are written with an ACL.
-		ObjectOwnership: awss3.ObjectOwnership_OBJECT_WRITER,
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id: jsii.String("expire-logs"), Expiration: awscdk.Duration_Days(jsii.Number(map[bool]float64{true: 365, false: 30}[props.Prod])),
-		}},
-		RemovalPolicy:     removal,
-		AutoDeleteObjects: jsii.Bool(!props.Prod),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(logs, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("This is the access log bucket of the images bucket and the CDN; logging it would log the logs"),
-	}}, jsii.Bool(false))
-	bucket := awss3.NewBucket(this, jsii.String("Bucket"), &awss3.BucketProps{
+	// Access logs in prod only. In a development stage CloudFront would keep
+	// writing logs into the log bucket after its auto-delete handler emptied
+	// it, and `cdk destroy` would fail with BucketNotEmpty.
+	var logs awss3.Bucket
+	if props.Prod {
+		logs = awss3.NewBucket(this, jsii.String("AccessLogs"), &awss3.BucketProps{
+			BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+			Encryption:        awss3.BucketEncryption_S3_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			// CloudFront's standard logs are written with an ACL.
+			ObjectOwnership: awss3.ObjectOwnership_OBJECT_WRITER,
+			LifecycleRules: &[]*awss3.LifecycleRule{{
+				Id: jsii.String("expire-logs"), Expiration: awscdk.Duration_Days(jsii.Number(365)),
+			}},
+			RemovalPolicy: removal,
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(logs, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("This is the access log bucket of the images bucket and the CDN; logging it would log the logs"),
+		}}, jsii.Bool(false))
+	}
+	bucketProps := &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
@@ -86,36 +91,37 @@ func NewProductImages(scope constructs.Construct, id string, props ProductImages
 			AllowedHeaders: jsii.Strings("Content-Type"),
 			MaxAge:         jsii.Number(3000),
 		}},
-		ServerAccessLogsBucket: logs,
-		ServerAccessLogsPrefix: jsii.String("s3/"),
-		RemovalPolicy:          removal,
-		AutoDeleteObjects:      jsii.Bool(!props.Prod),
-	})
-	// Image keys never change content (a new upload gets a new key), so the
-	// CDN may keep them for a year and ignore query strings, headers and cookies.
-	cache := awscloudfront.NewCachePolicy(this, jsii.String("ImmutableImages"), &awscloudfront.CachePolicyProps{
-		Comment:             jsii.String("Product images: immutable keys"),
-		DefaultTtl:          awscdk.Duration_Days(jsii.Number(365)),
-		MinTtl:              awscdk.Duration_Days(jsii.Number(1)),
-		MaxTtl:              awscdk.Duration_Days(jsii.Number(365)),
-		QueryStringBehavior: awscloudfront.CacheQueryStringBehavior_None(),
-		HeaderBehavior:      awscloudfront.CacheHeaderBehavior_None(),
-		CookieBehavior:      awscloudfront.CacheCookieBehavior_None(),
-	})
+		RemovalPolicy:     removal,
+		AutoDeleteObjects: jsii.Bool(!props.Prod),
+	}
+	if logs != nil {
+		bucketProps.ServerAccessLogsBucket, bucketProps.ServerAccessLogsPrefix = logs, jsii.String("s3/")
+	}
+	bucket := awss3.NewBucket(this, jsii.String("Bucket"), bucketProps)
+	if logs == nil {
+		cdknag.NagSuppressions_AddResourceSuppressions(bucket, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("Development stage: no access logs, so that cdk destroy can remove every bucket (README, Deploying)"),
+		}}, jsii.Bool(false))
+	}
+	// Image keys never change content (a new upload gets a new key): the
+	// managed CachingOptimized policy (no query strings, headers or cookies in
+	// the key; up to a year when the object says so) fits, and it spends none
+	// of the account's quota of custom cache policies, whatever the number of
+	// stages.
 	distProps := &awscloudfront.DistributionProps{
 		Comment: jsii.String("Product images"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
-			CachePolicy:           cache,
+			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
 			ResponseHeadersPolicy: awscloudfront.ResponseHeadersPolicy_SECURITY_HEADERS(),
 		},
-		HttpVersion:   awscloudfront.HttpVersion_HTTP2_AND_3,
-		PriceClass:    awscloudfront.PriceClass_PRICE_CLASS_100,
-		EnableLogging: jsii.Bool(true),
-		LogBucket:     logs,
-		LogFilePrefix: jsii.String("cdn/"),
+		HttpVersion: awscloudfront.HttpVersion_HTTP2_AND_3,
+		PriceClass:  awscloudfront.PriceClass_PRICE_CLASS_100,
+	}
+	if logs != nil {
+		distProps.EnableLogging, distProps.LogBucket, distProps.LogFilePrefix = jsii.Bool(true), logs, jsii.String("cdn/")
 	}
 	if props.DomainName != "" {
 		distProps.DomainNames = jsii.Strings(props.DomainName)
@@ -126,6 +132,10 @@ func NewProductImages(scope constructs.Construct, id string, props ProductImages
 	suppressions := []*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("Product images are public content for a shop that sells everywhere; no geo restriction")},
 		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("The distribution serves only static, immutable images from a private bucket; no WAF (cost), recorded in the README")},
+	}
+	if logs == nil {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-CFR3"),
+			Reason: jsii.String("Development stage: no access logs, so that cdk destroy can remove every bucket (README, Deploying)")})
 	}
 	baseURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), cdn.DistributionDomainName()})
 	if props.DomainName == "" {

@@ -868,7 +868,13 @@ func bucketByLogicalID(t *testing.T, stack, prefix string) resource {
 func TestImagesBucket(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Media"
-		for _, prefix := range []string{"ProductImagesBucket", "ProductImagesAccessLogs"} {
+		// Development stages keep no access logs: nothing writes into a bucket
+		// that cdk destroy is emptying.
+		prefixes := map[string][]string{"dev-test": {"ProductImagesBucket"}, "prod": {"ProductImagesBucket", "ProductImagesAccessLogs"}}[stage]
+		if n := len(ofType(stack, "AWS::S3::Bucket")); n != len(prefixes) {
+			t.Errorf("%s: %d buckets, want %d", stack, n, len(prefixes))
+		}
+		for _, prefix := range prefixes {
 			b := bucketByLogicalID(t, stack, prefix)
 			p := b.Properties
 			if js(p["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` {
@@ -894,8 +900,6 @@ func TestImagesBucket(t *testing.T) {
 			{"versioning", p["VersioningConfiguration"], wantVersioning},
 			{"lifecycle", get(p, "LifecycleConfiguration", "Rules"),
 				`[{"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1},"Id":"abort-incomplete-uploads","Status":"Enabled"},{"Id":"expire-replaced-versions","NoncurrentVersionExpiration":{"NoncurrentDays":30},"Status":"Enabled"}]`},
-			{"access logs prefix", get(p, "LoggingConfiguration", "LogFilePrefix"), `"s3/"`},
-			{"access logs bucket", get(p, "LoggingConfiguration", "DestinationBucketName", "Ref"), `"` + logicalID(t, stack, "AWS::S3::Bucket", "ProductImagesAccessLogs") + `"`},
 			{"CORS methods", get(p, "CorsConfiguration", "CorsRules", 0, "AllowedMethods"), `["PUT"]`},
 			{"ownership", get(p, "OwnershipControls", "Rules", 0, "ObjectOwnership"), `"BucketOwnerEnforced"`},
 		}
@@ -903,6 +907,14 @@ func TestImagesBucket(t *testing.T) {
 			if js(c.got) != c.want {
 				t.Errorf("%s: %s = %s, want %s", stack, c.name, js(c.got), c.want)
 			}
+		}
+		if stage == "prod" {
+			if js(get(p, "LoggingConfiguration", "LogFilePrefix")) != `"s3/"` ||
+				js(get(p, "LoggingConfiguration", "DestinationBucketName", "Ref")) != `"`+logicalID(t, stack, "AWS::S3::Bucket", "ProductImagesAccessLogs")+`"` {
+				t.Errorf("%s: access logs %s", stack, js(p["LoggingConfiguration"]))
+			}
+		} else if p["LoggingConfiguration"] != nil {
+			t.Errorf("%s: access logs in a development stage", stack)
 		}
 		if origins := js(get(p, "CorsConfiguration", "CorsRules", 0, "AllowedOrigins")); strings.Contains(origins, "*") {
 			t.Errorf("%s: CORS origins %s", stack, origins)
@@ -943,32 +955,59 @@ func TestImagesBucketPolicies(t *testing.T) {
 }
 
 func TestCdn(t *testing.T) {
-	stack := "Shop-dev-test-Media"
-	d := get(only(t, stack, "AWS::CloudFront::Distribution").Properties, "DistributionConfig")
-	oac := only(t, stack, "AWS::CloudFront::OriginAccessControl").Properties
-	checks := []struct {
-		name string
-		got  any
-		want string
-	}{
-		{"HTTPS only", get(d, "DefaultCacheBehavior", "ViewerProtocolPolicy"), `"redirect-to-https"`},
-		{"read only", get(d, "DefaultCacheBehavior", "AllowedMethods"), `["GET","HEAD"]`},
-		{"OAC, no OAI", get(d, "Origins", 0, "S3OriginConfig", "OriginAccessIdentity"), `""`},
-		{"OAC signs", get(oac, "OriginAccessControlConfig", "SigningBehavior"), `"always"`},
-		{"OAC for S3", get(oac, "OriginAccessControlConfig", "OriginAccessControlOriginType"), `"s3"`},
-		{"logs", get(d, "Logging", "Prefix"), `"cdn/"`},
-	}
-	for _, c := range checks {
-		if js(c.got) != c.want {
-			t.Errorf("%s = %s, want %s", c.name, js(c.got), c.want)
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Media"
+		d := get(only(t, stack, "AWS::CloudFront::Distribution").Properties, "DistributionConfig")
+		oac := only(t, stack, "AWS::CloudFront::OriginAccessControl").Properties
+		checks := []struct {
+			name string
+			got  any
+			want string
+		}{
+			{"HTTPS only", get(d, "DefaultCacheBehavior", "ViewerProtocolPolicy"), `"redirect-to-https"`},
+			{"read only", get(d, "DefaultCacheBehavior", "AllowedMethods"), `["GET","HEAD"]`},
+			{"OAC, no OAI", get(d, "Origins", 0, "S3OriginConfig", "OriginAccessIdentity"), `""`},
+			{"OAC signs", get(oac, "OriginAccessControlConfig", "SigningBehavior"), `"always"`},
+			{"OAC for S3", get(oac, "OriginAccessControlConfig", "OriginAccessControlOriginType"), `"s3"`},
+			// Managed CachingOptimized: no custom cache policy per stage (an account quota).
+			{"managed cache policy", get(d, "DefaultCacheBehavior", "CachePolicyId"), `"658327ea-f89d-4fab-a63d-7e88639e58f6"`},
+			{"logs", get(d, "Logging", "Prefix"), map[string]string{"dev-test": "null", "prod": `"cdn/"`}[stage]},
+		}
+		for _, c := range checks {
+			if js(c.got) != c.want {
+				t.Errorf("%s: %s = %s, want %s", stack, c.name, js(c.got), c.want)
+			}
+		}
+		if !strings.Contains(js(get(d, "Origins", 0, "OriginAccessControlId")), "OriginAccessControl") {
+			t.Errorf("%s: origin without OAC: %s", stack, js(get(d, "Origins", 0)))
+		}
+		if n := len(ofType(stack, "AWS::CloudFront::CachePolicy")); n != 0 {
+			t.Errorf("%s: %d custom cache policies", stack, n)
 		}
 	}
-	if !strings.Contains(js(get(d, "Origins", 0, "OriginAccessControlId")), "OriginAccessControl") {
-		t.Errorf("origin without OAC: %s", js(get(d, "Origins", 0)))
-	}
-	cp := get(only(t, stack, "AWS::CloudFront::CachePolicy").Properties, "CachePolicyConfig")
-	if js(get(cp, "DefaultTTL")) != "31536000" || js(get(cp, "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig", "QueryStringBehavior")) != `"none"` {
-		t.Errorf("cache policy = %s", js(cp))
+}
+
+// Every function of every stack, CDK's own handlers included, logs into a log
+// group of its stack that has the stage's retention and goes with a
+// development stage: a destroy leaves no /aws/lambda/* group behind.
+func TestEveryFunctionLogsToAGroupOfItsStack(t *testing.T) {
+	for name, tp := range tpl {
+		prod := strings.HasPrefix(name, "Shop-prod-")
+		for id, fn := range tp.Resources {
+			if fn.Type != "AWS::Lambda::Function" {
+				continue
+			}
+			ref, _ := get(fn.Properties, "LoggingConfig", "LogGroup", "Ref").(string)
+			lg, ok := tp.Resources[ref]
+			switch {
+			case !ok || lg.Type != "AWS::Logs::LogGroup":
+				t.Errorf("%s/%s logs to %s, not a log group of its stack", name, id, js(get(fn.Properties, "LoggingConfig")))
+			case lg.Properties["RetentionInDays"] != map[bool]float64{false: 7, true: 365}[prod]:
+				t.Errorf("%s/%s: log retention %v", name, ref, lg.Properties["RetentionInDays"])
+			case lg.DeletionPolicy != map[bool]string{false: "Delete", true: "Retain"}[prod]:
+				t.Errorf("%s/%s: log group deletion policy %q", name, ref, lg.DeletionPolicy)
+			}
+		}
 	}
 }
 
