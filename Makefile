@@ -18,7 +18,7 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build app synth diff deploy destroy postman-env test unit test-infra test-lambdas test-api lint bench local clean check-tools check-backends
+.PHONY: help deps build app synth diff deploy account-deploy destroy postman-env test unit test-infra test-lambdas test-api lint bench local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,11 +62,29 @@ synth: node_modules/.installed build ## synthesize every stack of STAGE into cdk
 	$(CDK) synth --quiet
 	@echo "templates: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
 
-diff: node_modules/.installed build ## compare STAGE with what is deployed
-	$(CDK) diff --all
+# The stage's own stacks: STAGE, or the app's default (dev-$USER), as the app
+# itself resolves it. Shop-Account is deployed on its own (account-deploy).
+STACKS = 'Shop-$(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -print-stage)-*'
+# What `cdk deploy` needs in the account before anything else, and where to
+# look without credentials.
+define need-credentials
+	@if [ -z "$${AWS_PROFILE:-}$${AWS_ACCESS_KEY_ID:-}$${AWS_WEB_IDENTITY_TOKEN_FILE:-}$${AWS_CONTAINER_CREDENTIALS_FULL_URI:-}" ] && \
+	  [ ! -f "$$HOME/.aws/credentials" ] && [ ! -f "$$HOME/.aws/config" ]; then \
+	  echo "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the target account; to review a change without an account: make review BASE=<rev>"; exit 1; fi
+	@echo "expects the CDK bootstrap (qualifier hnb659fds, version 6 or later) in the target account and region (cdk bootstrap aws://ACCOUNT/REGION); a restricted execution role needs the permissions in README, 'Deploying with a restricted bootstrap'"
+endef
 
-deploy: node_modules/.installed build ## deploy STAGE; its outputs go to cdk.out/outputs.json
-	$(CDK) deploy --all --outputs-file cdk.out/outputs.json
+diff: node_modules/.installed build ## compare STAGE's stacks with what is deployed (needs credentials)
+	$(need-credentials)
+	$(CDK) diff $(STACKS)
+
+deploy: node_modules/.installed build ## deploy STAGE's stacks; outputs go to cdk.out/outputs.json
+	$(need-credentials)
+	$(CDK) deploy --exclusively $(STACKS) --outputs-file cdk.out/outputs.json
+
+account-deploy: node_modules/.installed build ## deploy Shop-Account once per account and region (the shared development network)
+	$(need-credentials)
+	$(CDK) deploy --exclusively Shop-Account
 
 # A Postman environment for a deployed stage, from the outputs `make deploy` wrote.
 postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out/outputs.json
@@ -74,8 +92,9 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 	node .ci/postman-env.js cdk.out/outputs.json "$(STAGE)" > docs/postman/$(or $(STAGE),dev).postman_environment.json
 	@echo "wrote docs/postman/$(or $(STAGE),dev).postman_environment.json"
 
-destroy: node_modules/.installed build ## remove STAGE (prod keeps its data: RETAIN)
-	$(CDK) destroy --all
+destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its data: RETAIN)
+	$(need-credentials)
+	$(CDK) destroy --exclusively $(STACKS)
 
 test: check-backends node_modules/.installed build $(VERSITYGW) test-infra test-lambdas test-api ## run the whole test suite
 

@@ -37,6 +37,11 @@ type Stage struct {
 	CacheMaxStorageGB float64 `json:"cacheMaxStorageGb"`     // 1..5000
 	CacheMaxECPU      float64 `json:"cacheMaxEcpuPerSecond"` // 1000..15000000
 
+	// OwnNetwork gives the stage a VPC of its own. Without it the stage runs in
+	// the account's shared development network (the Shop-Account stack), so
+	// that an account holds many development stages.
+	OwnNetwork bool `json:"ownNetwork,omitempty"`
+
 	// CDN of product images: a custom domain and its ACM certificate (in
 	// us-east-1) give it TLS 1.2 or later; both or neither.
 	CdnDomainName     string `json:"cdnDomainName,omitempty"`
@@ -90,8 +95,8 @@ func Resolve(name, owner string, profiles json.RawMessage) (Stage, error) {
 		return Stage{}, fmt.Errorf("profile for stage %q: %w", name, err)
 	}
 	s.Name, s.Owner = name, owner
-	if name == "prod" && !s.Prod {
-		return Stage{}, fmt.Errorf("stage prod must have a profile with prod: true")
+	if name == "prod" && (!s.Prod || !s.OwnNetwork) {
+		return Stage{}, fmt.Errorf("stage prod must have a profile with prod: true and ownNetwork: true")
 	}
 	return s, s.Validate()
 }
@@ -127,3 +132,30 @@ func (s Stage) CacheName() string { return "shop-" + s.Name + "-cart" }
 
 // StackName is the stage's stack of the given part (Data, Network, ...).
 func (s Stage) StackName(part string) string { return "Shop-" + s.Name + "-" + part }
+
+// Account is what every development stage of an account and region shares,
+// deployed once as the Shop-Account stack: the development network (and the
+// stack reaper). It comes from the "shop:account" context key.
+type Account struct {
+	// LogRetentionDays of the shared network's flow logs.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// Account and Region pin the environment; empty means the CLI's.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+// AccountStackName is the one account-level stack.
+const AccountStackName = "Shop-Account"
+
+// ResolveAccount reads the account settings from the raw JSON of the
+// "shop:account" context key.
+func ResolveAccount(raw json.RawMessage) (Account, error) {
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return Account{}, fmt.Errorf("context shop:account: %w", err)
+	}
+	if a.LogRetentionDays < 1 {
+		return Account{}, fmt.Errorf("context shop:account: logRetentionDays must be at least 1")
+	}
+	return a, nil
+}

@@ -9,7 +9,8 @@ import (
 	"github.com/go-cdk-shop/shop/infra/config"
 )
 
-// NetworkStack holds the VPC and the cart cache. Carts are temporary: the
+// NetworkStack holds the cart cache, in the stage's own VPC (prod) or in the
+// account's shared development network. Carts are temporary: the
 // cache is not kept when the stack goes.
 type NetworkStack struct {
 	awscdk.Stack
@@ -21,7 +22,12 @@ type NetworkStack struct {
 func NewNetworkStack(scope constructs.Construct, id string, props *awscdk.StackProps, stage config.Stage) *NetworkStack {
 	stack := awscdk.NewStack(scope, &id, props)
 	s := &NetworkStack{Stack: stack}
-	s.Network = components.NewNetwork(stack, "Network", components.NetworkProps{LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod})
+	if stage.OwnNetwork {
+		s.Network = components.NewNetwork(stack, "Network", components.NetworkProps{LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod})
+	} else {
+		// The account's shared development network (Shop-Account).
+		s.Network = components.ImportNetwork(stack, "Network", DevNetworkExports, components.Zones)
+	}
 	s.Cache = components.NewCartCache(stack, "CartCache", components.CartCacheProps{
 		Network: s.Network, Name: stage.CacheName(), AccessString: contract.CacheAccessString,
 		MaxStorageGB: stage.CacheMaxStorageGB, MaxECPU: stage.CacheMaxECPU,

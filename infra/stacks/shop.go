@@ -32,7 +32,7 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	dataProps.Description = jsii.String("Shop " + stage.Name + ": tables, user pool and secrets (stateful)")
 	data := NewDataStack(app, prefix+"Data", &dataProps, stage)
 	netProps := base
-	netProps.Description = jsii.String("Shop " + stage.Name + ": VPC and the cart cache")
+	netProps.Description = jsii.String("Shop " + stage.Name + ": the cart cache" + map[bool]string{true: " and its VPC", false: " (in the account's shared development network)"}[stage.OwnNetwork])
 	network := NewNetworkStack(app, prefix+"Network", &netProps, stage)
 	mediaProps := base
 	mediaProps.Description = jsii.String("Shop " + stage.Name + ": product images bucket, CDN and upload checks")

@@ -99,7 +99,13 @@ func synth(dir string) {
 	profiles, err := json.Marshal(ctx["shop:stages"])
 	must(err)
 	delete(ctx, "shop:stages")
+	account, err := json.Marshal(ctx["shop:account"])
+	must(err)
+	delete(ctx, "shop:account")
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assembly), BuiltinCloudFormationValidation: jsii.Bool(false), Context: &ctx})
+	acct, err := config.ResolveAccount(account)
+	must(err)
+	NewAccountStack(app, acct)
 	for _, name := range []string{"dev-test", "prod"} {
 		stage, err := config.Resolve(name, "tester", profiles)
 		must(err)
@@ -199,8 +205,8 @@ func TestNoUnsuppressedNagErrors(t *testing.T) {
 			}
 		}
 	}
-	if stacks != 8 {
-		t.Errorf("found %d shop stacks in the manifest, want 8 (Data, Network, Media and Api of two stages)", stacks)
+	if stacks != 9 {
+		t.Errorf("found %d shop stacks in the manifest, want 9 (Data, Network, Media and Api of two stages, and Shop-Account)", stacks)
 	}
 	// cdk-nag ran: its report exists for every stack.
 	for name := range tpl {
@@ -219,7 +225,7 @@ func TestStackIdsCarryTheStage(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Media", "Shop-dev-test-Network",
+	want := []string{"Shop-Account", "Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Media", "Shop-dev-test-Network",
 		"Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Media", "Shop-prod-Network"}
 	if js(names) != js(want) {
 		t.Errorf("stacks = %v, want %v", names, want)
@@ -508,20 +514,78 @@ func TestNetworkInterfaceRightsAreInTheRole(t *testing.T) {
 // Only the cart and orders functions run in the VPC, in its isolated subnets,
 // with the cache's client security group.
 func TestFunctionsInTheVpc(t *testing.T) {
-	for id, fn := range ofType("Shop-dev-test-Api", "AWS::Lambda::Function") {
-		vpc := js(get(fn.Properties, "VpcConfig"))
-		inVpc := strings.HasPrefix(id, "Cart") || strings.HasPrefix(id, "Orders")
-		switch {
-		case !inVpc && vpc != "null":
-			t.Errorf("%s runs in the VPC: %s", id, vpc)
-		case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || strings.Count(vpc, "isolatedSubnet") != 2):
-			t.Errorf("%s: VpcConfig %s, want the client security group and both isolated subnets", id, vpc)
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		for id, fn := range ofType(stack, "AWS::Lambda::Function") {
+			vpc := js(get(fn.Properties, "VpcConfig"))
+			inVpc := strings.HasPrefix(id, "Cart") || strings.HasPrefix(id, "Orders")
+			switch {
+			case !inVpc && vpc != "null":
+				t.Errorf("%s/%s runs in the VPC: %s", stack, id, vpc)
+			case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || !inIsolatedSubnets(stage, vpc)):
+				t.Errorf("%s/%s: VpcConfig %s, want the client security group and both isolated subnets", stack, id, vpc)
+			}
 		}
 	}
 }
 
+// stageOf is the stage of a stack name (Shop-<stage>-<part>), or "Account".
+func stageOf(stack string) string {
+	rest := strings.TrimPrefix(stack, "Shop-")
+	if i := strings.LastIndex(rest, "-"); i > 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// inIsolatedSubnets says whether subnets (a template value as JSON) are the
+// stage's two isolated subnets: its own VPC's in prod, the account's shared
+// development network's otherwise.
+func inIsolatedSubnets(stage, subnets string) bool {
+	if stage == "prod" {
+		return strings.Count(subnets, "isolatedSubnet") == 2 && !strings.Contains(subnets, "ImportValue")
+	}
+	return strings.Count(subnets, `{"Fn::ImportValue":"`+DevNetworkExports.SubnetIDs+`"}`) == 2 &&
+		strings.Contains(subnets, `"Fn::Select":[0`) && strings.Contains(subnets, `"Fn::Select":[1`)
+}
+
+// Development stages run in the account's shared network and define none of
+// their own; prod has its own VPC.
+func TestDevelopmentStagesShareTheAccountNetwork(t *testing.T) {
+	for _, typ := range []string{"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::VPCEndpoint", "AWS::EC2::FlowLog"} {
+		if n := len(ofType("Shop-dev-test-Network", typ)); n != 0 {
+			t.Errorf("Shop-dev-test-Network defines %d × %s", n, typ)
+		}
+	}
+	exported := map[string]bool{}
+	for _, o := range tpl["Shop-Account"].Outputs {
+		if name, ok := get(o, "Export", "Name").(string); ok {
+			exported[name] = true
+		}
+	}
+	for _, name := range []string{DevNetworkExports.VpcID, DevNetworkExports.SubnetIDs, DevNetworkExports.AZs} {
+		if !exported[name] {
+			t.Errorf("Shop-Account does not export %s: %v", name, exported)
+		}
+	}
+	sg := ofType("Shop-dev-test-Network", "AWS::EC2::SecurityGroup")
+	for id, g := range sg {
+		if js(g.Properties["VpcId"]) != `{"Fn::ImportValue":"`+DevNetworkExports.VpcID+`"}` {
+			t.Errorf("%s: security group in %s, want the shared network", id, js(g.Properties["VpcId"]))
+		}
+	}
+	if len(sg) != 2 {
+		t.Errorf("%d security groups in the dev stage, want its own cache and client groups", len(sg))
+	}
+}
+
 func TestNetwork(t *testing.T) {
-	stack := "Shop-dev-test-Network"
+	for _, stack := range []string{"Shop-Account", "Shop-prod-Network"} {
+		testNetwork(t, stack)
+	}
+}
+
+func testNetwork(t *testing.T, stack string) {
 	only(t, stack, "AWS::EC2::VPC")
 	for _, typ := range []string{"AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP", "AWS::EC2::VPCEndpoint"} {
 		n := len(ofType(stack, typ))
@@ -581,7 +645,7 @@ func TestCartCache(t *testing.T) {
 				t.Errorf("%s: cache %s = %s, want %s", stack, ch.name, js(ch.got), ch.want)
 			}
 		}
-		if sn := js(c["SubnetIds"]); strings.Count(sn, "isolatedSubnet") != 2 {
+		if sn := js(c["SubnetIds"]); !inIsolatedSubnets(stage, sn) {
 			t.Errorf("%s: cache subnets %s, want the two isolated subnets", stack, sn)
 		}
 		u := only(t, stack, "AWS::ElastiCache::User").Properties
@@ -787,7 +851,7 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 // shows up here. Asset hashes are blanked: the test binaries are fakes.
 // Run `go test ./infra/stacks -run Snapshot -update` to accept a change.
 func TestSnapshot(t *testing.T) {
-	for _, stack := range []string{"Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Media", "Shop-dev-test-Api"} {
+	for _, stack := range []string{"Shop-Account", "Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Media", "Shop-dev-test-Api"} {
 		raw, err := os.ReadFile(filepath.Join(assembly, stack+".template.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -992,7 +1056,7 @@ func TestCdn(t *testing.T) {
 // development stage: a destroy leaves no /aws/lambda/* group behind.
 func TestEveryFunctionLogsToAGroupOfItsStack(t *testing.T) {
 	for name, tp := range tpl {
-		prod := strings.HasPrefix(name, "Shop-prod-")
+		prod := strings.HasPrefix(name, "Shop-prod-") || name == "Shop-Account"
 		for id, fn := range tp.Resources {
 			if fn.Type != "AWS::Lambda::Function" {
 				continue
@@ -1002,7 +1066,7 @@ func TestEveryFunctionLogsToAGroupOfItsStack(t *testing.T) {
 			switch {
 			case !ok || lg.Type != "AWS::Logs::LogGroup":
 				t.Errorf("%s/%s logs to %s, not a log group of its stack", name, id, js(get(fn.Properties, "LoggingConfig")))
-			case lg.Properties["RetentionInDays"] != map[bool]float64{false: 7, true: 365}[prod]:
+			case lg.Properties["RetentionInDays"] != map[string]float64{"dev-test": 7, "prod": 365, "Account": 30}[stageOf(name)]:
 				t.Errorf("%s/%s: log retention %v", name, ref, lg.Properties["RetentionInDays"])
 			case lg.DeletionPolicy != map[bool]string{false: "Delete", true: "Retain"}[prod]:
 				t.Errorf("%s/%s: log group deletion policy %q", name, ref, lg.DeletionPolicy)

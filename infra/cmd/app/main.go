@@ -21,6 +21,12 @@ import (
 )
 
 func main() {
+	// `cdkapp -print-stage` names the stage a synth would pick from the
+	// environment (STAGE, else dev-$USER), for the Makefile's stack selection.
+	if len(os.Args) == 2 && os.Args[1] == "-print-stage" {
+		fmt.Println(firstNonEmpty(os.Getenv("STAGE"), DeveloperStage(firstNonEmpty(os.Getenv("USER"), loginName(), "unknown"))))
+		return
+	}
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	owner := firstNonEmpty(contextString(app, "owner"), os.Getenv("USER"), loginName(), "unknown")
@@ -33,6 +39,17 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	accountRaw, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:account")))
+	if err != nil {
+		fail(err)
+	}
+	account, err := config.ResolveAccount(accountRaw)
+	if err != nil {
+		fail(err)
+	}
+	// Every synth holds the account-level stack too: `make synth` shows all
+	// there is to deploy; `make deploy` deploys the stage's stacks only.
+	stacks.NewAccountStack(app, account)
 	stacks.NewShop(app, stage, firstNonEmpty(contextString(app, "distDir"), "dist"))
 	app.Synth(nil)
 }
