@@ -34,6 +34,11 @@ type GoFunctionProps struct {
 	// with the given security group.
 	Network       Network
 	SecurityGroup awsec2.ISecurityGroup
+	// Inputs are the constructs of other stacks whose names and endpoints the
+	// function is told: their fingerprint goes into the function's
+	// description, so a replaced producer reaches the function on the next
+	// deploy (InputsFingerprint).
+	Inputs []constructs.IConstruct
 }
 
 // GoFunction is a Go Lambda on provided.al2023 / arm64 with its own log group,
@@ -101,7 +106,7 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 		Architecture:     awslambda.Architecture_ARM_64(),
 		Handler:          jsii.String("bootstrap"),
 		Code:             awslambda.Code_FromAsset(jsii.String(dir), nil),
-		Description:      jsii.String(props.Description),
+		Description:      description(props),
 		MemorySize:       jsii.Number(props.MemoryMB),
 		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.TimeoutSeconds)),
 		Tracing:          awslambda.Tracing_ACTIVE,
@@ -123,6 +128,13 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}, jsii.Bool(true))
 	return &goFunction{Construct: this, fn: fn, role: role}
+}
+
+func description(props GoFunctionProps) *string {
+	if len(props.Inputs) == 0 {
+		return jsii.String(props.Description)
+	}
+	return jsii.String(props.Description + " (inputs " + *InputsFingerprint(props.Inputs...) + ")")
 }
 
 func (g *goFunction) Function() awslambda.Function { return g.fn }

@@ -69,9 +69,9 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	stage := props.Stage
 	s := &ApiStack{Stack: stack}
-	common := func(name contract.Function, description string, env map[string]string) components.GoFunctionProps {
+	common := func(name contract.Function, description string, env map[string]string, inputs ...constructs.IConstruct) components.GoFunctionProps {
 		return components.GoFunctionProps{
-			Name: name, DistDir: props.DistDir, Description: description, Environment: env,
+			Name: name, DistDir: props.DistDir, Description: description, Environment: env, Inputs: inputs,
 			MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 10, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 		}
 	}
@@ -82,7 +82,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCurrency:      stage.Currency,
 		contract.EnvImagesBucket:  *props.Media.Images.Bucket().BucketName(),
 		contract.EnvImagesBaseURL: *props.Media.Images.BaseURL(),
-	}))
+	}, props.Data.Products, props.Data.CursorSecret, props.Media.Images))
 	products.GrantReadWriteData(s.Catalog.Role())
 	// Signs upload URLs (they act with this role's rights) and deletes a deleted product's images.
 	props.Media.Images.GrantImages(s.Catalog.Role(), "s3:PutObject", "s3:DeleteObject")
@@ -92,7 +92,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	pool, client := props.Data.Identity.UserPool(), props.Data.Identity.Client()
 	s.Authorizer = components.NewGoFunction(stack, "Authorizer", common(contract.Authorizer, "Lets guests and signed-in users call the cart routes", map[string]string{
 		contract.EnvUserPoolID: *pool.UserPoolId(), contract.EnvUserPoolClient: *client.UserPoolClientId(),
-	}))
+	}, props.Data.Identity))
 
 	// The cart and orders functions run in the VPC, next to the cache.
 	cache := props.Network.Cache
@@ -108,7 +108,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Cart = components.NewGoFunction(stack, "Cart", inVpc(common(contract.Cart, "Shopping carts: /cart", map[string]string{
 		contract.EnvProductsTable: *products.TableName(),
 		contract.EnvCurrency:      stage.Currency,
-	})))
+	}, props.Data.Products, props.Network.Cache)))
 	// Pricing a cart reads products by key; nothing else.
 	products.Grant(s.Cart.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"))
 	allowIndexes(s.Cart.Role(), "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve")
@@ -121,7 +121,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCustomersTable: *customers.TableName(),
 		contract.EnvCursorSecret:   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
 		contract.EnvCurrency:       stage.Currency,
-	})))
+	}, props.Data.Products, props.Data.Orders, props.Data.CursorSecret, props.Network.Cache)))
 	// Checkout reads products and takes stock in its transaction; nothing else.
 	products.Grant(s.Orders.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"), jsii.String("dynamodb:UpdateItem"), jsii.String("dynamodb:ConditionCheckItem"))
 	allowIndexes(s.Orders.Role(), "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve")

@@ -45,6 +45,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		Environment: map[string]string{
 			contract.EnvProductsTable: *products.TableName(), contract.EnvImagesBucket: *bucket.BucketName(), contract.EnvImagesBaseURL: *s.Images.BaseURL(),
 		},
+		Inputs:   []constructs.IConstruct{props.Data.Products},
 		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 	})
 	s.Images.GrantImages(s.Linker.Role(), "s3:GetObject", "s3:DeleteObject")
