@@ -17,8 +17,9 @@ CDK := cdk --no-notices $(if $(STAGE),-c stage=$(STAGE))
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build app synth diff deploy account-deploy destroy postman-env test unit test-infra test-lambdas test-api lint bench local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +75,11 @@ define need-credentials
 	@echo "expects the CDK bootstrap (qualifier hnb659fds, version 6 or later) in the target account and region (cdk bootstrap aws://ACCOUNT/REGION); a restricted execution role needs the permissions in README, 'Deploying with a restricted bootstrap'"
 endef
 
+# Review without an AWS account: BASE synthesized in a cached worktree, the
+# working tree, compared by the CDK's diff engine (tools/review).
+review: node_modules/.installed ## Markdown review of BASE -> working tree, no AWS account: BASE=<rev> [STAGE=prod] [ALLOW_REPLACE="ids"]
+	@BASE="$(BASE)" STAGE="$(STAGE)" ALLOW_REPLACE="$(ALLOW_REPLACE)" tools/review/review.sh
+
 diff: node_modules/.installed build ## compare STAGE's stacks with what is deployed (needs credentials)
 	$(need-credentials)
 	$(CDK) diff $(STACKS)
@@ -96,15 +102,20 @@ destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its 
 	$(need-credentials)
 	$(CDK) destroy --exclusively $(STACKS)
 
-test: check-backends node_modules/.installed build $(VERSITYGW) test-infra test-lambdas test-api ## run the whole test suite
+test: check-backends node_modules/.installed build $(VERSITYGW) test-tools test-infra test-lambdas test-api ## run the whole test suite
 
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
+
+# The review tool, on scratch git repositories.
+test-tools: node_modules/.installed
+	node --test tools/review/review.test.mjs
 
 # Every test that needs no Java, redis-server or VersityGW: the contract, the
 # domain on in-memory fakes (which pass the real stores' suites), the HTTP
 # edge, and the CDK assertions.
 unit: node_modules/.installed ## fast tests: no local backends needed
+	$(MAKE) --no-print-directory test-tools
 	cd lambdas/contract && GOWORK=off go test -count=1 ./...
 	cd lambdas && GOWORK=off go test -count=1 ./...
 	$(MAKE) --no-print-directory test-infra
@@ -120,8 +131,9 @@ test-api: node_modules/.installed $(VERSITYGW)
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	./.ci/newman.sh
 
-lint: node_modules/.installed ## tracked build output, gofmt, go vet, staticcheck, go mod tidy
+lint: node_modules/.installed ## tracked build output, workflows, gofmt, go vet, staticcheck, go mod tidy
 	tools/check-tracked.sh
+	go run $(ACTIONLINT) .github/workflows/*.yml
 	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./infra/...
 	cd lambdas && GOWORK=off go vet -tags integration ./...

@@ -4,8 +4,8 @@
 #   tools/system-deps.sh synth   # Node.js and npm (the cdk CLI and jsii run on Node)
 #   tools/system-deps.sh test    # also Java 17 (DynamoDB Local) and redis-server/redis-cli
 #
-# As root with apt-get it installs them; otherwise it stops and prints the exact
-# command to run. Go itself is the one thing it cannot install (Debian's Go is
+# As root (or with passwordless sudo) with apt-get it installs them; otherwise
+# it stops and prints the exact command to run. Go itself is the one thing it cannot install (Debian's Go is
 # older than go.mod's); it says where to get it.
 set -euo pipefail
 
@@ -37,10 +37,15 @@ esac
 ((${#missing[@]})) || exit 0
 
 cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
-if [ "$(id -u)" = 0 ] && have apt-get; then
+# As root, or with passwordless sudo (CI runners), install them.
+sudo=
+if [ "$(id -u)" != 0 ] && have sudo && sudo -n true 2>/dev/null; then
+  sudo="sudo -n"
+fi
+if { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; } && have apt-get; then
   echo "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   exit 0
 fi
 if have apt-get; then

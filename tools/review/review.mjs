@@ -1,0 +1,251 @@
+// review.mjs compares two synthesized cloud assemblies stack by stack with
+// the CDK's own diff engine (@aws-cdk/cloudformation-diff, pinned in
+// package.json) and writes a Markdown report for code review: no AWS account
+// is involved.
+//
+//   node tools/review/review.mjs --base DIR --head DIR [--report FILE]
+//        [--allow-replace ID,ID] [--max-chars 60000] [--title TEXT]
+//
+// The printed report stays under --max-chars; the complete one goes to
+// --report. The exit status is 3 when a stateful resource would be replaced
+// or destroyed and --allow-replace does not name its logical id, 2 on a usage
+// or input error, 0 otherwise.
+import { createRequire } from 'node:module';
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { Writable } from 'node:stream';
+
+const require = createRequire(import.meta.url);
+const cfnDiff = require('@aws-cdk/cloudformation-diff');
+const { ResourceImpact } = cfnDiff;
+
+// Resources whose replacement or deletion loses data or identity.
+export const STATEFUL_TYPES = new Set([
+  'AWS::DynamoDB::Table',
+  'AWS::DynamoDB::GlobalTable',
+  'AWS::S3::Bucket',
+  'AWS::Cognito::UserPool',
+  'AWS::ElastiCache::ServerlessCache',
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::SecretsManager::Secret',
+  'AWS::KMS::Key',
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::DBCluster',
+  'AWS::EFS::FileSystem',
+  'AWS::SQS::Queue',
+]);
+
+// isStateful says whether a resource (its template entry) keeps data: the
+// types above, and log groups with a retention (their logs are the record).
+export function isStateful(resource) {
+  if (!resource) return false;
+  if (resource.Type === 'AWS::Logs::LogGroup') return resource.Properties?.RetentionInDays !== undefined;
+  return STATEFUL_TYPES.has(resource.Type);
+}
+
+function parseArgs(argv) {
+  const args = { maxChars: 60000, allow: new Set(), title: 'Infrastructure review' };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--base': args.base = v; i++; break;
+      case '--head': args.head = v; i++; break;
+      case '--report': args.report = v; i++; break;
+      case '--title': args.title = v; i++; break;
+      case '--max-chars': args.maxChars = Number(v); i++; break;
+      case '--allow-replace':
+        for (const id of (v || '').split(/[\s,]+/)) if (id) args.allow.add(id);
+        i++;
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  if (!args.base || !args.head) throw new Error('--base and --head are required');
+  return args;
+}
+
+// templates reads every *.template.json of an assembly directory, by stack name.
+export function templates(dir) {
+  const out = new Map();
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).sort()) {
+    if (f.endsWith('.template.json')) out.set(basename(f, '.template.json'), JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  }
+  return out;
+}
+
+function plain(text) {
+  // The formatter colours its output for terminals.
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+function formatted(diff) {
+  let text = '';
+  const stream = new Writable({ write(chunk, _enc, cb) { text += chunk.toString(); cb(); } });
+  stream.columns = 120;
+  cfnDiff.formatDifferences(stream, diff);
+  return plain(text).trimEnd();
+}
+
+// onlyCode says whether a resource update changes nothing but a function's
+// code (the asset hash in Code.S3Key), which review can group in one line.
+function onlyCode(change) {
+  const type = change.resourceType;
+  if (type !== 'AWS::Lambda::Function' || !change.isUpdate) return false;
+  const props = Object.keys(change.propertyUpdates);
+  const others = Object.entries(change.otherChanges).filter(([, d]) => d.isDifferent);
+  return props.length > 0 && props.every((p) => p === 'Code') && others.length === 0;
+}
+
+const IMPACT_WORD = {
+  [ResourceImpact.WILL_REPLACE]: 'replaced',
+  [ResourceImpact.MAY_REPLACE]: 'may be replaced',
+  [ResourceImpact.WILL_DESTROY]: 'destroyed',
+  [ResourceImpact.WILL_ORPHAN]: 'orphaned (kept, no longer managed)',
+};
+
+// analyse diffs every stack of base against head.
+export function analyse(base, head) {
+  const stacks = [...new Set([...base.keys(), ...head.keys()])].sort();
+  const result = [];
+  for (const name of stacks) {
+    const oldT = base.get(name) ?? {};
+    const newT = head.get(name) ?? {};
+    const diff = cfnDiff.fullDiff(oldT, newT);
+    const entry = { name, diff, added: 0, changed: 0, removed: 0, dangerous: [], codeOnly: [], newStack: !base.has(name), goneStack: !head.has(name) };
+    diff.resources.forEachDifference((id, change) => {
+      if (change.isAddition) entry.added++;
+      else if (change.isRemoval) entry.removed++;
+      else entry.changed++;
+      const impact = change.changeImpact;
+      if (IMPACT_WORD[impact]) {
+        const resource = change.oldValue ?? change.newValue;
+        entry.dangerous.push({ id, type: change.resourceType, impact, stateful: isStateful(resource) });
+      } else if (onlyCode(change)) {
+        entry.codeOnly.push(id);
+      }
+    });
+    result.push(entry);
+  }
+  return result;
+}
+
+function table(rows) {
+  if (rows.length === 0) return '';
+  const esc = (c) => String(c ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const [head, ...body] = rows;
+  return [
+    `| ${head.map(esc).join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+// report builds the Markdown report; blocks is the full diff per stack, which
+// the caller may shorten.
+export function report(stacks, { title, allow = new Set() }) {
+  const lines = [`## ${title}`, ''];
+  const changed = stacks.filter((s) => !s.diff.isEmpty);
+  if (changed.length === 0) {
+    lines.push('No stack changes.');
+    return { head: lines.join('\n'), blocks: [], blocked: [] };
+  }
+  lines.push('### Summary', '');
+  lines.push(table([['stack', 'added', 'changed', 'removed', ''],
+    ...changed.map((s) => [s.name, s.added, s.changed, s.removed, s.newStack ? 'new stack' : s.goneStack ? 'stack removed' : ''])]));
+  lines.push('');
+
+  const dangerous = changed.flatMap((s) => s.dangerous.map((d) => ({ ...d, stack: s.name })));
+  const blocked = dangerous.filter((d) => d.stateful && d.impact !== ResourceImpact.WILL_ORPHAN && !allow.has(d.id));
+  lines.push('### Replaced, destroyed or orphaned', '');
+  if (dangerous.length === 0) {
+    lines.push('None.');
+  } else {
+    lines.push(table([['stack', 'logical id', 'type', 'what happens', 'stateful'],
+      ...dangerous.map((d) => [d.stack, d.id, d.type, IMPACT_WORD[d.impact],
+        d.stateful ? (allow.has(d.id) ? '**yes** (allowed by ALLOW_REPLACE)' : '**yes**') : 'no'])]));
+  }
+  lines.push('');
+  if (blocked.length > 0) {
+    lines.push(`**Blocked:** ${blocked.length} stateful resource(s) would lose their data: ${blocked.map((d) => d.id).join(', ')}. ` +
+      'If that is intended, name them in ALLOW_REPLACE.', '');
+  }
+
+  lines.push('### IAM and security groups', '');
+  let security = false;
+  for (const s of changed) {
+    const iam = s.diff.iamChanges;
+    const sg = s.diff.securityGroupChanges;
+    if (iam.hasChanges) {
+      security = true;
+      lines.push(`#### ${s.name}: IAM${iam.permissionsBroadened ? ' (broadened)' : ''}`, '');
+      const st = iam.summarizeStatements().map((r) => r.map(plain));
+      if (st.length > 1) lines.push(table(st), '');
+      const mp = iam.summarizeManagedPolicies().map((r) => r.map(plain));
+      if (mp.length > 1) lines.push(table(mp), '');
+      const wild = st.slice(1).filter((r) => r[0].trim() === '+' && (/(^|\s)\*(\s|$)/.test(r[1]) || /:\*/.test(r[3] ?? '') || /(^|\s)\*(\s|$)/.test(r[3] ?? '')));
+      if (wild.length > 0) lines.push(`**Wildcard grant added:** ${wild.length} statement(s) with \`*\` in the resource or action.`, '');
+    }
+    if (sg.hasChanges) {
+      security = true;
+      lines.push(`#### ${s.name}: security groups`, '', table(sg.summarize().map((r) => r.map(plain))), '');
+    }
+  }
+  if (!security) lines.push('None.', '');
+
+  lines.push('### Functions whose only change is their code', '');
+  const code = changed.filter((s) => s.codeOnly.length > 0);
+  if (code.length === 0) lines.push('None.');
+  for (const s of code) lines.push(`- ${s.name}: ${s.codeOnly.sort().join(', ')}`);
+  lines.push('');
+
+  const blocks = changed.map((s) => ({ name: s.name, text: formatted(s.diff) }));
+  return { head: lines.join('\n'), blocks, blocked };
+}
+
+function details(name, text) {
+  return `<details><summary>${name}</summary>\n\n\`\`\`\n${text}\n\`\`\`\n\n</details>`;
+}
+
+// render joins the head and as many whole diff blocks as fit in maxChars;
+// the rest are named, with a pointer to the full report.
+export function render({ head, blocks }, maxChars, reportPath) {
+  const full = [head, '### Full diff', '', ...blocks.map((b) => details(b.name, b.text))].join('\n\n');
+  if (full.length <= maxChars) return { short: full, full };
+  const parts = [head, '### Full diff', ''];
+  let size = parts.join('\n\n').length;
+  const left = [];
+  const note = (n) => `_${n} stack diff(s) left out to stay under ${maxChars} characters: ${reportPath ?? 'see the full report'} has them._`;
+  for (const b of blocks) {
+    const d = details(b.name, b.text);
+    if (size + d.length + 400 <= maxChars) {
+      parts.push(d);
+      size += d.length + 2;
+    } else {
+      left.push(b.name);
+    }
+  }
+  if (left.length > 0) parts.push(note(left.length) + ' (' + left.join(', ') + ')');
+  let short = parts.join('\n\n');
+  if (short.length > maxChars) short = short.slice(0, maxChars - 200) + '\n\n' + note(blocks.length);
+  return { short, full };
+}
+
+function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`review: ${e.message}\n`);
+    process.exit(2);
+  }
+  const stacks = analyse(templates(args.base), templates(args.head));
+  const r = report(stacks, { title: args.title, allow: args.allow });
+  const { short, full } = render(r, args.maxChars, args.report);
+  if (args.report) writeFileSync(args.report, full + '\n');
+  process.stdout.write(short + '\n');
+  process.exit(r.blocked.length > 0 ? 3 : 0);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make review BASE=<git rev> [STAGE=prod] [ALLOW_REPLACE="id id"]
+#
+# Synthesizes BASE (in a temporary git worktree; the result is cached by
+# commit and stage under .cache/review) and the working tree for the same
+# stage, and prints the Markdown review of the difference (tools/review/
+# review.mjs). The complete report goes to cdk.out/review.md. No AWS account
+# is involved. REVIEW_SYNTH replaces the synth command (it runs in the tree to
+# synthesize, with the output directory as its argument).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd) # this checkout: the review tools and the pinned Node
+root=$(git rev-parse --show-toplevel)    # the repository under review
+cd "$root"
+base=${BASE:?BASE=<git rev> is required, e.g. make review BASE=origin/main}
+stage=${STAGE:-prod}
+sha=$(git rev-parse --verify --quiet "$base^{commit}") || { echo "review: $base is not a commit here" >&2; exit 2; }
+synth=${REVIEW_SYNTH:-$here/tools/review/synth.sh}
+node="$here/node_modules/.bin/node"
+[ -x "$node" ] || node=node
+
+cache="$root/.cache/review/$sha-$stage"
+if [ ! -f "$cache/.complete" ]; then
+  work=$(mktemp -d)
+  cleanup() {
+    git -C "$root" worktree remove --force "$work/tree" >/dev/null 2>&1 || true
+    rm -rf "$work"
+  }
+  trap cleanup EXIT
+  git worktree add --quiet --detach "$work/tree" "$sha"
+  echo "review: synthesizing $base (${sha:0:12}) for stage $stage" >&2
+  (cd "$work/tree" && STAGE=$stage "$synth" "$work/out")
+  rm -rf "$cache"
+  mkdir -p "$cache"
+  cp "$work/out"/*.template.json "$cache"/
+  cp "$work/out"/*.assets.json "$cache"/ 2>/dev/null || true
+  touch "$cache/.complete"
+fi
+
+head="$root/cdk.out/review-head"
+echo "review: synthesizing the working tree for stage $stage" >&2
+rm -rf "$head"
+STAGE=$stage "$synth" "$head"
+mkdir -p "$root/cdk.out"
+title="Infrastructure review: $stage, $base (${sha:0:12}) → working tree"
+"$node" "$here/tools/review/review.mjs" --base "$cache" --head "$head" --report "$root/cdk.out/review.md" \
+  --allow-replace "${ALLOW_REPLACE:-}" --title "$title"

@@ -1,0 +1,157 @@
+// Tests of make review on a scratch git repository whose "synth" copies the
+// templates it holds: commits that add a wildcard IAM grant, replace a table
+// (a key change) and change one function's code each land in their section.
+// Run: node --test tools/review/ (make unit and make test run it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { render, isStateful } from './review.mjs';
+
+const reviewSh = join(dirname(fileURLToPath(import.meta.url)), 'review.sh');
+
+function template({ tableKey = 'id', grants = [], code = { A: 'aaaa', B: 'bbbb' } } = {}) {
+  const fn = (name) => ({
+    Type: 'AWS::Lambda::Function',
+    Properties: {
+      Code: { S3Bucket: 'assets', S3Key: `${code[name]}.zip` },
+      Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Runtime: 'provided.al2023', Handler: 'bootstrap',
+    },
+  });
+  return {
+    Resources: {
+      Table: {
+        Type: 'AWS::DynamoDB::Table', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete',
+        Properties: {
+          KeySchema: [{ AttributeName: tableKey, KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: tableKey, AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
+        },
+      },
+      Role: {
+        Type: 'AWS::IAM::Role',
+        Properties: { AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] } },
+      },
+      Policy: {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: 'p', Roles: [{ Ref: 'Role' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['Table', 'Arn'] } }, ...grants],
+          },
+        },
+      },
+      FunctionA: fn('A'),
+      FunctionB: fn('B'),
+    },
+  };
+}
+
+// scratch makes a repository with one commit per state and returns a helper
+// that reviews commit i against commit i-1 with commit i checked out.
+function scratch(states) {
+  const dir = mkdtempSync(join(tmpdir(), 'review-scratch-'));
+  const git = (...args) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 'test@example.com');
+  git('config', 'user.name', 'test');
+  writeFileSync(join(dir, 'synth.sh'), '#!/bin/sh\nset -e\necho run >> "${SYNTH_LOG:-/dev/null}"\nmkdir -p "$1"\ncp templates/*.template.json "$1"/\n', { mode: 0o755 });
+  const commits = [];
+  for (const [i, state] of states.entries()) {
+    mkdirSync(join(dir, 'templates'), { recursive: true });
+    writeFileSync(join(dir, 'templates', 'Shop-test-Api.template.json'), JSON.stringify(template(state), null, 1));
+    git('add', '-A');
+    git('commit', '-q', '-m', `state ${i}`);
+    commits.push(git('rev-parse', 'HEAD'));
+  }
+  const log = join(dir, 'synth.log');
+  return {
+    dir, log,
+    review(i, env = {}) {
+      git('checkout', '-q', commits[i]);
+      const r = spawnSync(reviewSh, [], {
+        cwd: dir, encoding: 'utf8',
+        env: { ...process.env, BASE: commits[i - 1], STAGE: 'test', REVIEW_SYNTH: './synth.sh', SYNTH_LOG: log, ...env },
+      });
+      return { status: r.status, out: r.stdout, err: r.stderr, full: readFileSync(join(dir, 'cdk.out', 'review.md'), 'utf8') };
+    },
+    done() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+const section = (out, heading) => {
+  const start = out.indexOf(`### ${heading}`);
+  assert.ok(start >= 0, `no section ${heading} in:\n${out}`);
+  const next = out.indexOf('\n### ', start + 4);
+  return out.slice(start, next < 0 ? undefined : next);
+};
+
+test('each kind of change lands in its section', () => {
+  const repo = scratch([
+    {},
+    { grants: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+    { grants: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }], tableKey: 'sku' },
+    { grants: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }], tableKey: 'sku', code: { A: 'cccc', B: 'bbbb' } },
+  ]);
+  try {
+    const wildcard = repo.review(1);
+    assert.equal(wildcard.status, 0, wildcard.err);
+    assert.match(section(wildcard.out, 'IAM and security groups'), /Wildcard grant added/);
+    assert.match(section(wildcard.out, 'IAM and security groups'), /s3:\*/);
+    assert.match(section(wildcard.out, 'Replaced, destroyed or orphaned'), /None\./);
+    assert.match(section(wildcard.out, 'Functions whose only change is their code'), /None\./);
+
+    const replaced = repo.review(2);
+    assert.equal(replaced.status, 3, 'a replaced table must fail the review');
+    const danger = section(replaced.out, 'Replaced, destroyed or orphaned');
+    assert.match(danger, /\| Shop-test-Api \| Table \| AWS::DynamoDB::Table \| replaced \| \*\*yes\*\* \|/);
+    assert.match(danger, /Blocked:.*Table/);
+    assert.doesNotMatch(section(replaced.out, 'IAM and security groups'), /Wildcard/);
+    const allowed = repo.review(2, { ALLOW_REPLACE: 'Table' });
+    assert.equal(allowed.status, 0, 'ALLOW_REPLACE names the table');
+    assert.match(section(allowed.out, 'Replaced, destroyed or orphaned'), /allowed by ALLOW_REPLACE/);
+
+    const code = repo.review(3);
+    assert.equal(code.status, 0, code.err);
+    assert.match(section(code.out, 'Functions whose only change is their code'), /- Shop-test-Api: FunctionA\n/);
+    assert.doesNotMatch(code.out, /FunctionB/);
+    assert.match(section(code.out, 'Replaced, destroyed or orphaned'), /None\./);
+    assert.match(section(code.out, 'IAM and security groups'), /None\./);
+    assert.match(code.full, /<details><summary>Shop-test-Api<\/summary>/);
+  } finally {
+    repo.done();
+  }
+});
+
+test('the base synth is cached by commit', () => {
+  const repo = scratch([{}, { code: { A: 'dddd', B: 'bbbb' } }]);
+  try {
+    repo.review(1);
+    repo.review(1);
+    // Two reviews: the working tree twice, the base once.
+    assert.equal(readFileSync(repo.log, 'utf8').trim().split('\n').length, 3);
+  } finally {
+    repo.done();
+  }
+});
+
+test('the printed report stays under the limit and names what it left out', () => {
+  const blocks = Array.from({ length: 5 }, (_, i) => ({ name: `Stack${i}`, text: 'x'.repeat(30000) }));
+  const { short, full } = render({ head: '## Review', blocks }, 60000, 'cdk.out/review.md');
+  assert.ok(short.length < 60000, `${short.length} characters`);
+  assert.ok(full.length > 150000);
+  assert.match(short, /left out to stay under 60000 characters: cdk\.out\/review\.md has them/);
+  assert.match(short, /<summary>Stack0<\/summary>/);
+});
+
+test('stateful types', () => {
+  assert.ok(isStateful({ Type: 'AWS::DynamoDB::Table' }));
+  assert.ok(isStateful({ Type: 'AWS::Cognito::UserPool' }));
+  assert.ok(isStateful({ Type: 'AWS::ElastiCache::ServerlessCache' }));
+  assert.ok(isStateful({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } }));
+  assert.ok(!isStateful({ Type: 'AWS::Logs::LogGroup', Properties: {} }));
+  assert.ok(!isStateful({ Type: 'AWS::Lambda::Function' }));
+});

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The default synth of `make review`: builds the tree in the current directory
+# (any revision with a `make build`) and synthesizes STAGE into the directory
+# given, with this checkout's pinned cdk CLI. No AWS account is needed.
+set -euo pipefail
+out=${1:?usage: synth.sh OUTDIR}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+make -s build >/dev/null
+"$here/node_modules/.bin/cdk" synth --quiet --no-notices -o "$out" ${STAGE:+-c stage=$STAGE} >/dev/null
