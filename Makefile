@@ -8,7 +8,7 @@ SHELL := bash
 
 # The stage to synthesize or deploy. Empty means the app's default: dev-$USER.
 STAGE ?=
-FUNCTIONS := catalog cart orders authorizer images
+FUNCTIONS := catalog cart orders authorizer images reaper
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
@@ -19,7 +19,7 @@ LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -bu
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build app synth review diff deploy account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,9 +84,13 @@ diff: node_modules/.installed build ## compare STAGE's stacks with what is deplo
 	$(need-credentials)
 	$(CDK) diff $(STACKS)
 
-deploy: node_modules/.installed build ## deploy STAGE's stacks; outputs go to cdk.out/outputs.json
+deploy: node_modules/.installed build ## deploy STAGE's stacks (a development stage's get expires-at, renewed each deploy); outputs in cdk.out/outputs.json
 	$(need-credentials)
-	$(CDK) deploy --exclusively $(STACKS) --outputs-file cdk.out/outputs.json
+	$(CDK) deploy --exclusively $(STACKS) $(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -deploy-tags) --outputs-file cdk.out/outputs.json
+
+stages: ## the account's stages: owner, last deploy, expiry, status, what the reaper would do (needs credentials)
+	$(need-credentials)
+	cd lambdas && GOWORK=off go run ./cmd/stages
 
 account-deploy: node_modules/.installed build ## deploy Shop-Account once per account and region (the shared development network)
 	$(need-credentials)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 )
 
 // Stage is everything that differs between stages.
@@ -36,6 +37,11 @@ type Stage struct {
 	CartTTLGuestHours int     `json:"cartTtlGuestHours"`
 	CacheMaxStorageGB float64 `json:"cacheMaxStorageGb"`     // 1..5000
 	CacheMaxECPU      float64 `json:"cacheMaxEcpuPerSecond"` // 1000..15000000
+
+	// StageTTLDays is how long a development stage lives after its last
+	// deploy: make deploy tags its stacks expires-at, and the account's reaper
+	// deletes them after. 0 means 7; prod never expires.
+	StageTTLDays int `json:"stageTtlDays,omitempty"`
 
 	// OwnNetwork gives the stage a VPC of its own. Without it the stage runs in
 	// the account's shared development network (the Shop-Account stack), so
@@ -137,8 +143,13 @@ func (s Stage) StackName(part string) string { return "Shop-" + s.Name + "-" + p
 // deployed once as the Shop-Account stack: the development network (and the
 // stack reaper). It comes from the "shop:account" context key.
 type Account struct {
-	// LogRetentionDays of the shared network's flow logs.
+	// LogRetentionDays of the shared network's flow logs and the reaper's logs.
 	LogRetentionDays int `json:"logRetentionDays"`
+	// ReaperMode is "report" (the default: the reaper says what it would
+	// delete) or "delete".
+	ReaperMode string `json:"reaperMode,omitempty"`
+	// NotifyEmail, when set, subscribes to the reaper's notices and reports.
+	NotifyEmail string `json:"notifyEmail,omitempty"`
 	// Account and Region pin the environment; empty means the CLI's.
 	Account string `json:"account,omitempty"`
 	Region  string `json:"region,omitempty"`
@@ -157,5 +168,28 @@ func ResolveAccount(raw json.RawMessage) (Account, error) {
 	if a.LogRetentionDays < 1 {
 		return Account{}, fmt.Errorf("context shop:account: logRetentionDays must be at least 1")
 	}
+	switch a.ReaperMode {
+	case "":
+		a.ReaperMode = "report"
+	case "report", "delete":
+	default:
+		return Account{}, fmt.Errorf("context shop:account: reaperMode must be report or delete, not %q", a.ReaperMode)
+	}
 	return a, nil
+}
+
+// DefaultStageTTLDays is a development stage's life after its last deploy.
+const DefaultStageTTLDays = 7
+
+// ExpiresAt is when a deploy at now makes the stage expire, and false for a
+// stage that never does (prod).
+func (s Stage) ExpiresAt(now time.Time) (time.Time, bool) {
+	if s.Prod {
+		return time.Time{}, false
+	}
+	days := s.StageTTLDays
+	if days <= 0 {
+		days = DefaultStageTTLDays
+	}
+	return now.UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second), true
 }

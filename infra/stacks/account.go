@@ -2,12 +2,19 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 // DevNetworkExports name the shared development network's exports. Exports
@@ -17,16 +24,20 @@ var DevNetworkExports = components.NetworkExports{
 }
 
 // AccountStack is what every development stage of an account and region
-// shares, deployed once (make account-deploy): the development network. Each
+// shares, deployed once (make account-deploy): the development network (each
 // development stage keeps its own cache, security groups and cache user in
-// it; prod has a network of its own.
+// it; prod has a network of its own) and the stack reaper, which tells owners
+// of expiring development stages and deletes expired ones.
 type AccountStack struct {
 	awscdk.Stack
 	DevNetwork components.Network
+	Reaper     components.GoFunction
+	Notices    awssns.Topic
 }
 
-// NewAccountStack defines the account-level stack.
-func NewAccountStack(scope constructs.Construct, account config.Account) *AccountStack {
+// NewAccountStack defines the account-level stack; distDir holds the
+// reaper's binary.
+func NewAccountStack(scope constructs.Construct, account config.Account, distDir string) *AccountStack {
 	var env *awscdk.Environment
 	if account.Account != "" || account.Region != "" {
 		env = &awscdk.Environment{Account: strOrNil(account.Account), Region: strOrNil(account.Region)}
@@ -39,10 +50,70 @@ func NewAccountStack(scope constructs.Construct, account config.Account) *Accoun
 	s := &AccountStack{Stack: stack}
 	s.DevNetwork = components.NewNetwork(stack, "DevNetwork", components.NetworkProps{LogRetentionDays: account.LogRetentionDays, Prod: true})
 	components.Export(s.DevNetwork, DevNetworkExports)
+	s.Notices, s.Reaper = newReaper(stack, account, distDir)
 	tags := awscdk.Tags_Of(stack)
 	tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 	tags.Add(jsii.String("stage"), jsii.String("account"), nil)
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	components.OwnFunctionLogs(stack, account.LogRetentionDays, true)
 	return s
+}
+
+// newReaper defines the reaper: a Go function on an hourly schedule, its
+// topic for notices and reports, and a role that may delete only the shop's
+// stacks of a development stage.
+func newReaper(stack awscdk.Stack, account config.Account, distDir string) (awssns.Topic, components.GoFunction) {
+	topic := awssns.NewTopic(stack, jsii.String("ReaperNotices"), &awssns.TopicProps{
+		DisplayName: jsii.String("Shop development stages: expiry notices and reaper reports"),
+		MasterKey:   awskms.Alias_FromAliasName(stack, jsii.String("SnsKey"), jsii.String("alias/aws/sns")),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if account.NotifyEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(account.NotifyEmail), nil))
+	}
+	fn := components.NewGoFunction(stack, "Reaper", components.GoFunctionProps{
+		Name: contract.Reaper, DistDir: distDir, Description: "Deletes expired development stages of the shop (mode " + account.ReaperMode + ")",
+		Environment: map[string]string{contract.EnvReaperTopic: *topic.TopicArn(), contract.EnvReaperMode: account.ReaperMode},
+		MemoryMB:    256, TimeoutSeconds: 28, LogRetentionDays: account.LogRetentionDays, Prod: true,
+	})
+	role := fn.Role()
+	// Publish only: the topic's key is the AWS managed aws/sns key, whose key
+	// policy lets any principal of the account use it through SNS, so no KMS
+	// grant (topic.GrantPublish would add kms actions on key/*).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{topic.TopicArn()},
+	}))
+	// Listing stacks takes no resource.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: jsii.Strings("*"),
+	}))
+	// Deleting: only the shop's stacks, and never prod's or this one's, by
+	// their tags; CloudFormation deletes the resources with the stack's own
+	// service role (CDK's cfn-exec role), which the reaper passes on.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("cloudformation:DeleteStack"),
+		Resources: &[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/Shop-*/*"), nil)},
+		Conditions: &map[string]interface{}{
+			"StringEquals":    map[string]interface{}{"aws:ResourceTag/project": "shop"},
+			"StringNotEquals": map[string]interface{}{"aws:ResourceTag/stage": []string{"prod", "account"}},
+		},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  &[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-*-cfn-exec-role-${AWS::AccountId}-${AWS::Region}"), nil)},
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "cloudformation.amazonaws.com"}},
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("DescribeStacks lists all stacks and takes no resource; DeleteStack is limited to Shop-* stacks tagged project=shop and not stage prod or account; " +
+			"PassRole only to CDK's CloudFormation execution role, only for CloudFormation"),
+		AppliesTo: &[]interface{}{"Resource::*", "Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/Shop-*/*",
+			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-*-cfn-exec-role-<AWS::AccountId>-<AWS::Region>"},
+	}}, jsii.Bool(true))
+	awsevents.NewRule(stack, jsii.String("ReaperSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs the stage reaper every hour"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn.Function(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	return topic, fn
 }

@@ -105,7 +105,7 @@ func synth(dir string) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assembly), BuiltinCloudFormationValidation: jsii.Bool(false), Context: &ctx})
 	acct, err := config.ResolveAccount(account)
 	must(err)
-	NewAccountStack(app, acct)
+	NewAccountStack(app, acct, dist)
 	for _, name := range []string{"dev-test", "prod"} {
 		stage, err := config.Resolve(name, "tester", profiles)
 		must(err)
@@ -714,31 +714,37 @@ func TestCacheAccessString(t *testing.T) {
 // missing, none stray. CDK's own functions (custom resource handlers) are not
 // the shop's and are left out.
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images)Function[0-9A-F]{8}$`)
-	for _, stage := range []string{"dev-test", "prod"} {
-		seen := map[contract.Function]bool{}
-		for _, part := range []string{"Api", "Media"} {
-			stack := "Shop-" + stage + "-" + part
-			for id, fn := range ofType(stack, "AWS::Lambda::Function") {
-				m := ours.FindStringSubmatch(id)
-				if m == nil {
-					continue
-				}
-				name := contract.Function(strings.ToLower(m[1]))
-				seen[name] = true
-				vars, _ := get(fn.Properties, "Environment", "Variables").(map[string]any)
-				var got []string
-				for k := range vars {
-					got = append(got, k)
-				}
-				slices.Sort(got)
-				if want := contract.Env(name); !slices.Equal(got, want) {
-					t.Errorf("%s/%s: environment %v\ncontract.Env(%s) %v", stack, id, got, name, want)
-				}
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper)Function[0-9A-F]{8}$`)
+	seen := map[string]map[contract.Function]bool{} // by stage (Account for the account stack)
+	for stack, tp := range tpl {
+		for id, fn := range tp.Resources {
+			m := ours.FindStringSubmatch(id)
+			if fn.Type != "AWS::Lambda::Function" || m == nil {
+				continue
+			}
+			name := contract.Function(strings.ToLower(m[1]))
+			if seen[stageOf(stack)] == nil {
+				seen[stageOf(stack)] = map[contract.Function]bool{}
+			}
+			seen[stageOf(stack)][name] = true
+			vars, _ := get(fn.Properties, "Environment", "Variables").(map[string]any)
+			var got []string
+			for k := range vars {
+				got = append(got, k)
+			}
+			slices.Sort(got)
+			if want := contract.Env(name); !slices.Equal(got, want) {
+				t.Errorf("%s/%s: environment %v\ncontract.Env(%s) %v", stack, id, got, name, want)
 			}
 		}
-		for _, fn := range contract.Functions() {
-			if !seen[fn] {
+	}
+	for _, fn := range contract.Functions() {
+		where := []string{"dev-test", "prod"}
+		if fn == contract.Reaper {
+			where = []string{"Account"}
+		}
+		for _, stage := range where {
+			if !seen[stage][fn] {
 				t.Errorf("%s: no function %s in the templates", stage, fn)
 			}
 		}

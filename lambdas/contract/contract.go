@@ -25,10 +25,12 @@ const (
 	Orders     Function = "orders"
 	Authorizer Function = "authorizer"
 	Images     Function = "images"
+	// Reaper runs in the account stack: it deletes expired development stages.
+	Reaper Function = "reaper"
 )
 
 // Functions lists every function, in build order.
-func Functions() []Function { return []Function{Catalog, Cart, Orders, Authorizer, Images} }
+func Functions() []Function { return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper} }
 
 // Environment variables the CDK app sets and the functions read.
 const (
@@ -46,6 +48,8 @@ const (
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
 	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
+	EnvReaperTopic    = "REAPER_TOPIC_ARN" // where notices and reports go
+	EnvReaperMode     = "REAPER_MODE"      // "report" or "delete"
 )
 
 // Local-only variables: they point a function at a local backend, and the CDK
@@ -68,6 +72,7 @@ var (
 		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency}, cacheEnv),
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     {EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL},
+		Reaper:     {EnvReaperTopic, EnvReaperMode},
 	}
 )
 
@@ -92,6 +97,12 @@ const (
 	UserID       = "user_id"
 	SortKey      = "sk"
 	TTLAttribute = "expires_at"
+)
+
+// Reaper modes (EnvReaperMode).
+const (
+	ReaperReport = "report"
+	ReaperDelete = "delete"
 )
 
 // AdminGroup is the Cognito group whose members may change the catalogue.

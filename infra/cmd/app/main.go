@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -24,7 +25,18 @@ func main() {
 	// `cdkapp -print-stage` names the stage a synth would pick from the
 	// environment (STAGE, else dev-$USER), for the Makefile's stack selection.
 	if len(os.Args) == 2 && os.Args[1] == "-print-stage" {
-		fmt.Println(firstNonEmpty(os.Getenv("STAGE"), DeveloperStage(firstNonEmpty(os.Getenv("USER"), loginName(), "unknown"))))
+		fmt.Println(envStage())
+		return
+	}
+	// `cdkapp -deploy-tags` prints the CLI options that tag the stage's
+	// stacks at deploy time (expires-at for a development stage), read from
+	// cdk.json: tags given to the CLI stay out of the templates.
+	if len(os.Args) == 2 && os.Args[1] == "-deploy-tags" {
+		tags, err := deployTags("cdk.json", envStage(), time.Now())
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(strings.Join(tags, " "))
 		return
 	}
 	defer jsii.Close()
@@ -49,9 +61,38 @@ func main() {
 	}
 	// Every synth holds the account-level stack too: `make synth` shows all
 	// there is to deploy; `make deploy` deploys the stage's stacks only.
-	stacks.NewAccountStack(app, account)
-	stacks.NewShop(app, stage, firstNonEmpty(contextString(app, "distDir"), "dist"))
+	dist := firstNonEmpty(contextString(app, "distDir"), "dist")
+	stacks.NewAccountStack(app, account, dist)
+	stacks.NewShop(app, stage, dist)
 	app.Synth(nil)
+}
+
+// envStage is the stage from the environment: STAGE, else dev-<user>.
+func envStage() string {
+	return firstNonEmpty(os.Getenv("STAGE"), DeveloperStage(firstNonEmpty(os.Getenv("USER"), loginName(), "unknown")))
+}
+
+// deployTags are the cdk deploy options that tag stage's stacks, from the
+// profiles in the cdk.json at path.
+func deployTags(path, name string, now time.Time) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Context map[string]json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	stage, err := config.Resolve(name, "deploy", file.Context["shop:stages"])
+	if err != nil {
+		return nil, err
+	}
+	if at, ok := stage.ExpiresAt(now); ok {
+		return []string{"--tags", "expires-at=" + at.Format(time.RFC3339)}, nil
+	}
+	return nil, nil
 }
 
 var notStageChar = regexp.MustCompile(`[^a-z0-9]+`)

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-cdk-shop/shop/infra/config"
 )
@@ -42,5 +43,20 @@ func TestDeveloperStagesStayUniqueAndValid(t *testing.T) {
 			t.Errorf("%q and %q share stage %q", u, other, s)
 		}
 		seen[s] = u
+	}
+}
+
+func TestDeployTags(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	dev, err := deployTags("../../../cdk.json", "dev-alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(dev, " ") != "--tags expires-at=2026-12-05T12:00:00Z" {
+		t.Errorf("development stage: %v", dev)
+	}
+	prod, err := deployTags("../../../cdk.json", "prod", now)
+	if err != nil || len(prod) != 0 {
+		t.Errorf("prod: %v, %v; want no expiry", prod, err)
 	}
 }

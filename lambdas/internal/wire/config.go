@@ -36,6 +36,9 @@ type Config struct {
 
 	UserPoolID       string // the authorizer's Cognito user pool
 	UserPoolClientID string
+
+	ReaperTopic  string // the reaper's SNS topic
+	ReaperDelete bool   // the reaper deletes; otherwise it reports
 }
 
 // DefaultCartTTL are the carts' idle times when the environment names none.
@@ -67,6 +70,15 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	case contract.Authorizer:
 		c.UserPoolID = e.need(contract.EnvUserPoolID)
 		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
+	case contract.Reaper:
+		c.ReaperTopic = e.need(contract.EnvReaperTopic)
+		switch mode := e.need(contract.EnvReaperMode); mode {
+		case contract.ReaperDelete:
+			c.ReaperDelete = true
+		case contract.ReaperReport, "":
+		default:
+			e.bad = append(e.bad, fmt.Sprintf("%s %q is neither %q nor %q", contract.EnvReaperMode, mode, contract.ReaperReport, contract.ReaperDelete))
+		}
 	default:
 		return Config{}, fmt.Errorf("no function %q", fn)
 	}

@@ -19,6 +19,8 @@ func plausible(name string) string {
 		return "1h"
 	case contract.EnvCacheEndpoint:
 		return "cache.example:6379"
+	case contract.EnvReaperMode:
+		return contract.ReaperReport
 	}
 	return "x"
 }
@@ -72,6 +74,14 @@ func TestLoadRefusesMalformedValues(t *testing.T) {
 		{"short cursor secret", contract.EnvCursorSecret, "short", "CURSOR_SECRET"},
 		{"cart idle time without a unit", contract.EnvCartTTLGuest, "24", "CART_TTL_GUEST"},
 		{"negative cart idle time", contract.EnvCartTTLUser, "-1h", "CART_TTL_USER"},
+	}
+	if _, err := Load(contract.Reaper, func(name string) string {
+		if name == contract.EnvReaperMode {
+			return "destroy"
+		}
+		return plausible(name)
+	}); err == nil || !strings.Contains(err.Error(), contract.EnvReaperMode) {
+		t.Errorf("reaper mode destroy: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
