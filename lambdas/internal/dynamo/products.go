@@ -253,7 +253,7 @@ func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalo
 // (shop.ErrNotFound) or a newer image is linked (shop.ErrStale): image keys
 // carry a ULID, so the newest upload wins whatever order the events arrive in.
 // It bumps the version, as any change of the product does, and returns the key
-// it replaced.
+// it replaced; when key is linked already it changes nothing and returns key.
 func (s *Products) SetImage(ctx context.Context, id, key, url string, at time.Time) (string, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
@@ -265,6 +265,14 @@ func (s *Products) SetImage(ctx context.Context, id, key, url string, at time.Ti
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if ccf, ok := isConditionFailed(err); ok {
+		var cur struct {
+			ImageKey string `dynamodbav:"image_key"`
+		}
+		if len(ccf.Item) > 0 && attributevalue.UnmarshalMap(ccf.Item, &cur) == nil && cur.ImageKey == key {
+			// The same upload again (S3 delivers at least once; a pre-signed
+			// PUT can be repeated): linked already, nothing to change.
+			return key, nil
+		}
 		return "", missingOrStale(ccf)
 	}
 	if err != nil {
@@ -277,4 +285,23 @@ func (s *Products) SetImage(ctx context.Context, id, key, url string, at time.Ti
 		return "", fmt.Errorf("decode product: %w", err)
 	}
 	return old.ImageKey, nil
+}
+
+// ClearImage unlinks key from the product if it is the linked image, and
+// reports whether it was.
+func (s *Products) ClearImage(ctx context.Context, id, key string, at time.Time) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       productKey(id),
+		UpdateExpression:          aws.String("REMOVE image_url, image_key SET updated_at = :at, version = version + :one"),
+		ConditionExpression:       aws.String("image_key = :key"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":key": str(key), ":at": str(at.Format(time.RFC3339)), ":one": num(1)},
+	})
+	if _, ok := isConditionFailed(err); ok {
+		return false, nil
+	}
+	if err != nil {
+		return false, classify("clear product image", err)
+	}
+	return true, nil
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
@@ -131,6 +133,44 @@ func TestUploadLinksTheImage(t *testing.T) {
 	expect(t, e.call(t, admin, "DELETE", "/products/"+id, ""), 204, "delete product")
 	if keys := objects(t, id); len(keys) != 0 {
 		t.Fatalf("images left after the product was deleted: %v", keys)
+	}
+}
+
+// S3 delivers at least once and Lambda retries asynchronous invocations: the
+// same event for the linked key again links nothing new and deletes nothing.
+// A client may also PUT twice on one pre-signed URL: the second lands on the
+// linked key and the image stays.
+func TestRepeatedUploadEventsKeepTheImage(t *testing.T) {
+	e := newShop(t)
+	id := "IMG" + shop.NewID("", time.Now())
+	e.addProduct(t, id, 100, 1)
+	u := e.askUpload(t, id, "image/png", len(png))
+	if code := put(t, u, png, nil); code != 200 {
+		t.Fatalf("upload = %d", code)
+	}
+	waitFor(t, "image_url set", func() bool { return e.product(t, id).ImageURL != nil })
+	linked := e.product(t, id)
+
+	// The same notification delivered again, twice, straight to the handler.
+	ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put"}}}
+	ev.Records[0].S3.Object.Key = u.Key
+	handle := *onS3Event.Load()
+	for range 2 {
+		if err := handle(context.Background(), ev); err != nil {
+			t.Fatalf("repeated event: %v", err)
+		}
+	}
+	// And a second PUT on the same URL, with its own notification.
+	if code := put(t, u, png, nil); code != 200 {
+		t.Fatalf("second PUT on the URL = %d", code)
+	}
+	time.Sleep(300 * time.Millisecond) // let the webhook's event land
+	p := e.product(t, id)
+	if p.ImageURL == nil || *p.ImageURL != *linked.ImageURL || p.Version != linked.Version {
+		t.Fatalf("after repeats: image_url %v version %d, want %s version %d", p.ImageURL, p.Version, *linked.ImageURL, linked.Version)
+	}
+	if keys := objects(t, id); !slices.Equal(keys, []string{u.Key}) {
+		t.Fatalf("objects %v, want the linked image %s", keys, u.Key)
 	}
 }
 

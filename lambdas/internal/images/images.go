@@ -60,8 +60,11 @@ type Products interface {
 	Get(ctx context.Context, id string) (catalog.Product, error)
 	// SetImage links key (at url) to the product unless a newer key is linked
 	// already (shop.ErrStale) or the product is gone (shop.ErrNotFound); it
-	// returns the key it replaced.
+	// returns the key it replaced (key itself when it was linked already,
+	// which changes nothing).
 	SetImage(ctx context.Context, id, key, url string, at time.Time) (previous string, err error)
+	// ClearImage unlinks key if it is the product's image.
+	ClearImage(ctx context.Context, id, key string, at time.Time) (bool, error)
 }
 
 // Service is the image use cases.
@@ -186,6 +189,11 @@ func (s *Service) Landed(ctx context.Context, key string) (Outcome, error) {
 	}
 	if reason != "" {
 		s.log.WarnContext(ctx, "image rejected", "key", key, "reason", reason)
+		// A repeated PUT on a linked image's URL may have replaced good bytes
+		// with bad: the product must not point at what is about to go.
+		if _, err := s.products.ClearImage(ctx, productID, key, s.now()); err != nil {
+			return "", fmt.Errorf("unlink %s: %w", key, err)
+		}
 		return Rejected, s.delete(ctx, key)
 	}
 	previous, err := s.products.SetImage(ctx, productID, key, s.baseURL+"/"+key, s.now())

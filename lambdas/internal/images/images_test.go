@@ -84,13 +84,15 @@ func TestLanded(t *testing.T) {
 		{"product gone", "products/P1/02.png", "image/png", png, false, "", images.Orphaned, false},
 		{"older than the linked one", "products/P1/01.png", "image/png", png, true, "products/P1/03.png", images.Orphaned, false},
 		{"not a product image", "elsewhere/x.png", "image/png", png, true, "", images.Ignored, true},
+		{"the linked upload again", "products/P1/02.png", "image/png", png, true, "products/P1/02.png", images.Linked, true},
+		{"the linked key now holds text", "products/P1/02.png", "image/png", []byte("hello world!"), true, "products/P1/02.png", images.Rejected, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bucket, products := memory.NewBucket(), memory.NewProducts()
 			if tc.productExists {
 				_ = products.Create(context.Background(), catalog.Product{ProductID: "P1", Version: 1})
 				if tc.linkedKey != "" {
-					_, _ = products.SetImage(context.Background(), "P1", tc.linkedKey, "u", time.Now())
+					_, _ = products.SetImage(context.Background(), "P1", tc.linkedKey, "https://cdn.test/"+tc.linkedKey, time.Now())
 				}
 			}
 			bucket.Put(tc.key, tc.contentType, tc.body)
@@ -102,11 +104,12 @@ func TestLanded(t *testing.T) {
 			if _, _, err := bucket.Head(context.Background(), tc.key); (err == nil) != tc.kept {
 				t.Fatalf("object kept = %v, want %v", err == nil, tc.kept)
 			}
-			if tc.want == images.Linked {
-				p, _ := products.Get(context.Background(), "P1")
-				if p.ImageURL == nil || *p.ImageURL != "https://cdn.test/"+tc.key {
-					t.Fatalf("image_url = %v", p.ImageURL)
-				}
+			p, _ := products.Get(context.Background(), "P1")
+			switch {
+			case tc.want == images.Linked && (p.ImageURL == nil || *p.ImageURL != "https://cdn.test/"+tc.key):
+				t.Fatalf("image_url = %v", p.ImageURL)
+			case tc.want == images.Rejected && p.ImageKey == tc.key:
+				t.Fatalf("the product still points at the deleted object %s", tc.key)
 			}
 		})
 	}

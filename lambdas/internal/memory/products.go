@@ -136,11 +136,26 @@ func (m *Products) SetImage(_ context.Context, id, key, url string, at time.Time
 	switch {
 	case !ok:
 		return "", shop.ErrNotFound
-	case p.ImageKey != "" && p.ImageKey >= key:
+	case p.ImageKey == key:
+		return key, nil // linked already
+	case p.ImageKey != "" && p.ImageKey > key:
 		return "", shop.ErrStale
 	}
 	prev := p.ImageKey
 	p.ImageKey, p.ImageURL, p.Version, p.UpdatedAt = key, &url, p.Version+1, at.Format(time.RFC3339)
 	m.items[id] = p
 	return prev, nil
+}
+
+// ClearImage unlinks key if it is the product's image.
+func (m *Products) ClearImage(_ context.Context, id, key string, at time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.items[id]
+	if !ok || p.ImageKey != key {
+		return false, nil
+	}
+	p.ImageKey, p.ImageURL, p.Version, p.UpdatedAt = "", nil, p.Version+1, at.Format(time.RFC3339)
+	m.items[id] = p
+	return true, nil
 }
