@@ -19,6 +19,9 @@ type Product struct {
 	Quantity    int64   `json:"quantity" dynamodbav:"quantity"`
 	ImageURL    *string `json:"image_url" dynamodbav:"image_url,omitempty"`
 	ImageKey    string  `json:"-" dynamodbav:"image_key,omitempty"`
+	// UpdatedBy is the sub of who last created or changed the product; it is
+	// kept for accountability and not shown on the public catalogue.
+	UpdatedBy string `json:"-" dynamodbav:"updated_by,omitempty"`
 	Version     int64   `json:"version" dynamodbav:"version"`
 	CreatedAt   string  `json:"created_at" dynamodbav:"created_at"`
 	UpdatedAt   string  `json:"updated_at" dynamodbav:"updated_at"`
@@ -34,6 +37,11 @@ type Fields struct {
 	Currency    *string
 	Category    *string
 	Quantity    *int64
+	// QuantityDelta changes the stock by a signed amount, atomically, never
+	// below zero (an update only; not with Quantity).
+	QuantityDelta *int64
+	// By is the caller's sub, for UpdatedBy; never from the body.
+	By string
 }
 
 // PageKey is where a listing resumes: the last product of the previous page.
@@ -61,7 +69,9 @@ type Store interface {
 	// follow, the key to resume after.
 	List(ctx context.Context, q ListQuery) ([]Product, *PageKey, error)
 	// Update applies the fields present in f, bumps the version and stamps
-	// updatedAt. ifVersion, when set, must equal the stored version (shop.ErrStale).
+	// updatedAt and f.By. ifVersion, when set, must equal the stored version
+	// (shop.ErrStale). A QuantityDelta that would take the stock below zero
+	// is a *shop.ConflictError "insufficient-stock" and changes nothing.
 	Update(ctx context.Context, id string, f Fields, ifVersion *int64, updatedAt time.Time) (Product, error)
 	// Delete removes the product and returns what it was. ifVersion as in Update.
 	Delete(ctx context.Context, id string, ifVersion *int64) (Product, error)

@@ -46,8 +46,16 @@ func ValidateUpdate(f Fields) error {
 	if f.ProductID != nil {
 		v.Add("product_id", "cannot be changed")
 	}
-	if f.Name == nil && f.Description == nil && f.Price == nil && f.Currency == nil && f.Category == nil && f.Quantity == nil {
-		v.Add("body", "must change at least one of name, description, price, currency, category, quantity")
+	if f.Name == nil && f.Description == nil && f.Price == nil && f.Currency == nil && f.Category == nil && f.Quantity == nil && f.QuantityDelta == nil {
+		v.Add("body", "must change at least one of name, description, price, currency, category, quantity, quantity_delta")
+	}
+	if f.QuantityDelta != nil {
+		switch d := *f.QuantityDelta; {
+		case f.Quantity != nil:
+			v.Add("quantity_delta", "cannot be combined with quantity")
+		case d == 0 || d < -MaxQuantity || d > MaxQuantity:
+			v.Add("quantity_delta", "must be a non-zero integer from -1000000000 to 1000000000")
+		}
 	}
 	checkWritable(&v, f)
 	return v.Err()

@@ -149,8 +149,20 @@ func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVe
 	setS("category", f.Category)
 	setN("price", f.Price)
 	setN("quantity", f.Quantity)
+	if f.By != "" {
+		setS("updated_by", &f.By)
+	}
 
 	cond := "attribute_exists(product_id)"
+	if f.QuantityDelta != nil {
+		// Atomic, and never below zero: the condition holds the stock that
+		// the delta needs, whatever checkouts ran meanwhile.
+		names["#quantity"] = "quantity"
+		values[":delta"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*f.QuantityDelta, 10)}
+		values[":need"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(max(0, -*f.QuantityDelta), 10)}
+		sets = append(sets, "#quantity = #quantity + :delta")
+		cond += " AND #quantity >= :need"
+	}
 	if ifVersion != nil {
 		cond += " AND #version = :expected"
 		values[":expected"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*ifVersion, 10)}
@@ -166,6 +178,13 @@ func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVe
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if ccf, ok := isConditionFailed(err); ok {
+		if len(ccf.Item) > 0 && f.QuantityDelta != nil {
+			old, derr := decodeProduct(ccf.Item)
+			if derr == nil && (ifVersion == nil || *ifVersion == old.Version) {
+				return catalog.Product{}, &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below zero.",
+					Fields: []shop.FieldError{{Field: "quantity_delta", Message: fmt.Sprintf("%s has %d in stock; %d would take it below zero", id, old.Quantity, *f.QuantityDelta)}}}
+			}
+		}
 		return catalog.Product{}, missingOrStale(ccf)
 	}
 	if err != nil {

@@ -75,7 +75,7 @@ func (c *Catalog) upload(ctx context.Context, r *Request) (Response, error) {
 }
 
 // productFields are the members a product body may carry.
-var productFields = []string{"product_id", "name", "description", "price", "currency", "category", "quantity"}
+var productFields = []string{"product_id", "name", "description", "price", "currency", "category", "quantity", "quantity_delta"}
 
 // DecodeProductFields reads a create or update body. It checks JSON types and
 // names; the catalogue checks the rules.
@@ -92,6 +92,7 @@ func DecodeProductFields(body []byte) (catalog.Fields, error) {
 	o.String("currency", &f.Currency)
 	o.String("category", &f.Category)
 	o.Int("quantity", &f.Quantity)
+	o.Int("quantity_delta", &f.QuantityDelta)
 	return f, o.Err()
 }
 
@@ -100,6 +101,10 @@ func (c *Catalog) create(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, withRules(err, catalog.ValidateCreate(f))
 	}
+	if f.QuantityDelta != nil {
+		return Response{}, shop.Invalid("quantity_delta", "is for changing a product's stock; a new product takes quantity")
+	}
+	f.By = r.Identity.Subject
 	p, err := c.svc.Create(ctx, f)
 	if err != nil {
 		return Response{}, err
@@ -146,6 +151,7 @@ func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, withRules(err, catalog.ValidateUpdate(f))
 	}
+	f.By = r.Identity.Subject
 	p, err := c.svc.Update(ctx, r.Params["product_id"], f, ifVersion)
 	if err != nil {
 		return Response{}, err

@@ -4,6 +4,7 @@
 package memory
 
 import (
+	"fmt"
 	"context"
 	"sort"
 	"sync"
@@ -80,6 +81,9 @@ func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVers
 	if ifVersion != nil && *ifVersion != p.Version {
 		return catalog.Product{}, shop.ErrStale
 	}
+	if f.QuantityDelta != nil && p.Quantity+*f.QuantityDelta < 0 {
+		return catalog.Product{}, insufficient(id, p.Quantity, *f.QuantityDelta)
+	}
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -95,6 +99,10 @@ func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVers
 	if f.Quantity != nil {
 		p.Quantity = *f.Quantity
 	}
+	if f.QuantityDelta != nil {
+		p.Quantity += *f.QuantityDelta
+	}
+	p.UpdatedBy = f.By
 	p.Version++
 	p.UpdatedAt = at.UTC().Format(time.RFC3339)
 	m.items[id] = p
@@ -158,4 +166,9 @@ func (m *Products) ClearImage(_ context.Context, id, key string, at time.Time) (
 	p.ImageKey, p.ImageURL, p.Version, p.UpdatedAt = "", nil, p.Version+1, at.Format(time.RFC3339)
 	m.items[id] = p
 	return true, nil
+}
+
+func insufficient(id string, have, delta int64) error {
+	return &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below zero.",
+		Fields: []shop.FieldError{{Field: "quantity_delta", Message: fmt.Sprintf("%s has %d in stock; %d would take it below zero", id, have, delta)}}}
 }

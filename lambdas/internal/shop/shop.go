@@ -18,6 +18,8 @@ var (
 	ErrExists          = errors.New("already exists")
 	ErrConflict        = errors.New("conflict")
 	ErrStale           = errors.New("precondition failed") // If-Match did not match the stored version
+	// ErrPreconditionRequired is a write that needs If-Match and came without.
+	ErrPreconditionRequired = errors.New("precondition required")
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnavailable     = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry

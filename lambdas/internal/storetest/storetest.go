@@ -72,6 +72,30 @@ func Products(t *testing.T, newStore func(t *testing.T) catalog.Store) {
 			t.Errorf("second delete = %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("a quantity delta is atomic and never takes stock below zero", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Create(ctx, Product("P1", "Books", 3)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Update(ctx, "P1", catalog.Fields{QuantityDelta: ptr(int64(-2)), By: "admin-1"}, nil, at)
+		if err != nil || got.Quantity != 1 || got.Version != 2 || got.UpdatedBy != "admin-1" {
+			t.Fatalf("delta -2 = %+v, %v", got, err)
+		}
+		_, err = s.Update(ctx, "P1", catalog.Fields{QuantityDelta: ptr(int64(-2))}, nil, at)
+		var conflict *shop.ConflictError
+		if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" {
+			t.Errorf("delta below zero = %v, want insufficient-stock", err)
+		}
+		if _, err := s.Update(ctx, "P1", catalog.Fields{QuantityDelta: ptr(int64(5))}, ptr(int64(1)), at); !errors.Is(err, shop.ErrStale) {
+			t.Errorf("delta at a stale version = %v, want ErrStale", err)
+		}
+		if p, _ := s.Get(ctx, "P1"); p.Quantity != 1 || p.Version != 2 {
+			t.Errorf("refused deltas changed the product: %+v", p)
+		}
+		if got, err := s.Update(ctx, "P1", catalog.Fields{QuantityDelta: ptr(int64(10))}, ptr(int64(2)), at); err != nil || got.Quantity != 11 {
+			t.Errorf("delta +10 = %+v, %v", got, err)
+		}
+	})
 	t.Run("pages cover a category exactly once, in key order", func(t *testing.T) {
 		s := newStore(t)
 		var want []string
