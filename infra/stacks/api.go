@@ -35,9 +35,12 @@ var CatalogRoutes = []components.Route{
 	{Method: "POST", Path: "/products/{product_id}/image"},
 }
 
-// CartRoutes go to the cart function. A guest (X-Session-Id) or a signed-in
-// user may call all but merge.
+// CartRoutes go to the cart function: guest sessions, and the cart, which a
+// guest (X-Session-Id from POST /sessions) or a signed-in user may call, all
+// but merge.
 var CartRoutes = []components.Route{
+	{Method: "POST", Path: "/sessions", Public: true},
+	{Method: "DELETE", Path: "/sessions/current", Guest: true},
 	{Method: "GET", Path: "/cart", Guest: true},
 	{Method: "DELETE", Path: "/cart", Guest: true},
 	{Method: "PUT", Path: "/cart/items/{product_id}", Guest: true},

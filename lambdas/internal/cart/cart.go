@@ -17,12 +17,14 @@ const (
 	// MaxLines bounds the lines of a cart, well below the 100 items of one
 	// DynamoDB transaction, which checkout spends on one per line plus three.
 	MaxLines = 50
-	// MinSessionID and MaxSessionID bound a guest's X-Session-Id.
-	MinSessionID, MaxSessionID = 16, 128
+	// SessionBytes is the randomness of a guest session token: 256 bits from
+	// crypto/rand, sent as 43 characters of unpadded base64url.
+	SessionBytes = 32
 )
 
-// Owner is whose cart it is: a signed-in user (the token's sub) or a guest (the
-// X-Session-Id the client made up). The two never share a key.
+// Owner is whose cart it is: a signed-in user (the token's sub) or a guest
+// session (ID is the SHA-256 of the server-issued token, so the cache never
+// holds a usable token). The two never share a key.
 type Owner struct {
 	Guest bool
 	ID    string
@@ -54,11 +56,23 @@ type Store interface {
 	// reports whether it did. A change made meanwhile is never lost.
 	ClearIf(ctx context.Context, o Owner, want Lines) (bool, error)
 	// Merge adds lines into o's cart, each line capped at caps[product] (and
-	// MaxQuantity), as one atomic step recorded under mergeID: applying the
-	// same mergeID again changes nothing. It returns o's lines afterwards.
-	Merge(ctx context.Context, o Owner, mergeID string, lines Lines, caps map[string]int, ttl time.Duration) (Lines, error)
-	// Take subtracts lines from o's cart (a line at zero or below goes away).
-	Take(ctx context.Context, o Owner, lines Lines) error
+	// MaxQuantity; a product without a cap is not added), as one atomic step
+	// recorded under mergeID: applying the same mergeID again changes nothing
+	// and answers the same. It returns o's lines afterwards and the units it
+	// added of each line.
+	Merge(ctx context.Context, o Owner, mergeID string, lines Lines, caps map[string]int, ttl time.Duration) (after, added Lines, err error)
+}
+
+// Sessions keeps guest sessions by id (Owner.ID of a guest), each with a
+// sliding expiry.
+type Sessions interface {
+	// Open stores a new session for ttl.
+	Open(ctx context.Context, id string, ttl time.Duration) error
+	// Touch renews the session's expiry to ttl from now and reports whether
+	// it exists (false: never issued, expired or revoked).
+	Touch(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// Close revokes the session and drops its cart, at once.
+	Close(ctx context.Context, id string) error
 }
 
 // Products is what the cart reads of the catalogue.
@@ -84,4 +98,20 @@ type Cart struct {
 	Subtotal  int64   `json:"subtotal"`
 	ItemCount int     `json:"item_count"`
 	ExpiresAt *string `json:"expires_at"`
+	// NotMerged, in a merge's answer only, are the guest's units that could
+	// not be added to the user's cart, and why.
+	NotMerged []NotMerged `json:"not_merged,omitempty"`
+}
+
+// NotMerged is a guest line, or part of one, that a merge could not add.
+type NotMerged struct {
+	ProductID string `json:"product_id"`
+	Quantity  int    `json:"quantity"`
+	Reason    string `json:"reason"` // unavailable, insufficient-stock, quantity-limit, cart-full
+}
+
+// Session is a new guest session as the client gets it.
+type Session struct {
+	SessionID string `json:"session_id"`
+	ExpiresAt string `json:"expires_at"`
 }

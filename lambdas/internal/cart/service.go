@@ -2,7 +2,9 @@ package cart
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -30,23 +32,73 @@ func (t TTLs) For(o Owner) time.Duration {
 	return t.User
 }
 
+// ErrInvalidSession is a guest token the API did not issue, or one that
+// expired or was revoked.
+var ErrInvalidSession = fmt.Errorf("%w: invalid guest session", shop.ErrUnauthenticated)
+
 // Service is the cart's use cases.
 type Service struct {
 	store    Store
+	sessions Sessions
 	products Products
 	currency string
 	ttl      TTLs
 	now      func() time.Time
 }
 
-// NewService returns the cart over store, priced from products in currency.
-func NewService(store Store, products Products, currency string, ttl TTLs) *Service {
-	return &Service{store: store, products: products, currency: currency, ttl: ttl, now: func() time.Time { return time.Now().UTC() }}
+// NewService returns the cart over store and guest sessions, priced from
+// products in currency.
+func NewService(store Store, sessions Sessions, products Products, currency string, ttl TTLs) *Service {
+	return &Service{store: store, sessions: sessions, products: products, currency: currency, ttl: ttl, now: func() time.Time { return time.Now().UTC() }}
 }
 
-// ValidSessionID reports whether s is a guest session id: 16 to 128 characters
-// of A-Z a-z 0-9 _ - (a UUID passes).
-func ValidSessionID(s string) bool { return shop.ValidToken(s, MinSessionID, MaxSessionID) }
+// NewSession issues a guest session: a token of SessionBytes random bytes,
+// of which the cache keeps only the SHA-256, with the guest cart's sliding
+// expiry.
+func (s *Service) NewSession(ctx context.Context) (Session, error) {
+	raw := make([]byte, SessionBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return Session{}, fmt.Errorf("session token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	if err := s.sessions.Open(ctx, sessionID(token), s.ttl.Guest); err != nil {
+		return Session{}, fmt.Errorf("open session: %w", err)
+	}
+	return Session{SessionID: token, ExpiresAt: s.now().Add(s.ttl.Guest).Format(time.RFC3339)}, nil
+}
+
+// Guest is the owner of a guest session token, whose expiry it renews. A
+// token of the wrong shape, or one the cache does not hold (never issued,
+// expired, revoked), is ErrInvalidSession.
+func (s *Service) Guest(ctx context.Context, token string) (Owner, error) {
+	if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) != SessionBytes {
+		return Owner{}, ErrInvalidSession
+	}
+	id := sessionID(token)
+	ok, err := s.sessions.Touch(ctx, id, s.ttl.Guest)
+	if err != nil {
+		return Owner{}, fmt.Errorf("check session: %w", err)
+	}
+	if !ok {
+		return Owner{}, ErrInvalidSession
+	}
+	return Owner{Guest: true, ID: id}, nil
+}
+
+// EndSession revokes a guest session and drops its cart.
+func (s *Service) EndSession(ctx context.Context, guest Owner) error {
+	if err := s.sessions.Close(ctx, guest.ID); err != nil {
+		return fmt.Errorf("close session: %w", err)
+	}
+	return nil
+}
+
+// sessionID is what the cache knows a session by: the token's SHA-256, so
+// that reading the cache yields no token a client could use.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
 
 // CheckQuantity is the rule for a line's quantity.
 func CheckQuantity(q int64) error {
@@ -166,38 +218,68 @@ func (s *Service) ClearIf(ctx context.Context, o Owner, lines Lines) (bool, erro
 	return s.store.ClearIf(ctx, o, lines)
 }
 
-// Merge moves a guest's cart into a user's, summing quantities capped by stock.
-// The user's cart changes in one atomic step, recorded under a fingerprint of
-// the guest's lines, and only then are those lines taken from the guest's cart:
-// a retry after a failure between the two steps neither loses nor doubles units.
+// Merge moves a guest's cart into a user's, summing quantities capped by
+// stock, and then revokes the guest session, which drops the guest cart. The
+// user's cart changes in one atomic step recorded under a fingerprint of the
+// guest's lines, which also keeps what it added: a retry after a failure
+// before the session is revoked adds nothing twice, and answers the same. Units
+// that could not be added come back in NotMerged, with the reason.
 func (s *Service) Merge(ctx context.Context, user, guest Owner) (Cart, error) {
 	guestLines, err := s.store.Get(ctx, guest, s.ttl.For(guest))
 	if err != nil {
 		return Cart{}, fmt.Errorf("read guest cart: %w", err)
 	}
-	if len(guestLines) == 0 {
-		return s.View(ctx, user)
-	}
-	products, err := s.products.GetMany(ctx, ids(guestLines))
-	if err != nil {
-		return Cart{}, fmt.Errorf("price guest cart: %w", err)
-	}
-	caps := make(map[string]int, len(products))
-	for id, p := range products {
-		if p.Currency == s.currency {
-			caps[id] = int(min(p.Quantity, MaxQuantity))
-		}
-	}
-	mergeID := guest.Key() + "#" + fingerprint(guestLines)
 	ttl := s.ttl.For(user)
-	lines, err := s.store.Merge(ctx, user, mergeID, guestLines, caps, ttl)
-	if err != nil {
-		return Cart{}, fmt.Errorf("merge into user cart: %w", err)
+	var lines, added Lines
+	if len(guestLines) > 0 {
+		products, err := s.products.GetMany(ctx, ids(guestLines))
+		if err != nil {
+			return Cart{}, fmt.Errorf("price guest cart: %w", err)
+		}
+		caps := make(map[string]int, len(products))
+		for id, p := range products {
+			if p.Currency == s.currency && p.Quantity > 0 {
+				caps[id] = int(min(p.Quantity, MaxQuantity))
+			}
+		}
+		mergeID := guest.Key() + "#" + fingerprint(guestLines)
+		if lines, added, err = s.store.Merge(ctx, user, mergeID, guestLines, caps, ttl); err != nil {
+			return Cart{}, fmt.Errorf("merge into user cart: %w", err)
+		}
+		notMerged := leftOver(guestLines, added, lines, caps)
+		if err := s.EndSession(ctx, guest); err != nil {
+			return Cart{}, err
+		}
+		c, err := s.price(ctx, user, lines, ttl)
+		c.NotMerged = notMerged
+		return c, err
 	}
-	if err := s.store.Take(ctx, guest, guestLines); err != nil {
-		return Cart{}, fmt.Errorf("empty guest cart: %w", err)
+	if err := s.EndSession(ctx, guest); err != nil {
+		return Cart{}, err
 	}
-	return s.price(ctx, user, lines, ttl)
+	return s.View(ctx, user)
+}
+
+// leftOver is what of the guest's lines the merge could not add, and why.
+func leftOver(guest, added, after Lines, caps map[string]int) []NotMerged {
+	var out []NotMerged
+	for _, id := range ids(guest) {
+		left := guest[id] - added[id]
+		if left <= 0 {
+			continue
+		}
+		reason := "insufficient-stock"
+		switch cp, sold := caps[id]; {
+		case !sold:
+			reason = "unavailable" // gone, out of stock, or sold in another currency
+		case after[id] == 0:
+			reason = "cart-full"
+		case after[id] >= MaxQuantity && cp >= MaxQuantity:
+			reason = "quantity-limit"
+		}
+		out = append(out, NotMerged{ProductID: id, Quantity: left, Reason: reason})
+	}
+	return out
 }
 
 // fingerprint names a set of lines independently of map order.

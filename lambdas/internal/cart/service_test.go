@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,11 @@ import (
 )
 
 func newService(t *testing.T) (*cart.Service, *memory.Products) {
+	svc, products, _ := newServiceAndStore(t)
+	return svc, products
+}
+
+func newServiceAndStore(t *testing.T) (*cart.Service, *memory.Products, *memory.Carts) {
 	products := memory.NewProducts()
 	for _, p := range []catalog.Product{
 		{ProductID: "A", Name: "A", Price: 500, Currency: "EUR", Quantity: 10},
@@ -24,7 +32,8 @@ func newService(t *testing.T) (*cart.Service, *memory.Products) {
 			t.Fatal(err)
 		}
 	}
-	return cart.NewService(memory.NewCarts(), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Minute}), products
+	memCarts := memory.NewCarts()
+	return cart.NewService(memCarts, memory.NewSessions(memCarts), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Minute}), products, memCarts
 }
 
 func TestSetLineRules(t *testing.T) {
@@ -95,24 +104,122 @@ func TestCartTotalsAndLineLimit(t *testing.T) {
 	}
 }
 
-func TestValidSessionID(t *testing.T) {
-	for s, want := range map[string]bool{
-		"0123456789abcdef": true, "550e8400-e29b-41d4-a716-446655440000": true,
-		"0123456789abcde": false, "0123456789abcdef/": false, "": false,
-		string(make([]byte, 129)): false,
-	} {
-		if got := cart.ValidSessionID(s); got != want {
-			t.Errorf("ValidSessionID(%q) = %v", s, got)
-		}
-	}
-}
-
 func TestUnavailableStoreIsReported(t *testing.T) {
 	products := memory.NewProducts()
 	store := memory.NewCarts()
 	store.Down = fmt.Errorf("get: %w", shop.ErrUnavailable)
-	svc := cart.NewService(store, products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
+	svc := cart.NewService(store, memory.NewSessions(store), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
 	if _, err := svc.View(context.Background(), cart.Owner{ID: "u"}); !errors.Is(err, shop.ErrUnavailable) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestGuestSessions(t *testing.T) {
+	svc, _ := newService(t)
+	ctx := context.Background()
+	s, err := svc.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.SessionID) != 43 || s.ExpiresAt == "" {
+		t.Fatalf("session = %+v, want 256 bits in 43 base64url characters", s)
+	}
+	other, _ := svc.NewSession(ctx)
+	if other.SessionID == s.SessionID {
+		t.Fatal("two sessions share a token")
+	}
+	g, err := svc.Guest(ctx, s.SessionID)
+	if err != nil || !g.Guest || g.ID == s.SessionID || len(g.ID) != 64 {
+		t.Fatalf("guest = %+v, %v; want the token's SHA-256 as the id", g, err)
+	}
+	tampered := []byte(s.SessionID)
+	tampered[0] ^= 1
+	for name, token := range map[string]string{
+		"made up": "0123456789abcdef0123456789abcdef0123456789a", "tampered": string(tampered),
+		"too short": "abc", "not base64url": strings.Repeat("!", 43), "empty": "",
+	} {
+		if _, err := svc.Guest(ctx, token); !errors.Is(err, cart.ErrInvalidSession) {
+			t.Errorf("%s token: %v, want ErrInvalidSession", name, err)
+		}
+	}
+	if err := svc.EndSession(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Guest(ctx, s.SessionID); !errors.Is(err, cart.ErrInvalidSession) {
+		t.Errorf("revoked token: %v", err)
+	}
+	if _, err := svc.Guest(ctx, other.SessionID); err != nil {
+		t.Errorf("revoking one session ended another: %v", err)
+	}
+}
+
+// A merge never loses units: what does not fit comes back, with the reason,
+// and the session is revoked.
+func TestMergeReportsWhatDidNotFit(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		user   map[string]int64 // lines the user holds before
+		guest  map[string]int64
+		remove []string // products deleted after the guest added them
+		want   []cart.NotMerged
+		after  map[string]int
+	}{
+		{"everything fits", nil, map[string]int64{"A": 2}, nil, nil, map[string]int{"A": 2}},
+		{"stock caps the sum", map[string]int64{"A": 7}, map[string]int64{"A": 5}, nil,
+			[]cart.NotMerged{{ProductID: "A", Quantity: 2, Reason: "insufficient-stock"}}, map[string]int{"A": 10}},
+		{"a product that is gone", nil, map[string]int64{"A": 1, "B": 1}, []string{"B"},
+			[]cart.NotMerged{{ProductID: "B", Quantity: 1, Reason: "unavailable"}}, map[string]int{"A": 1}},
+		{"another currency", nil, map[string]int64{"USD": 1}, nil,
+			[]cart.NotMerged{{ProductID: "USD", Quantity: 1, Reason: "unavailable"}}, map[string]int{}},
+		{"99 per line", map[string]int64{"BIG": 98}, map[string]int64{"BIG": 5}, nil,
+			[]cart.NotMerged{{ProductID: "BIG", Quantity: 4, Reason: "quantity-limit"}}, map[string]int{"BIG": 99}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, products, store := newServiceAndStore(t)
+			_ = products.Create(ctx, catalog.Product{ProductID: "B", Name: "B", Price: 1, Currency: "EUR", Quantity: 10})
+			_ = products.Create(ctx, catalog.Product{ProductID: "BIG", Name: "Big", Price: 1, Currency: "EUR", Quantity: 1000})
+			user := cart.Owner{ID: "u1"}
+			for id, q := range tc.user {
+				if _, err := svc.SetLine(ctx, user, id, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, _ := svc.NewSession(ctx)
+			guest, _ := svc.Guest(ctx, s.SessionID)
+			for id, q := range tc.guest {
+				if id == "USD" {
+					continue // cannot be added to a EUR cart; put straight in the store below
+				}
+				if _, err := svc.SetLine(ctx, guest, id, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if q, ok := tc.guest["USD"]; ok {
+				if err := store.Set(ctx, guest, "USD", int(q), time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range tc.remove {
+				_, _ = products.Delete(ctx, id, nil)
+			}
+			c, err := svc.Merge(ctx, user, guest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.NotMerged, tc.want) {
+				t.Errorf("not merged %+v, want %+v", c.NotMerged, tc.want)
+			}
+			got := map[string]int{}
+			for _, l := range c.Items {
+				got[l.ProductID] = l.Quantity
+			}
+			if !maps.Equal(got, tc.after) {
+				t.Errorf("user cart %v, want %v", got, tc.after)
+			}
+			if _, err := svc.Guest(ctx, s.SessionID); !errors.Is(err, cart.ErrInvalidSession) {
+				t.Errorf("the session outlived the merge: %v", err)
+			}
+		})
 	}
 }

@@ -22,9 +22,9 @@ type Product struct {
 	// UpdatedBy is the sub of who last created or changed the product; it is
 	// kept for accountability and not shown on the public catalogue.
 	UpdatedBy string `json:"-" dynamodbav:"updated_by,omitempty"`
-	Version     int64   `json:"version" dynamodbav:"version"`
-	CreatedAt   string  `json:"created_at" dynamodbav:"created_at"`
-	UpdatedAt   string  `json:"updated_at" dynamodbav:"updated_at"`
+	Version   int64  `json:"version" dynamodbav:"version"`
+	CreatedAt string `json:"created_at" dynamodbav:"created_at"`
+	UpdatedAt string `json:"updated_at" dynamodbav:"updated_at"`
 }
 
 // Fields are the writable fields of a product as a client sent them; nil means

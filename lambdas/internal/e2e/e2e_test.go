@@ -187,14 +187,24 @@ func expect(t testing.TB, resp events.APIGatewayV2HTTPResponse, status int, what
 	}
 }
 
-func session() string { return "s-" + strings.ToLower(shop.NewID("", time.Now())) }
+// session starts a guest session the way a client does: POST /sessions.
+func (e *shopEnv) session(t testing.TB) string {
+	t.Helper()
+	resp := e.call(t, who{}, "POST", "/sessions", "")
+	expect(t, resp, 201, "start a guest session")
+	s := decode[cart.Session](t, resp)
+	if len(s.SessionID) < 22 || s.ExpiresAt == "" { // 128 bits are 22 base64url characters
+		t.Fatalf("session = %+v", s)
+	}
+	return s.SessionID
+}
 
 // Every cart route, as a guest and as a user, and the merge between them.
 func TestCartRoutes(t *testing.T) {
 	e := newShop(t)
 	e.addProduct(t, "A", 1000, 5)
 	e.addProduct(t, "B", 250, 100)
-	g, u := guest(session()), user(shop.NewID("u", time.Now()))
+	g, u := guest(e.session(t)), user(shop.NewID("u", time.Now()))
 
 	c := decode[cart.Cart](t, e.call(t, g, "GET", "/cart", ""))
 	if len(c.Items) != 0 || c.ExpiresAt != nil {
@@ -213,14 +223,22 @@ func TestCartRoutes(t *testing.T) {
 	expect(t, e.call(t, g, "DELETE", "/cart/items/B", ""), 200, "remove B again (idempotent)")
 
 	expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":4}`), 200, "user sets A")
-	expect(t, e.call(t, u, "POST", "/cart/merge", "", "X-Session-Id", g.session), 200, "merge")
-	resp = e.call(t, u, "GET", "/cart", "")
+	resp = e.call(t, u, "POST", "/cart/merge", "", "X-Session-Id", g.session)
+	expect(t, resp, 200, "merge")
 	c = decode[cart.Cart](t, resp)
-	if len(c.Items) != 1 || c.Items[0].Quantity != 5 { // 4 + 3, capped by the stock of 5
+	// 4 + 3 capped by the stock of 5: the 2 units that did not fit come back.
+	if len(c.Items) != 1 || c.Items[0].Quantity != 5 || len(c.NotMerged) != 1 ||
+		c.NotMerged[0] != (cart.NotMerged{ProductID: "A", Quantity: 2, Reason: "insufficient-stock"}) {
 		t.Fatalf("merged cart = %+v", c)
 	}
-	if c = decode[cart.Cart](t, e.call(t, g, "GET", "/cart", "")); len(c.Items) != 0 {
-		t.Fatalf("guest cart after merge = %+v", c)
+	if c = decode[cart.Cart](t, e.call(t, u, "GET", "/cart", "")); len(c.Items) != 1 || c.Items[0].Quantity != 5 || c.NotMerged != nil {
+		t.Fatalf("user cart after merge = %+v", c)
+	}
+	// The merge revoked the session: its cart is gone, and a retry changes nothing.
+	expect(t, e.call(t, g, "GET", "/cart", ""), 401, "guest cart after merge")
+	expect(t, e.call(t, u, "POST", "/cart/merge", "", "X-Session-Id", g.session), 401, "merge retried")
+	if c = decode[cart.Cart](t, e.call(t, u, "GET", "/cart", "")); c.Items[0].Quantity != 5 {
+		t.Fatalf("a retried merge changed the cart: %+v", c)
 	}
 	expect(t, e.call(t, u, "DELETE", "/cart", ""), 204, "clear")
 	if c = decode[cart.Cart](t, e.call(t, u, "GET", "/cart", "")); len(c.Items) != 0 {
@@ -241,16 +259,26 @@ func TestCartRoutes(t *testing.T) {
 func TestCartBadInput(t *testing.T) {
 	e := newShop(t)
 	e.addProduct(t, "A", 1000, 5)
-	g := guest(session())
+	g := guest(e.session(t))
 	expect(t, e.call(t, g, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "set A")
+	revoked := guest(e.session(t))
+	expect(t, e.call(t, revoked, "DELETE", "/sessions/current", ""), 204, "end a session")
+	tampered := []byte(g.session)
+	tampered[5] ^= 1
+	madeUp := guest(strings.Repeat("A", 43)) // the right shape, never issued
 	for _, tc := range []struct {
 		name, method, path, body string
 		w                        who
 		status                   int
 	}{
 		{"no session", "GET", "/cart", "", who{}, 400},
-		{"short session", "GET", "/cart", "", guest("short"), 400},
-		{"session with a slash", "GET", "/cart", "", guest("aaaaaaaaaaaaaaaa/b"), 400},
+		{"short session", "GET", "/cart", "", guest("short"), 401},
+		{"session with a slash", "GET", "/cart", "", guest("aaaaaaaaaaaaaaaa/b"), 401},
+		{"made-up session", "PUT", "/cart/items/A", `{"quantity":2}`, madeUp, 401},
+		{"tampered session", "DELETE", "/cart", "", guest(string(tampered)), 401},
+		{"revoked session", "GET", "/cart", "", revoked, 401},
+		{"revoked twice", "DELETE", "/sessions/current", "", revoked, 401},
+		{"session with a body", "POST", "/sessions", `{"x":1}`, who{}, 400},
 		{"zero", "PUT", "/cart/items/A", `{"quantity":0}`, g, 400},
 		{"too many", "PUT", "/cart/items/A", `{"quantity":100}`, g, 400},
 		{"fraction", "PUT", "/cart/items/A", `{"quantity":1.5}`, g, 400},
@@ -260,6 +288,7 @@ func TestCartBadInput(t *testing.T) {
 		{"bad id", "PUT", "/cart/items/" + strings.Repeat("x", 65), `{"quantity":1}`, g, 400},
 		{"merge as guest", "POST", "/cart/merge", "", g, 401},
 		{"merge without session", "POST", "/cart/merge", "", user("u-x"), 400},
+		{"merge of a made-up session", "POST", "/cart/merge", "", who{sub: "u-x", session: madeUp.session}, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			expect(t, e.call(t, tc.w, tc.method, tc.path, tc.body), tc.status, tc.name)

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"net/http"
-	"strconv"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -18,10 +18,12 @@ type Cart struct {
 // NewCart returns the cart's HTTP handlers over svc.
 func NewCart(svc *cart.Service) *Cart { return &Cart{svc: svc} }
 
-// Routes are the cart's routes. Guests may call all but merge, which moves a
-// guest's cart into the signed-in caller's.
+// Routes are the cart's routes and the guest sessions'. Guests may call all
+// but merge, which moves a guest's cart into the signed-in caller's.
 func (c *Cart) Routes() []Route {
 	return []Route{
+		{http.MethodPost, "/sessions", Public, c.openSession},
+		{http.MethodDelete, "/sessions/current", Optional, c.closeSession},
 		{http.MethodGet, "/cart", Optional, c.get},
 		{http.MethodDelete, "/cart", Optional, c.clear},
 		{http.MethodPut, "/cart/items/{product_id}", Optional, c.setLine},
@@ -30,30 +32,48 @@ func (c *Cart) Routes() []Route {
 	}
 }
 
-var sessionRule = "must be " + strconv.Itoa(cart.MinSessionID) + " to " + strconv.Itoa(cart.MaxSessionID) + " characters of A-Z a-z 0-9 _ -"
-
-// guestSession reads X-Session-Id; required says whether its absence is an error.
-func guestSession(r *Request, required bool) (cart.Owner, bool, error) {
-	sid := r.Header("X-Session-Id")
-	switch {
-	case sid == "" && required:
-		return cart.Owner{}, false, shop.Invalid("X-Session-Id", "is required: the guest session whose cart to use; "+sessionRule)
-	case sid == "":
-		return cart.Owner{}, false, nil
-	case !cart.ValidSessionID(sid):
-		return cart.Owner{}, false, shop.Invalid("X-Session-Id", sessionRule)
+// guest is the session that X-Session-Id names; a token the API did not
+// issue, or one expired or revoked, is cart.ErrInvalidSession (401).
+func (c *Cart) guest(ctx context.Context, r *Request) (cart.Owner, error) {
+	token := r.Header(contract.HeaderSessionID)
+	if token == "" {
+		return cart.Owner{}, shop.Invalid(contract.HeaderSessionID, "is required: a guest session from POST /sessions")
 	}
-	return cart.Owner{Guest: true, ID: sid}, true, nil
+	return c.svc.Guest(ctx, token)
 }
 
-// OwnerOf is whose cart a request is about: the signed-in caller's, else the
+// owner is whose cart a request is about: the signed-in caller's, else the
 // guest session's.
-func OwnerOf(r *Request) (cart.Owner, error) {
+func (c *Cart) owner(ctx context.Context, r *Request) (cart.Owner, error) {
 	if r.Identity != nil {
 		return cart.Owner{ID: r.Identity.Subject}, nil
 	}
-	o, _, err := guestSession(r, true)
-	return o, err
+	return c.guest(ctx, r)
+}
+
+func (c *Cart) openSession(ctx context.Context, r *Request) (Response, error) {
+	if err := noBody(r); err != nil {
+		return Response{}, err
+	}
+	s, err := c.svc.NewSession(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusCreated, Body: s}, nil
+}
+
+func (c *Cart) closeSession(ctx context.Context, r *Request) (Response, error) {
+	if err := noBody(r); err != nil {
+		return Response{}, err
+	}
+	g, err := c.guest(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := c.svc.EndSession(ctx, g); err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusNoContent}, nil
 }
 
 // noBody refuses a body on routes that take none, rather than ignore it.
@@ -82,7 +102,7 @@ func DecodeQuantity(body []byte) (int64, error) {
 }
 
 func (c *Cart) get(ctx context.Context, r *Request) (Response, error) {
-	o, err := OwnerOf(r)
+	o, err := c.owner(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
@@ -90,16 +110,19 @@ func (c *Cart) get(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Cart) setLine(ctx context.Context, r *Request) (Response, error) {
-	o, ownerErr := OwnerOf(r)
-	q, bodyErr := DecodeQuantity(r.Body)
-	if err := shop.JoinInvalid(ownerErr, bodyErr); err != nil {
+	q, err := DecodeQuantity(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	o, err := c.owner(ctx, r)
+	if err != nil {
 		return Response{}, err
 	}
 	return cartResponse(c.svc.SetLine(ctx, o, r.Params["product_id"], q))
 }
 
 func (c *Cart) removeLine(ctx context.Context, r *Request) (Response, error) {
-	o, err := OwnerOf(r)
+	o, err := c.owner(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
@@ -107,7 +130,7 @@ func (c *Cart) removeLine(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Cart) clear(ctx context.Context, r *Request) (Response, error) {
-	o, err := OwnerOf(r)
+	o, err := c.owner(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
@@ -118,8 +141,11 @@ func (c *Cart) clear(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Cart) merge(ctx context.Context, r *Request) (Response, error) {
-	guest, _, err := guestSession(r, true)
-	if err := shop.JoinInvalid(err, noBody(r)); err != nil {
+	if err := noBody(r); err != nil {
+		return Response{}, err
+	}
+	guest, err := c.guest(ctx, r)
+	if err != nil {
 		return Response{}, err
 	}
 	return cartResponse(c.svc.Merge(ctx, cart.Owner{ID: r.Identity.Subject}, guest))

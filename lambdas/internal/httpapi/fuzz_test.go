@@ -64,7 +64,8 @@ func FuzzCartRequests(f *testing.F) {
 	f.Add("GET", "", "guest-session-0000001/../x", ``)
 	products := memory.NewProducts()
 	_ = products.Create(context.Background(), catalog.Product{ProductID: "P1", Name: "One", Price: 100, Currency: "EUR", Quantity: 50})
-	rt := NewRouter(quiet, NewCart(cart.NewService(memory.NewCarts(), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})).Routes()...)
+	memCarts := memory.NewCarts()
+	rt := NewRouter(quiet, NewCart(cart.NewService(memCarts, memory.NewSessions(memCarts), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})).Routes()...)
 	f.Fuzz(func(t *testing.T, method, product, session, body string) {
 		path := "/cart"
 		if product != "" {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -59,6 +60,9 @@ func problemFor(err error) (p *Problem, internal bool) {
 			"Setting an absolute quantity needs If-Match with the version you read; or send quantity_delta, which needs none."), false
 	case errors.Is(err, shop.ErrStale):
 		return newProblem(http.StatusPreconditionFailed, "stale", "If-Match does not match the current version; read the resource again."), false
+	case errors.Is(err, cart.ErrInvalidSession):
+		return newProblem(http.StatusUnauthorized, "invalid-session",
+			"X-Session-Id is not a session this API issued, or it expired or was revoked; start one with POST /sessions."), false
 	case errors.Is(err, shop.ErrUnauthenticated):
 		return newProblem(http.StatusUnauthorized, "unauthenticated", "Sign in and send the ID token as a bearer token."), false
 	case errors.Is(err, shop.ErrForbidden):

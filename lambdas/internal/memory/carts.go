@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,12 +17,14 @@ var _ cart.Store = (*Carts)(nil)
 type Carts struct {
 	mu     sync.Mutex
 	carts  map[string]cart.Lines
-	merges map[string]bool
+	merges map[string]cart.Lines // what each merge added
 	Down   error
 }
 
 // NewCarts returns an empty store.
-func NewCarts() *Carts { return &Carts{carts: map[string]cart.Lines{}, merges: map[string]bool{}} }
+func NewCarts() *Carts {
+	return &Carts{carts: map[string]cart.Lines{}, merges: map[string]cart.Lines{}}
+}
 
 func (m *Carts) lock() (func(), error) {
 	m.mu.Lock()
@@ -94,10 +97,10 @@ func (m *Carts) ClearIf(_ context.Context, o cart.Owner, want cart.Lines) (bool,
 	return true, nil
 }
 
-func (m *Carts) Merge(_ context.Context, o cart.Owner, mergeID string, lines cart.Lines, caps map[string]int, _ time.Duration) (cart.Lines, error) {
+func (m *Carts) Merge(_ context.Context, o cart.Owner, mergeID string, lines cart.Lines, caps map[string]int, _ time.Duration) (cart.Lines, cart.Lines, error) {
 	unlock, err := m.lock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer unlock()
 	l := m.carts[o.Key()]
@@ -105,33 +108,57 @@ func (m *Carts) Merge(_ context.Context, o cart.Owner, mergeID string, lines car
 		l = cart.Lines{}
 		m.carts[o.Key()] = l
 	}
-	if !m.merges[o.Key()+"|"+mergeID] {
-		m.merges[o.Key()+"|"+mergeID] = true
-		for id, q := range lines {
-			limit, ok := caps[id]
-			if _, had := l[id]; !ok || limit <= 0 || (!had && len(l) >= cart.MaxLines) {
+	done, ok := m.merges[o.Key()+"|"+mergeID]
+	if !ok {
+		done = cart.Lines{}
+		for _, id := range slices.Sorted(maps.Keys(lines)) {
+			limit, sold := caps[id]
+			before, had := l[id]
+			if !sold || limit <= 0 || (!had && len(l) >= cart.MaxLines) {
 				continue
 			}
-			l[id] = min(l[id]+q, limit, cart.MaxQuantity)
+			if after := min(before+lines[id], limit, cart.MaxQuantity); after > before {
+				l[id] = after
+				done[id] = after - before
+			}
 		}
+		m.merges[o.Key()+"|"+mergeID] = done
 	}
-	return maps.Clone(l), nil
+	if len(l) == 0 {
+		delete(m.carts, o.Key())
+	}
+	return maps.Clone(l), maps.Clone(done), nil
 }
 
-func (m *Carts) Take(_ context.Context, o cart.Owner, lines cart.Lines) error {
-	unlock, err := m.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	l := m.carts[o.Key()]
-	if l == nil {
-		return nil
-	}
-	for id, q := range lines {
-		if l[id] -= q; l[id] <= 0 {
-			delete(l, id)
-		}
-	}
+var _ cart.Sessions = (*Sessions)(nil)
+
+// Sessions is a cart.Sessions in a map, whose carts are in Carts: Close drops
+// the guest's cart there. It ignores expiry, as Carts does.
+type Sessions struct {
+	mu    sync.Mutex
+	open  map[string]bool
+	carts *Carts
+}
+
+// NewSessions returns an empty session store over carts.
+func NewSessions(carts *Carts) *Sessions { return &Sessions{open: map[string]bool{}, carts: carts} }
+
+func (s *Sessions) Open(_ context.Context, id string, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open[id] = true
 	return nil
+}
+
+func (s *Sessions) Touch(_ context.Context, id string, _ time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[id], nil
+}
+
+func (s *Sessions) Close(ctx context.Context, id string) error {
+	s.mu.Lock()
+	delete(s.open, id)
+	s.mu.Unlock()
+	return s.carts.Clear(ctx, cart.Owner{Guest: true, ID: id})
 }

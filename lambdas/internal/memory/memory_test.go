@@ -29,3 +29,11 @@ func TestCartsBehaveLikeTheCache(t *testing.T) {
 	storetest.Carts(t, func(*testing.T) cart.Store { return NewCarts() },
 		func() cart.Owner { return cart.Owner{ID: "U" + strconv.FormatInt(n.Add(1), 10)} })
 }
+
+func TestSessionsBehaveLikeTheCache(t *testing.T) {
+	var n atomic.Int64
+	storetest.Sessions(t, func(*testing.T) (cart.Sessions, cart.Store) {
+		c := NewCarts()
+		return NewSessions(c), c
+	}, func() string { return "S" + strconv.FormatInt(n.Add(1), 10) })
+}

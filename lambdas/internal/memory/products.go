@@ -4,8 +4,8 @@
 package memory
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"

@@ -42,7 +42,8 @@ func newCheckout(t *testing.T) *checkout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carts := cart.NewService(memory.NewCarts(), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
+	memCarts := memory.NewCarts()
+	carts := cart.NewService(memCarts, memory.NewSessions(memCarts), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
 	svc := orders.NewService(memory.NewOrders(products), carts, codec, "EUR", slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	who := shop.Identity{Subject: "U1", Email: "u1@example.com", Name: "Ann"}
 	return &checkout{svc: svc, carts: carts, products: products, who: who, owner: cart.Owner{ID: who.Subject}}

@@ -104,48 +104,72 @@ func (s *Store) ClearIf(ctx context.Context, o cart.Owner, want cart.Lines) (boo
 }
 
 // mergeScript: KEYS cart, merges; ARGV mergeID, ttl, maxLines, maxQuantity,
-// then id, quantity, cap triples. HSETNX on the merges hash makes a repeated
-// mergeID a no-op.
+// then id, quantity, cap triples. The merges hash keeps, per mergeID, what the
+// merge added ("id=n;id=n"): a repeated mergeID changes nothing and answers
+// the same. A line only grows; one the user holds more of than the cap stays.
 var mergeScript = redis.NewScript(`
-if redis.call('HSETNX', KEYS[2], ARGV[1], 1) == 1 then
+local done = redis.call('HGET', KEYS[2], ARGV[1])
+if not done then
+  local parts = {}
   for i = 5, #ARGV, 3 do
     local id, q, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
     local cur = redis.call('HGET', KEYS[1], id)
+    local n = 0
     if cap > 0 and (cur or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3])) then
-      redis.call('HSET', KEYS[1], id, math.min((tonumber(cur) or 0) + q, cap, tonumber(ARGV[4])))
+      local before = tonumber(cur) or 0
+      local after = math.min(before + q, cap, tonumber(ARGV[4]))
+      if after > before then
+        redis.call('HSET', KEYS[1], id, after)
+        n = after - before
+      end
     end
+    parts[#parts + 1] = id .. '=' .. n
   end
+  done = table.concat(parts, ';')
+  redis.call('HSET', KEYS[2], ARGV[1], done)
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('HGETALL', KEYS[1])`)
+return {redis.call('HGETALL', KEYS[1]), done}`)
 
-func (s *Store) Merge(ctx context.Context, o cart.Owner, mergeID string, lines cart.Lines, caps map[string]int, ttl time.Duration) (cart.Lines, error) {
+func (s *Store) Merge(ctx context.Context, o cart.Owner, mergeID string, lines cart.Lines, caps map[string]int, ttl time.Duration) (cart.Lines, cart.Lines, error) {
 	args := make([]any, 0, 4+3*len(lines))
 	args = append(args, mergeID, ms(ttl), cart.MaxLines, cart.MaxQuantity)
 	for id, q := range lines {
 		args = append(args, id, q, caps[id])
 	}
-	v, err := mergeScript.Run(ctx, s.rdb, []string{cartKey(o), mergesKey(o)}, args...).StringSlice()
+	v, err := mergeScript.Run(ctx, s.rdb, []string{cartKey(o), mergesKey(o)}, args...).Slice()
 	if err != nil {
-		return nil, classify("merge cart", err)
+		return nil, nil, classify("merge cart", err)
 	}
-	return decodeLines(v)
-}
-
-// takeScript: ARGV are id, quantity pairs to subtract.
-var takeScript = redis.NewScript(`
-for i = 1, #ARGV, 2 do
-  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
-  if cur then
-    local n = cur - tonumber(ARGV[i + 1])
-    if n > 0 then redis.call('HSET', KEYS[1], ARGV[i], n) else redis.call('HDEL', KEYS[1], ARGV[i]) end
-  end
-end
-return 1`)
-
-func (s *Store) Take(ctx context.Context, o cart.Owner, lines cart.Lines) error {
-	return classify("take lines", takeScript.Run(ctx, s.rdb, []string{cartKey(o)}, pairs(lines)...).Err())
+	if len(v) != 2 {
+		return nil, nil, fmt.Errorf("merge cart: answer of %d parts", len(v))
+	}
+	flat, _ := v[0].([]any)
+	pairs := make([]string, len(flat))
+	for i, x := range flat {
+		pairs[i] = fmt.Sprint(x)
+	}
+	after, err := decodeLines(pairs)
+	if err != nil {
+		return nil, nil, err
+	}
+	added := cart.Lines{}
+	done, _ := v[1].(string)
+	for _, part := range strings.Split(done, ";") {
+		id, n, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		q, err := strconv.Atoi(n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("merge record %q", part)
+		}
+		if q > 0 {
+			added[id] = q
+		}
+	}
+	return after, added, nil
 }
 
 func pairs(l cart.Lines) []any {

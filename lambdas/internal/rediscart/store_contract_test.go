@@ -16,3 +16,8 @@ func TestCartsSuite(t *testing.T) {
 	storetest.Carts(t, func(*testing.T) cart.Store { return NewStore(client) },
 		func() cart.Owner { return cart.Owner{ID: shop.NewID("S", time.Now())} })
 }
+
+func TestSessionsSuite(t *testing.T) {
+	storetest.Sessions(t, func(*testing.T) (cart.Sessions, cart.Store) { return NewSessions(client), NewStore(client) },
+		func() string { return shop.NewID("S", time.Now()) })
+}

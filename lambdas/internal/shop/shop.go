@@ -14,16 +14,16 @@ import (
 // Sentinel errors. Domain code wraps them with what it was doing; the HTTP edge
 // maps them to a status once, with errors.Is.
 var (
-	ErrNotFound        = errors.New("not found")
-	ErrExists          = errors.New("already exists")
-	ErrConflict        = errors.New("conflict")
-	ErrStale           = errors.New("precondition failed") // If-Match did not match the stored version
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrConflict = errors.New("conflict")
+	ErrStale    = errors.New("precondition failed") // If-Match did not match the stored version
 	// ErrPreconditionRequired is a write that needs If-Match and came without.
 	ErrPreconditionRequired = errors.New("precondition required")
-	ErrUnauthenticated = errors.New("unauthenticated")
-	ErrForbidden       = errors.New("forbidden")
-	ErrUnavailable     = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry
-	ErrThrottled       = errors.New("throttled")           // a dependency refused for load; safe to retry
+	ErrUnauthenticated      = errors.New("unauthenticated")
+	ErrForbidden            = errors.New("forbidden")
+	ErrUnavailable          = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry
+	ErrThrottled            = errors.New("throttled")           // a dependency refused for load; safe to retry
 )
 
 // FieldError says what is wrong with one named field of a request.

@@ -332,39 +332,69 @@ func Carts(t *testing.T, newStore func(t *testing.T) cart.Store, newOwner func()
 			t.Errorf("changing an existing line of a full cart = %v", err)
 		}
 	})
-	t.Run("clear-if only when unchanged; take subtracts", func(t *testing.T) {
+	t.Run("clear-if only when unchanged", func(t *testing.T) {
 		s, o := newStore(t), newOwner()
 		_ = s.Set(ctx, o, "A", 2, ttl)
 		if ok, err := s.ClearIf(ctx, o, cart.Lines{"A": 1}); err != nil || ok {
 			t.Errorf("clear-if on a changed cart = %v, %v", ok, err)
 		}
-		_ = s.Set(ctx, o, "B", 4, ttl)
-		if err := s.Take(ctx, o, cart.Lines{"A": 2, "B": 1}); err != nil {
-			t.Fatal(err)
+		if l := lines(t, s, o); !maps.Equal(l, cart.Lines{"A": 2}) {
+			t.Errorf("after a refused clear-if = %v", l)
 		}
-		if l := lines(t, s, o); !maps.Equal(l, cart.Lines{"B": 3}) {
-			t.Errorf("after take = %v", l)
-		}
-		if ok, err := s.ClearIf(ctx, o, cart.Lines{"B": 3}); err != nil || !ok {
+		if ok, err := s.ClearIf(ctx, o, cart.Lines{"A": 2}); err != nil || !ok {
 			t.Errorf("clear-if on the same cart = %v, %v", ok, err)
 		}
 		if l := lines(t, s, o); len(l) != 0 {
 			t.Errorf("after clear-if = %v", l)
 		}
 	})
-	t.Run("merge is capped and happens once per merge id", func(t *testing.T) {
+	t.Run("merge is capped, says what it added, and happens once per merge id", func(t *testing.T) {
 		s, o := newStore(t), newOwner()
 		_ = s.Set(ctx, o, "A", 2, ttl)
-		caps := map[string]int{"A": 4, "B": cart.MaxQuantity}
-		want := cart.Lines{"A": 4, "B": 3}
+		_ = s.Set(ctx, o, "D", 9, ttl)
+		caps := map[string]int{"A": 4, "B": cart.MaxQuantity, "D": 5}
+		want, wantAdded := cart.Lines{"A": 4, "B": 3, "D": 9}, cart.Lines{"A": 2, "B": 3}
 		for range 2 {
-			got, err := s.Merge(ctx, o, "m1", cart.Lines{"A": 5, "B": 3, "C": 1}, caps, ttl)
-			if err != nil || !maps.Equal(got, want) {
-				t.Errorf("merge = %v, %v; want %v (C has no cap: not sold)", got, err, want)
+			got, added, err := s.Merge(ctx, o, "m1", cart.Lines{"A": 5, "B": 3, "C": 1, "D": 1}, caps, ttl)
+			if err != nil || !maps.Equal(got, want) || !maps.Equal(added, wantAdded) {
+				t.Errorf("merge = %v added %v, %v; want %v added %v (C has no cap: not sold; D above its cap stays)", got, added, err, want, wantAdded)
 			}
 		}
-		if got, err := s.Merge(ctx, o, "m2", cart.Lines{"B": 1}, caps, ttl); err != nil || got["B"] != 4 {
-			t.Errorf("another merge = %v, %v", got, err)
+		if got, added, err := s.Merge(ctx, o, "m2", cart.Lines{"B": 1}, caps, ttl); err != nil || got["B"] != 4 || added["B"] != 1 {
+			t.Errorf("another merge = %v added %v, %v", got, added, err)
+		}
+	})
+}
+
+// Sessions runs the cart.Sessions suite; newStores returns a session store
+// and the cart store its sessions' carts live in.
+func Sessions(t *testing.T, newStores func(t *testing.T) (cart.Sessions, cart.Store), newID func() string) {
+	ctx := context.Background()
+	ttl := time.Minute
+	t.Run("open, touch, close drops the cart", func(t *testing.T) {
+		sessions, carts := newStores(t)
+		id := newID()
+		if ok, err := sessions.Touch(ctx, id, ttl); err != nil || ok {
+			t.Fatalf("touch of a session never opened = %v, %v", ok, err)
+		}
+		if err := sessions.Open(ctx, id, ttl); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := sessions.Touch(ctx, id, ttl); err != nil || !ok {
+			t.Fatalf("touch of an open session = %v, %v", ok, err)
+		}
+		guest := cart.Owner{Guest: true, ID: id}
+		if err := carts.Set(ctx, guest, "A", 2, ttl); err != nil {
+			t.Fatal(err)
+		}
+		if err := sessions.Close(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := sessions.Touch(ctx, id, ttl); err != nil || ok {
+			t.Errorf("touch after close = %v, %v", ok, err)
+		}
+		if l, err := carts.Get(ctx, guest, ttl); err != nil || len(l) != 0 {
+			t.Errorf("the guest cart outlived its session: %v, %v", l, err)
 		}
 	})
 }

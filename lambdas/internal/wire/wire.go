@@ -80,7 +80,7 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 		s.Catalog = httpapi.NewCatalog(catalog.NewService(products, cursors, cfg.Currency), s.Images)
 	}
 	if b.Cache != nil {
-		s.Carts = cart.NewService(rediscart.NewStore(b.Cache), products, cfg.Currency, cfg.CartTTL)
+		s.Carts = cart.NewService(rediscart.NewStore(b.Cache), rediscart.NewSessions(b.Cache), products, cfg.Currency, cfg.CartTTL)
 		s.Cart = httpapi.NewCart(s.Carts)
 	}
 	if s.Carts != nil && cursors != nil && cfg.OrdersTable != "" && cfg.CustomersTable != "" {
