@@ -7,9 +7,12 @@ package authorizer
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/idtoken"
 )
 
 // Verifier checks a token and returns its claims.
@@ -38,6 +41,11 @@ func (h Handler) Handle(_ context.Context, req events.APIGatewayV2CustomAuthoriz
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
 	}
 	claims, err := h.Tokens.Verify(strings.TrimSpace(token))
+	if errors.Is(err, idtoken.ErrKeysUnavailable) {
+		// Not the caller's fault: an error (API Gateway answers 500, and the
+		// next request tries the keys again), never a 403 for a good token.
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+	}
 	if err != nil {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
 	}

@@ -3,9 +3,12 @@ package authorizer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/idtoken"
 )
 
 type verifier map[string]map[string]string // token -> claims
@@ -39,4 +42,20 @@ func TestHandle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A verifier that cannot fetch the keys makes the authorizer fail (API
+// Gateway answers 500), rather than refuse a token that may be good.
+func TestKeysUnavailableIsAnError(t *testing.T) {
+	h := Handler{Tokens: failing{}}
+	resp, err := h.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: map[string]string{"authorization": "Bearer good"}})
+	if !errors.Is(err, idtoken.ErrKeysUnavailable) || resp.IsAuthorized {
+		t.Fatalf("= %+v %v, want an error", resp, err)
+	}
+}
+
+type failing struct{}
+
+func (failing) Verify(string) (map[string]string, error) {
+	return nil, fmt.Errorf("%w: fetch: 503", idtoken.ErrKeysUnavailable)
 }

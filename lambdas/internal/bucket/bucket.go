@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"io"
 	"net"
 	"net/http"
@@ -35,6 +36,12 @@ func NewClient(cfg aws.Config, endpoint string) *s3.Client {
 		}
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		// Each attempt bounded: the images function reads 12 bytes and heads
+		// objects; the catalogue only signs (no call). A hung bucket fails
+		// in seconds, and the event is retried.
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(2 * time.Second).WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = 500 * time.Millisecond
+		})
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = 3 })
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"net"
 	"time"
 
@@ -33,23 +34,35 @@ type API interface {
 
 var _ API = (*dynamodb.Client)(nil)
 
-// NewClient returns a DynamoDB client tuned for a request/response API: a few
-// quick retries, then an honest "throttled" rather than a wait until the Lambda
-// times out. endpoint, when set, points at DynamoDB Local.
+// NewClient returns a DynamoDB client tuned for a request/response API: each
+// attempt bounded, a few quick retries, then an honest "unavailable" or
+// "throttled" rather than a wait until the Lambda times out. endpoint, when
+// set, points at DynamoDB Local.
 func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(AttemptTimeout).WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = dialTimeout
+		})
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = 3
+			so.MaxAttempts = MaxAttempts
 			so.MaxBackoff = retryMaxBackoff
 		})
 	})
 }
 
-// retryMaxBackoff caps the wait between attempts: three attempts stay well under a second.
-const retryMaxBackoff = 200 * time.Millisecond
+// The budget of one DynamoDB call: at most MaxAttempts attempts of at most
+// AttemptTimeout each (a key read or write takes a few milliseconds; a
+// transaction of 100 items well under 100), with backoffs of at most
+// retryMaxBackoff between them: a hung table is a 503 within 3 seconds.
+const (
+	AttemptTimeout  = 700 * time.Millisecond
+	MaxAttempts     = 3
+	dialTimeout     = 300 * time.Millisecond
+	retryMaxBackoff = 150 * time.Millisecond
+)
 
 // classify turns a DynamoDB failure into the shop's vocabulary, keeping the
 // original for the logs.

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"math/rand/v2"
 
 	"context"
 	"fmt"
@@ -238,7 +239,9 @@ func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error
 }
 
 // GetMany reads the products among ids that exist, in one BatchGetItem per 100
-// ids, retrying the keys DynamoDB leaves unprocessed a few times.
+// ids, retrying the keys DynamoDB leaves unprocessed a few times with
+// exponential backoff and jitter (as DynamoDB asks: unprocessed keys mean the
+// table is busy).
 func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
 	out := make(map[string]catalog.Product, len(ids))
 	for start := 0; start < len(ids); start += 100 {
@@ -248,8 +251,13 @@ func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalo
 		}
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
 		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt == 3 {
+			if attempt == unprocessedAttempts {
 				return nil, fmt.Errorf("batch get products: %w: keys left unprocessed", shop.ErrThrottled)
+			}
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("batch get products: %w: %w", shop.ErrUnavailable, err)
+				}
 			}
 			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
@@ -323,4 +331,19 @@ func (s *Products) ClearImage(ctx context.Context, id, key string, at time.Time)
 		return false, classify("clear product image", err)
 	}
 	return true, nil
+}
+
+// unprocessedAttempts bounds the BatchGetItem calls for one batch.
+const unprocessedAttempts = 4
+
+// backoff waits before retry attempt n (1, 2, ...): a random time up to
+// 25 ms × 2^n (full jitter), or until ctx ends.
+func backoff(ctx context.Context, n int) error {
+	d := time.Duration(rand.Int64N(int64(25*time.Millisecond) << n))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }

@@ -139,7 +139,7 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 	if r, params, _ := e.router.Match(method, path); r != nil {
 		ev.RouteKey, ev.PathParameters = r.Key(), params
 		if w.sub != "" {
-			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com"}
+			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com", "token_use": "id"}
 			if w.groups != "" {
 				claims["cognito:groups"] = w.groups
 			}
@@ -344,6 +344,47 @@ func TestCacheDown(t *testing.T) {
 	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-down"), 201, "checkout after the outage")
 }
 
+// With the table hung (DynamoDB Local stopped with SIGSTOP), reads and writes
+// answer 503 with Retry-After within 3 seconds, not at the function's
+// timeout; afterwards all is as before.
+func TestTableHung(t *testing.T) {
+	e := newShop(t)
+	e.addProduct(t, "A", 1000, 5)
+	u := user(shop.NewID("u", time.Now()))
+	if err := dev.Dynamo.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Dynamo.Resume()
+	for _, r := range [][3]string{{"GET", "/products/A", ""}, {"GET", "/products", ""}, {"PUT", "/cart/items/A", `{"quantity":1}`},
+		{"PATCH", "/products/A", `{"quantity_delta":1}`}, {"GET", "/me", ""}} {
+		w := u
+		if r[0] == "PATCH" {
+			w = admin
+		}
+		start := time.Now()
+		resp := e.call(t, w, r[0], r[1], r[2])
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s %s took %v with the table hung, want under 3 s", r[0], r[1], d)
+		}
+		expect(t, resp, 503, r[0]+" "+r[1]+" with the table hung")
+		if resp.Headers["Retry-After"] == "" {
+			t.Errorf("%s %s: 503 without Retry-After", r[0], r[1])
+		}
+	}
+	if err := dev.Dynamo.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.call(t, u, "GET", "/products/A", "")
+	for i := 0; resp.StatusCode != 200 && i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		resp = e.call(t, u, "GET", "/products/A", "")
+	}
+	expect(t, resp, 200, "product after the outage")
+	if e.stock(t, "A") != 5 {
+		t.Fatalf("stock %d after refused writes, want 5", e.stock(t, "A"))
+	}
+}
+
 // 50 customers race for 10 units: exactly 10 orders, stock 0, never negative.
 func TestCheckoutRace(t *testing.T) {
 	e := newShop(t)
@@ -445,7 +486,7 @@ func TestOrderHistoryPages(t *testing.T) {
 		}
 		req.RequestContext.HTTP.Method = "GET"
 		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": u.sub}}}
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": u.sub, "token_use": "id"}}}
 		resp, _ := e.router.Serve(context.Background(), req)
 		expect(t, resp, 200, "page")
 		p := decode[orders.Page](t, resp)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -61,7 +62,7 @@ func event(rt *Router, method, path, body string, who *caller, headers map[strin
 	}
 	if who != nil {
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": who.sub, "cognito:groups": who.groups}},
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": who.sub, "cognito:groups": who.groups, "token_use": "id"}},
 		}
 	}
 	return ev
@@ -297,16 +298,39 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 func TestParseGroups(t *testing.T) {
 	tests := []struct{ claim, want string }{
 		{"[admin]", "admin"},
-		{"[admin editors]", "admin,editors"},
-		{"[admin, editors]", "admin,editors"},
-		{`["admin","editors"]`, "admin,editors"},
+		{"[admin editors]", "admin|editors"},
+		{"[admin  editors]", "admin|editors"},
+		// A comma belongs to the name: "admin," is not the admin group.
+		{"[admin, editors]", "admin,|editors"},
+		{"[sales,admin]", "sales,admin"},
+		{`["admin","editors"]`, "admin|editors"},
 		{"", ""},
 		{"[]", ""},
 		{"admin", "admin"},
 	}
 	for _, tt := range tests {
-		if got := strings.Join(ParseGroups(tt.claim), ","); got != tt.want {
+		if got := strings.Join(ParseGroups(tt.claim), "|"); got != tt.want {
 			t.Errorf("ParseGroups(%q) = %q, want %q", tt.claim, got, tt.want)
+		}
+	}
+}
+
+// A group named "sales,admin" is not the admin group, and an access token
+// (token_use access) is no one, whatever its groups.
+func TestOnlyIDTokensOfTheAdminGroupWrite(t *testing.T) {
+	rt := newTestRouter(t)
+	for name, claims := range map[string]map[string]string{
+		"comma in a group name": {"sub": "u1", "cognito:groups": "[sales,admin]", "token_use": "id"},
+		"access token":          {"sub": "u1", "cognito:groups": "[admin]", "token_use": "access"},
+		"no token_use":          {"sub": "u1", "cognito:groups": "[admin]"},
+	} {
+		ev := events.APIGatewayV2HTTPRequest{RouteKey: "POST /products", RawPath: "/products", Body: speaker}
+		ev.RequestContext.HTTP.Method = "POST"
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+		resp, _ := rt.Serve(context.Background(), ev)
+		if resp.StatusCode != 401 && resp.StatusCode != 403 {
+			t.Errorf("%s: create = %d, want 401 or 403", name, resp.StatusCode)
 		}
 	}
 }
@@ -363,5 +387,33 @@ func TestPreflightReachingTheFunctionIs204(t *testing.T) {
 		if err != nil || resp.StatusCode != 204 || resp.Body != "" {
 			t.Errorf("OPTIONS %s = %d %q, %v", path, resp.StatusCode, resp.Body, err)
 		}
+	}
+}
+
+// Accountability: a write's log line names the caller's sub and the request
+// id, and the product records who changed it last.
+func TestWritesNameTheCaller(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	c, _ := cursor.New([]byte(strings.Repeat("s", 32)))
+	products := memory.NewProducts()
+	rt := NewRouter(log, NewCatalog(catalog.NewService(products, c, "EUR"), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes()...)
+	if resp := do(t, rt, "POST", "/products", `{"product_id":"W1","name":"a","price":1,"category":"c","quantity":1}`, admin, nil); resp.StatusCode != 201 {
+		t.Fatalf("create = %d %s", resp.StatusCode, resp.Body)
+	}
+	var line struct {
+		Msg       string `json:"msg"`
+		Sub       string `json:"sub"`
+		RequestID string `json:"request_id"`
+		Route     string `json:"route"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &line); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	if line.Sub != admin.sub || line.RequestID == "" || line.Route != "POST /products" {
+		t.Errorf("log line %+v, want the admin's sub and a request id", line)
+	}
+	if p, _ := products.Get(context.Background(), "W1"); p.UpdatedBy != admin.sub {
+		t.Errorf("updated_by = %q, want %q", p.UpdatedBy, admin.sub)
 	}
 }

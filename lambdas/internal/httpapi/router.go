@@ -169,13 +169,21 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 			}
 		}
 	}
-	routeKey := "-"
+	routeKey, sub := "-", ""
 	if route != nil {
 		routeKey = route.Key()
-		resp, err = rt.call(ctx, route, newRequest(ev, params, log))
+		req := newRequest(ev, params, log)
+		if req.Identity != nil {
+			// Every line of the request names the caller: who changed what.
+			sub = req.Identity.Subject
+			req.Log = log.With("sub", sub)
+		}
+		callCtx, cancel := withBudget(ctx)
+		resp, err = rt.call(callCtx, route, req)
+		cancel()
 	}
 	out := rt.encode(log, reqID, resp, err)
-	log.Info("request", "route", routeKey, "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath,
+	log.Info("request", "route", routeKey, "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath, "sub", sub,
 		"status", out.StatusCode, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return out, nil
 }
@@ -262,7 +270,10 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	} else {
 		r.Body = []byte(ev.Body)
 	}
-	if c := claims(ev.RequestContext.Authorizer); c["sub"] != "" {
+	// One token type everywhere: Cognito ID tokens. API Gateway's JWT
+	// authorizer would also pass an access token of the same pool (it checks
+	// client_id in place of aud); without token_use "id" the caller is no one.
+	if c := claims(ev.RequestContext.Authorizer); c["sub"] != "" && c["token_use"] == "id" {
 		r.Identity = &shop.Identity{Subject: c["sub"], Email: c["email"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
 	}
 	return r
@@ -303,17 +314,32 @@ func (r *Request) Header(name string) string {
 }
 
 // ParseGroups reads cognito:groups as the HTTP API JWT authorizer delivers it:
-// one string such as "[admin]" or "[admin editors]"; a JSON array also passes.
+// one string such as "[admin]" or "[admin editors]", names split on
+// whitespace only (a Cognito group name may hold a comma, never a space); a
+// JSON array of strings also passes.
 func ParseGroups(claim string) []string {
 	claim = strings.TrimSpace(claim)
+	var list []string
+	if strings.HasPrefix(claim, `["`) && json.Unmarshal([]byte(claim), &list) == nil {
+		return list
+	}
 	claim = strings.TrimPrefix(claim, "[")
 	claim = strings.TrimSuffix(claim, "]")
-	fields := strings.FieldsFunc(claim, func(r rune) bool { return r == ',' || r == ' ' })
-	groups := make([]string, 0, len(fields))
-	for _, f := range fields {
-		if f = strings.Trim(f, `"`); f != "" {
-			groups = append(groups, f)
-		}
+	return strings.Fields(claim)
+}
+
+// answerMargin is the time kept back from the invocation's deadline to write
+// the answer: a backend that is still busy then is given up, and the caller
+// gets a 503 problem instead of API Gateway's bare error at the function's
+// timeout.
+const answerMargin = 500 * time.Millisecond
+
+// withBudget bounds the handler by the invocation's deadline, less
+// answerMargin. Without a deadline (locally) ctx is left as it is: each
+// client bounds its own calls.
+func withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-answerMargin))
 	}
-	return groups
+	return ctx, func() {}
 }

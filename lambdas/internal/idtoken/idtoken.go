@@ -19,6 +19,10 @@ import (
 // ID token of the expected issuer and app client.
 var ErrBadToken = errors.New("bad token")
 
+// ErrKeysUnavailable is a failure to fetch the issuer's keys: the token may be
+// good, so it is an error of the verifier, not a refusal.
+var ErrKeysUnavailable = errors.New("signing keys unavailable")
+
 // Claims are the members of a Cognito ID token the shop reads.
 type Claims struct {
 	Email    string   `json:"email,omitempty"`
@@ -49,6 +53,9 @@ func (v *Verifier) Verify(token string) (map[string]string, error) {
 		return v.Key(kid)
 	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(v.Issuer), jwt.WithAudience(v.Audience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(now))
+	if errors.Is(err, ErrKeysUnavailable) {
+		return nil, err
+	}
 	if err != nil || c.Subject == "" || c.TokenUse != "id" {
 		return nil, ErrBadToken
 	}

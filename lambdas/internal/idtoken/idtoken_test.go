@@ -2,6 +2,7 @@ package idtoken
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -82,5 +83,53 @@ func TestParseJWKSRefusesBadKeys(t *testing.T) {
 		if _, err := ParseJWKS(strings.NewReader(in)); err == nil {
 			t.Errorf("ParseJWKS(%s) accepted", in)
 		}
+	}
+}
+
+// The keys cannot be fetched: the verifier says so (not "bad token"), keeps
+// the keys it had, and tries again on the very next request.
+func TestKeyFetchFailureIsRetriedAndKeepsOldKeys(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rotated, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var down atomic.Bool
+	var fetches atomic.Int32
+	keys := []map[string]string{jwk("k1", &key.PublicKey)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
+	}))
+	defer srv.Close()
+	const iss, aud = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_X", "client-1"
+	set := &JWKS{URL: srv.URL}
+	v := &Verifier{Issuer: iss, Audience: aud, Key: set.Key}
+	now := time.Now()
+	claims := Claims{TokenUse: "id", RegisteredClaims: jwt.RegisteredClaims{
+		Subject: "u1", Issuer: iss, Audience: jwt.ClaimStrings{aud}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}
+
+	down.Store(true)
+	if _, err := v.Verify(mint(t, key, "k1", claims)); !errors.Is(err, ErrKeysUnavailable) {
+		t.Fatalf("first request with the keys down: %v, want ErrKeysUnavailable", err)
+	}
+	down.Store(false)
+	if _, err := v.Verify(mint(t, key, "k1", claims)); err != nil {
+		t.Fatalf("next request, keys back: %v (a failed fetch must not block for a minute)", err)
+	}
+	// Rotation while the endpoint fails again: the new key cannot be had,
+	// and the old one still verifies.
+	keys = []map[string]string{jwk("k2", &rotated.PublicKey)}
+	set.fetched = time.Time{} // the minute since the last good fetch has passed
+	down.Store(true)
+	if _, err := v.Verify(mint(t, rotated, "k2", claims)); !errors.Is(err, ErrKeysUnavailable) {
+		t.Errorf("new key with the endpoint down: %v", err)
+	}
+	if _, err := v.Verify(mint(t, key, "k1", claims)); err != nil {
+		t.Errorf("the old key was dropped by a failed fetch: %v", err)
+	}
+	if n := fetches.Load(); n != 3 {
+		t.Errorf("%d fetches, want 3", n)
 	}
 }

@@ -15,7 +15,9 @@ import (
 
 // JWKS holds a user pool's public keys, fetched from its
 // /.well-known/jwks.json once and again when a token names an unknown key id
-// (Cognito rotates keys), at most once a minute.
+// (Cognito rotates keys), at most once a minute after a fetch that worked. A
+// fetch that failed keeps the keys it had and is tried again on the next
+// request that needs one; it is ErrKeysUnavailable, not a bad token.
 type JWKS struct {
 	URL    string
 	Client *http.Client
@@ -42,9 +44,14 @@ func (j *JWKS) Key(kid string) (*rsa.PublicKey, error) {
 		return nil, ErrBadToken
 	}
 	keys, err := j.fetch()
-	j.fetched = time.Now()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+	}
+	j.fetched = time.Now()
+	for kid, k := range j.keys {
+		if _, ok := keys[kid]; !ok {
+			keys[kid] = k // a key dropped from the set may still sign tokens in flight
+		}
 	}
 	j.keys = keys
 	if k, ok := keys[kid]; ok {

@@ -54,6 +54,7 @@ type Backends struct {
 	S3        *s3.Client
 	Bucket    *bucket.Bucket
 	Redis     *servers.Redis
+	Dynamo    *servers.Process  // DynamoDB Local, for tests that pause it
 	Endpoints map[string]string // name -> address, for logs and tests
 	stops     []func()
 }
@@ -93,6 +94,7 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 		return nil, err
 	}
 	s.stops = append(s.stops, ddb.Stop)
+	s.Dynamo = ddb
 	s.Endpoints["dynamodb"] = ddb.Endpoint
 
 	if s.Redis, err = servers.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", contract.CacheAccessString, o.Output); err != nil {
