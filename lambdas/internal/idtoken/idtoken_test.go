@@ -2,10 +2,10 @@ package idtoken
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -210,7 +211,32 @@ type tokenRequest struct {
 	Groups []string `json:"groups"`
 }
 
+// loopback says whether r came from this machine to a loopback name: minting
+// tokens must not be reachable from elsewhere, nor through DNS rebinding (a
+// page on a foreign name that resolves to 127.0.0.1 sends its own Host).
+func loopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return false
+	}
+	name := r.Host
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		name = h
+	}
+	if name == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(name, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
+	if !loopback(r) {
+		writeJSON(w, http.StatusForbidden, "application/problem+json", map[string]any{
+			"type": "/problems/forbidden", "title": "Forbidden", "status": 403,
+			"detail": "Tokens are minted only for requests from this machine to a loopback name (127.0.0.1, ::1, localhost)."})
+		return
+	}
 	var req tokenRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()

@@ -175,3 +175,30 @@ func TestServeHTTP(t *testing.T) {
 		t.Errorf("unknown path: %d", r.StatusCode)
 	}
 }
+
+// /local/token answers only requests from loopback to a loopback name: not
+// from another host, and not to a foreign name that resolves to 127.0.0.1
+// (DNS rebinding).
+func TestMintOnlyOnLoopback(t *testing.T) {
+	s, _ := newServer(t)
+	body := `{"sub":"u1","groups":["admin"]}`
+	for _, tc := range []struct {
+		name, remote, host string
+		want               int
+	}{
+		{"loopback", "127.0.0.1:5000", "127.0.0.1:8080", 200},
+		{"localhost name", "127.0.0.1:5000", "localhost:8080", 200},
+		{"IPv6 loopback", "[::1]:5000", "[::1]:8080", 200},
+		{"another host", "192.168.1.20:5000", "127.0.0.1:8080", 403},
+		{"rebound name", "127.0.0.1:5000", "evil.example:8080", 403},
+		{"a LAN name", "127.0.0.1:5000", "192.168.1.2:8080", 403},
+	} {
+		req := httptest.NewRequest("POST", "/local/token", strings.NewReader(body))
+		req.RemoteAddr, req.Host = tc.remote, tc.host
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d (%s)", tc.name, w.Code, tc.want, w.Body)
+		}
+	}
+}

@@ -192,6 +192,7 @@ tls-key-file %[2]s/key.pem
 tls-ca-cert-file %[2]s/cert.pem
 tls-auth-clients no
 tls-cluster yes
+bind 127.0.0.1
 cluster-enabled yes
 cluster-announce-ip 127.0.0.1
 cluster-config-file %[2]s/nodes.conf
