@@ -12,32 +12,55 @@ import (
 // IdentityProps configure sign-in.
 type IdentityProps struct {
 	Prod bool
+	// ThreatProtection turns on Cognito's threat protection (the Plus plan,
+	// priced per monthly active user) on the customer pool; the staff pool
+	// always has it.
+	ThreatProtection bool
+	// EmailFrom, when set, sends the pools' mail through SES from this
+	// verified address instead of Cognito's default sender (about 50 mails
+	// a day, for trials only).
+	EmailFrom string
 }
 
-// Identity is sign-in for the shop: a Cognito user pool (email sign-in, strong
-// passwords, optional TOTP MFA), a public app client for SRP sign-in from
-// browsers and apps, and the admin group.
+// Identity is sign-in for the shop: a customer pool (self sign-up by email,
+// strong passwords, optional TOTP) with a public app client, and a staff
+// pool for administrators (no self sign-up, TOTP required, threat
+// protection) with its own client and the admin group. Catalogue writes and
+// image uploads accept only staff tokens.
 type Identity interface {
 	constructs.Construct
 	UserPool() awscognito.UserPool
 	Client() awscognito.UserPoolClient
+	StaffPool() awscognito.UserPool
+	StaffClient() awscognito.UserPoolClient
 }
 
 type identity struct {
 	constructs.Construct
-	pool   awscognito.UserPool
-	client awscognito.UserPoolClient
+	pool, staff         awscognito.UserPool
+	client, staffClient awscognito.UserPoolClient
 }
 
-const plusReason = "Threat protection needs the Plus feature plan, priced per monthly active user; the Essentials plan is the default and a stage opts in when its traffic justifies it"
+const plusReason = "Threat protection needs the Plus feature plan, priced per monthly active user: on in prod (stage profile threatProtection), off in development stages"
 
-// NewIdentity defines the user pool, its client and the admin group.
+// NewIdentity defines both pools, their clients and the admin group.
 func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Identity {
 	this := constructs.NewConstruct(scope, &id)
+	var email awscognito.UserPoolEmail
+	if props.EmailFrom != "" {
+		email = awscognito.UserPoolEmail_WithSES(&awscognito.UserPoolSESOptions{FromEmail: jsii.String(props.EmailFrom)})
+	}
+	plan, threats := awscognito.FeaturePlan_ESSENTIALS, awscognito.StandardThreatProtectionMode_NO_ENFORCEMENT
+	if props.ThreatProtection {
+		plan, threats = awscognito.FeaturePlan_PLUS, awscognito.StandardThreatProtectionMode_FULL_FUNCTION
+	}
 	pool := awscognito.NewUserPool(this, jsii.String("Users"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
 		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		// A changed email takes effect only once verified; until then the
+		// old one stays, and tokens carry email_verified for the new state.
+		KeepOriginal: &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
 		StandardAttributes: &awscognito.StandardAttributes{
 			Email:    &awscognito.StandardAttribute{Required: jsii.Bool(true), Mutable: jsii.Bool(true)},
 			Fullname: &awscognito.StandardAttribute{Required: jsii.Bool(false), Mutable: jsii.Bool(true)},
@@ -47,14 +70,56 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
 			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
 		},
-		Mfa:                awscognito.Mfa_OPTIONAL,
-		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
-		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
-		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
-		DeletionProtection: jsii.Bool(props.Prod),
-		RemovalPolicy:      StatefulRemoval(props.Prod),
+		Mfa:                          awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:                  plan,
+		StandardThreatProtectionMode: threats,
+		Email:                        email,
+		DeletionProtection:           jsii.Bool(props.Prod),
+		RemovalPolicy:                StatefulRemoval(props.Prod),
 	})
-	client := pool.AddClient(jsii.String("App"), &awscognito.UserPoolClientOptions{
+	client := pool.AddClient(jsii.String("App"), appClient())
+	staff := awscognito.NewUserPool(this, jsii.String("Staff"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(false), // administrators are invited
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		KeepOriginal:      &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(14), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
+			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(1)),
+		},
+		Mfa:                          awscognito.Mfa_REQUIRED,
+		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
+		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
+		Email:                        email,
+		DeletionProtection:           jsii.Bool(props.Prod),
+		RemovalPolicy:                StatefulRemoval(props.Prod),
+	})
+	staffClient := staff.AddClient(jsii.String("Console"), appClient())
+	awscognito.NewUserPoolGroup(this, jsii.String("Admins"), &awscognito.UserPoolGroupProps{
+		UserPool:    staff,
+		GroupName:   jsii.String(contract.AdminGroup),
+		Description: jsii.String("May create, change and delete products and upload their images"),
+	})
+	customerSuppressions := []*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-COG2"), Reason: jsii.String("Shoppers may enrol in TOTP but need not; administrators sign in to the staff pool, where MFA is required")},
+	}
+	if !props.ThreatProtection {
+		customerSuppressions = append(customerSuppressions,
+			&cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-COG3"), Reason: jsii.String(plusReason)},
+			&cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(plusReason)})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(pool, &customerSuppressions, jsii.Bool(false))
+	return &identity{Construct: this, pool: pool, client: client, staff: staff, staffClient: staffClient}
+}
+
+// appClient is a public client for SRP sign-in from a browser or an app.
+func appClient() *awscognito.UserPoolClientOptions {
+	return &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false), // a browser or mobile app cannot keep a secret
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		PreventUserExistenceErrors: jsii.Bool(true),
@@ -63,19 +128,10 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
 		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
-	})
-	awscognito.NewUserPoolGroup(this, jsii.String("Admins"), &awscognito.UserPoolGroupProps{
-		UserPool:    pool,
-		GroupName:   jsii.String(contract.AdminGroup),
-		Description: jsii.String("May create, change and delete products and upload their images"),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String("AwsSolutions-COG2"), Reason: jsii.String("MFA is optional (TOTP) so that shoppers can sign up without an authenticator; admins are expected to enrol, which the team enforces by process")},
-		{Id: jsii.String("AwsSolutions-COG3"), Reason: jsii.String(plusReason)},
-		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(plusReason)},
-	}, jsii.Bool(false))
-	return &identity{Construct: this, pool: pool, client: client}
+	}
 }
 
-func (i *identity) UserPool() awscognito.UserPool     { return i.pool }
-func (i *identity) Client() awscognito.UserPoolClient { return i.client }
+func (i *identity) UserPool() awscognito.UserPool          { return i.pool }
+func (i *identity) Client() awscognito.UserPoolClient      { return i.client }
+func (i *identity) StaffPool() awscognito.UserPool         { return i.staff }
+func (i *identity) StaffClient() awscognito.UserPoolClient { return i.staffClient }

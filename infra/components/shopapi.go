@@ -20,8 +20,11 @@ import (
 
 // ShopApiProps configure the HTTP API.
 type ShopApiProps struct {
-	UserPool         awscognito.IUserPool
-	Client           awscognito.IUserPoolClient
+	UserPool awscognito.IUserPool
+	Client   awscognito.IUserPoolClient
+	// StaffPool and StaffClient issue the tokens of Staff routes.
+	StaffPool        awscognito.IUserPool
+	StaffClient      awscognito.IUserPoolClient
 	ThrottleRate     float64
 	ThrottleBurst    float64
 	LogRetentionDays int
@@ -42,6 +45,9 @@ type Route struct {
 	// Guest routes take a guest (no token) or a valid token, through the
 	// shop's Lambda authorizer; the JWT authorizer refuses requests without one.
 	Guest bool
+	// Staff routes (catalogue writes, image uploads) take only tokens of the
+	// staff pool, where MFA is required.
+	Staff bool
 }
 
 // ShopApi is the shop's HTTP API (API Gateway v2): a $default stage with
@@ -61,6 +67,7 @@ type shopApi struct {
 	constructs.Construct
 	api        awsapigatewayv2.HttpApi
 	authorizer awsapigatewayv2authorizers.HttpUserPoolAuthorizer
+	staff      awsapigatewayv2authorizers.HttpUserPoolAuthorizer
 	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	seen       map[string]bool
 	cors       bool // the API has a CORS configuration
@@ -137,7 +144,11 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.Client},
 		})
-	a := &shopApi{Construct: this, api: api, authorizer: authorizer, seen: map[string]bool{}, cors: cors != nil}
+	staff := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Staff"), props.StaffPool,
+		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+			UserPoolClients: &[]awscognito.IUserPoolClient{props.StaffClient},
+		})
+	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, seen: map[string]bool{}, cors: cors != nil}
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
 		// request, with or without an Authorization header.
@@ -171,6 +182,8 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
 			panic("ShopApi: guest route " + key + " needs ShopApiProps.GuestAuthorizer")
 		case r.Guest:
 			opts.Authorizer = s.guests
+		case r.Staff:
+			opts.Authorizer = s.staff
 		case !r.Public:
 			opts.Authorizer = s.authorizer
 		}

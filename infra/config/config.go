@@ -38,6 +38,13 @@ type Stage struct {
 	CacheMaxStorageGB float64 `json:"cacheMaxStorageGb"`     // 1..5000
 	CacheMaxECPU      float64 `json:"cacheMaxEcpuPerSecond"` // 1000..15000000
 
+	// ThreatProtection turns on Cognito's threat protection on the customer
+	// pool (the Plus plan, priced per monthly active user).
+	ThreatProtection bool `json:"threatProtection,omitempty"`
+	// EmailFrom, when set, sends sign-up and recovery mail through SES from
+	// this address (a verified SES identity in the stage's region).
+	EmailFrom string `json:"emailFrom,omitempty"`
+
 	// StageTTLDays is how long a development stage lives after its last
 	// deploy: make deploy tags its stacks expires-at, and the account's reaper
 	// deletes them after. 0 means 7; prod never expires.

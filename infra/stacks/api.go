@@ -28,11 +28,11 @@ type ApiStackProps struct {
 // and the function's router list the same ones (tests hold them together).
 var CatalogRoutes = []components.Route{
 	{Method: "GET", Path: "/products", Public: true},
-	{Method: "POST", Path: "/products"},
+	{Method: "POST", Path: "/products", Staff: true},
 	{Method: "GET", Path: "/products/{product_id}", Public: true},
-	{Method: "PATCH", Path: "/products/{product_id}"},
-	{Method: "DELETE", Path: "/products/{product_id}"},
-	{Method: "POST", Path: "/products/{product_id}/image"},
+	{Method: "PATCH", Path: "/products/{product_id}", Staff: true},
+	{Method: "DELETE", Path: "/products/{product_id}", Staff: true},
+	{Method: "POST", Path: "/products/{product_id}/image", Staff: true},
 }
 
 // CartRoutes go to the cart function: guest sessions, and the cart, which a
@@ -133,7 +133,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	cache.GrantConnect(s.Orders.Role())
 
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
-		UserPool: pool, Client: client,
+		UserPool: pool, Client: client, StaffPool: props.Data.Identity.StaffPool(), StaffClient: props.Data.Identity.StaffClient(),
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod, CorsOrigins: stage.CorsOrigins,
 		GuestAuthorizer: s.Authorizer.Function(),
@@ -149,6 +149,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("ApiUrl", *s.Api.Api().ApiEndpoint(), "Base URL of the HTTP API")
 	out("UserPoolId", *props.Data.Identity.UserPool().UserPoolId(), "Cognito user pool")
 	out("UserPoolClientId", *props.Data.Identity.Client().UserPoolClientId(), "App client for sign-in")
+	out("StaffPoolId", *props.Data.Identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
+	out("StaffPoolClientId", *props.Data.Identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
 }
 

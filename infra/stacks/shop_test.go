@@ -268,13 +268,18 @@ func TestStatefulResourcesRetainedInProdOnly(t *testing.T) {
 					t.Errorf("%s: PITR %s SSE %s billing %v", id, js(p["PointInTimeRecoverySpecification"]), js(p["SSESpecification"]), p["BillingMode"])
 				}
 			}
-			pool := only(t, tt.stack, "AWS::Cognito::UserPool")
 			wantProt := "INACTIVE"
 			if tt.protect {
 				wantProt = "ACTIVE"
 			}
-			if pool.DeletionPolicy != tt.policy || pool.Properties["DeletionProtection"] != wantProt {
-				t.Errorf("user pool: DeletionPolicy %q DeletionProtection %v", pool.DeletionPolicy, pool.Properties["DeletionProtection"])
+			pools := ofType(tt.stack, "AWS::Cognito::UserPool")
+			if len(pools) != 2 {
+				t.Errorf("%d user pools, want customers and staff", len(pools))
+			}
+			for id, pool := range pools {
+				if pool.DeletionPolicy != tt.policy || pool.Properties["DeletionProtection"] != wantProt {
+					t.Errorf("%s: DeletionPolicy %q DeletionProtection %v", id, pool.DeletionPolicy, pool.Properties["DeletionProtection"])
+				}
 			}
 			if s := only(t, tt.stack, "AWS::SecretsManager::Secret"); s.DeletionPolicy != tt.policy {
 				t.Errorf("secret: DeletionPolicy %q", s.DeletionPolicy)
@@ -334,22 +339,83 @@ func TestProductsTable(t *testing.T) {
 	}
 }
 
-func TestUserPool(t *testing.T) {
-	p := only(t, "Shop-dev-test-Data", "AWS::Cognito::UserPool").Properties
-	if js(get(p, "Policies", "PasswordPolicy", "MinimumLength")) != "12" {
-		t.Errorf("password policy = %s", js(get(p, "Policies", "PasswordPolicy")))
+// poolNamed returns the user pool of stack whose logical id starts with prefix.
+func poolNamed(t *testing.T, stack, prefix string) (string, map[string]any) {
+	t.Helper()
+	for id, r := range ofType(stack, "AWS::Cognito::UserPool") {
+		if strings.HasPrefix(id, prefix) {
+			return id, r.Properties
+		}
 	}
-	if js(p["UsernameAttributes"]) != `["email"]` {
-		t.Errorf("sign-in = %s, want email", js(p["UsernameAttributes"]))
+	t.Fatalf("%s: no user pool %s*", stack, prefix)
+	return "", nil
+}
+
+// Customers sign up themselves, with optional TOTP; a changed email counts
+// only once verified (keepOriginal). Administrators are invited to the staff
+// pool, where TOTP is required and threat protection on; the admin group
+// exists there only. Threat protection on the customer pool in prod.
+func TestUserPools(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Data"
+		_, p := poolNamed(t, stack, "IdentityUsers")
+		if js(get(p, "Policies", "PasswordPolicy", "MinimumLength")) != "12" || js(p["UsernameAttributes"]) != `["email"]` ||
+			js(get(p, "AdminCreateUserConfig", "AllowAdminCreateUserOnly")) != "false" || p["MfaConfiguration"] != "OPTIONAL" ||
+			js(p["UserAttributeUpdateSettings"]) != `{"AttributesRequireVerificationBeforeUpdate":["email"]}` {
+			t.Errorf("%s: customer pool = %s", stack, js(p))
+		}
+		wantMode := map[string]string{"dev-test": "AUDIT", "prod": "ENFORCED"}[stage]
+		if got := fmt.Sprint(get(p, "UserPoolAddOns", "AdvancedSecurityMode")); wantMode == "ENFORCED" && got != "ENFORCED" || wantMode == "AUDIT" && got == "ENFORCED" {
+			t.Errorf("%s: customer threat protection %s", stack, got)
+		}
+		staffID, sp := poolNamed(t, stack, "IdentityStaff")
+		if sp["MfaConfiguration"] != "ON" || js(sp["EnabledMfas"]) != `["SOFTWARE_TOKEN_MFA"]` ||
+			js(get(sp, "AdminCreateUserConfig", "AllowAdminCreateUserOnly")) != "true" ||
+			fmt.Sprint(get(sp, "UserPoolAddOns", "AdvancedSecurityMode")) != "ENFORCED" ||
+			js(sp["UserAttributeUpdateSettings"]) != `{"AttributesRequireVerificationBeforeUpdate":["email"]}` {
+			t.Errorf("%s: staff pool = %s", stack, js(sp))
+		}
+		g := only(t, stack, "AWS::Cognito::UserPoolGroup").Properties
+		if g["GroupName"] != "admin" || js(g["UserPoolId"]) != `{"Ref":"`+staffID+`"}` {
+			t.Errorf("%s: admin group = %s, want it in the staff pool", stack, js(g))
+		}
+		for id, c := range ofType(stack, "AWS::Cognito::UserPoolClient") {
+			if c.Properties["GenerateSecret"] != false || js(c.Properties["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` ||
+				c.Properties["PreventUserExistenceErrors"] != "ENABLED" {
+				t.Errorf("%s/%s: client = %s", stack, id, js(c.Properties))
+			}
+		}
 	}
-	c := only(t, "Shop-dev-test-Data", "AWS::Cognito::UserPoolClient").Properties
-	if c["GenerateSecret"] != false || js(c["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` ||
-		c["PreventUserExistenceErrors"] != "ENABLED" {
-		t.Errorf("client = %s", js(c))
+}
+
+// Catalogue writes and image uploads take only staff tokens: their routes
+// have the staff pool's JWT authorizer.
+func TestStaffRoutesUseTheStaffAuthorizer(t *testing.T) {
+	stack := "Shop-dev-test-Api"
+	staffAuth := ""
+	for id, a := range ofType(stack, "AWS::ApiGatewayV2::Authorizer") {
+		if strings.Contains(js(get(a.Properties, "JwtConfiguration", "Issuer")), "IdentityStaff") {
+			staffAuth = id
+		}
 	}
-	g := only(t, "Shop-dev-test-Data", "AWS::Cognito::UserPoolGroup").Properties
-	if g["GroupName"] != "admin" {
-		t.Errorf("group = %v, want admin", g["GroupName"])
+	if staffAuth == "" {
+		t.Fatal("no JWT authorizer for the staff pool")
+	}
+	staff := map[string]bool{}
+	for _, r := range CatalogRoutes {
+		if r.Staff {
+			staff[r.Method+" "+r.Path] = true
+		}
+	}
+	if len(staff) != 4 {
+		t.Fatalf("%d staff routes, want the 3 catalogue writes and the image upload", len(staff))
+	}
+	for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
+		key := fmt.Sprint(r.Properties["RouteKey"])
+		usesStaff := js(r.Properties["AuthorizerId"]) == `{"Ref":"`+staffAuth+`"}`
+		if staff[key] != usesStaff {
+			t.Errorf("%s (%s): staff authorizer %v, want %v", id, key, usesStaff, staff[key])
+		}
 	}
 }
 
@@ -772,8 +838,8 @@ func TestHttpApi(t *testing.T) {
 		t.Error("access logs have no destination")
 	}
 	auths := ofType(stack, "AWS::ApiGatewayV2::Authorizer")
-	if len(auths) != 2 {
-		t.Fatalf("%d authorizers, want the JWT one and the guest-or-user Lambda one", len(auths))
+	if len(auths) != 3 {
+		t.Fatalf("%d authorizers, want the customers' and the staff's JWT ones and the guest-or-user Lambda one", len(auths))
 	}
 	for id, a := range auths {
 		auth := a.Properties
