@@ -39,6 +39,8 @@ type ProductImages interface {
 	// GrantImages lets role take the object actions (s3:PutObject, ...) on
 	// product images, and list them (which also makes a missing key a 404, not a 403).
 	GrantImages(role awsiam.IRole, actions ...string)
+	// GrantList lets role list the keys under the images prefix (only).
+	GrantList(role awsiam.IRole)
 }
 
 type productImages struct {
@@ -157,6 +159,9 @@ func (p *productImages) GrantImages(role awsiam.IRole, actions ...string) {
 		Actions:   jsii.Strings(actions...),
 		Resources: &[]*string{p.bucket.ArnForObjects(jsii.String(contract.ImagesPrefix + "*"))},
 	}))
+}
+
+func (p *productImages) GrantList(role awsiam.IRole) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  &[]*string{p.bucket.BucketArn()},

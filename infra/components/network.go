@@ -3,6 +3,7 @@ package components
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -46,11 +47,21 @@ func NewNetwork(scope constructs.Construct, id string, props NetworkProps) Netwo
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
 			Name: jsii.String("isolated"), SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED, CidrMask: jsii.Number(24),
 		}},
-		GatewayEndpoints: &map[string]*awsec2.GatewayVpcEndpointOptions{
-			"DynamoDb": {Service: awsec2.GatewayVpcEndpointAwsService_DYNAMODB()},
-			"S3":       {Service: awsec2.GatewayVpcEndpointAwsService_S3()},
-		},
 	})
+	for _, ep := range []struct {
+		id      string
+		service awsec2.IGatewayVpcEndpointService
+	}{{"DynamoDb", awsec2.GatewayVpcEndpointAwsService_DYNAMODB()}, {"S3", awsec2.GatewayVpcEndpointAwsService_S3()}} {
+		endpoint := vpc.AddGatewayEndpoint(jsii.String(ep.id), &awsec2.GatewayVpcEndpointOptions{Service: ep.service})
+		// Only this account's tables and buckets: code in the VPC cannot
+		// carry data to another account's resources through the endpoint.
+		endpoint.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("*"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:ResourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}))
+	}
 	logs := awslogs.NewLogGroup(this, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
 		Retention: retention, RemovalPolicy: StatefulRemoval(props.Prod),
 	})

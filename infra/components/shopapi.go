@@ -82,6 +82,9 @@ var accessLogFormat = func() string {
 		"integrationLatency": "$context.integrationLatency", "responseLatency": "$context.responseLatency",
 		"integrationError": "$context.integrationErrorMessage", "authorizerError": "$context.authorizer.error",
 		"userAgent": "$context.identity.userAgent",
+		// Who called: the sub of the JWT authorizers' token, or of the guest-or-user
+		// Lambda authorizer's context (empty for a guest).
+		"sub": "$context.authorizer.claims.sub", "authorizerSub": "$context.authorizer.sub",
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {

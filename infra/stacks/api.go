@@ -3,6 +3,8 @@ package stacks
 import (
 	"fmt"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -86,9 +88,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvImagesBucket:  *props.Media.Images.Bucket().BucketName(),
 		contract.EnvImagesBaseURL: *props.Media.Images.BaseURL(),
 	}, props.Data.Products, props.Data.CursorSecret, props.Media.Images))
-	products.GrantReadWriteData(s.Catalog.Role())
-	// Signs upload URLs (they act with this role's rights) and deletes a deleted product's images.
-	props.Media.Images.GrantImages(s.Catalog.Role(), "s3:PutObject", "s3:DeleteObject")
+	grant(s.Catalog, contract.Catalog, props.Data, props.Media)
 	allowImageKeys(s.Catalog.Role())
 	allowIndexes(s.Catalog.Role(), "Listing a category queries the table's by-category index")
 
@@ -113,7 +113,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCurrency:      stage.Currency,
 	}, props.Data.Products, props.Network.Cache)))
 	// Pricing a cart reads products by key; nothing else.
-	products.Grant(s.Cart.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"))
+	grant(s.Cart, contract.Cart, props.Data, props.Media)
 	allowIndexes(s.Cart.Role(), "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve")
 	cache.GrantConnect(s.Cart.Role())
 
@@ -126,10 +126,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCurrency:       stage.Currency,
 	}, props.Data.Products, props.Data.Orders, props.Data.CursorSecret, props.Network.Cache)))
 	// Checkout reads products and takes stock in its transaction; nothing else.
-	products.Grant(s.Orders.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:BatchGetItem"), jsii.String("dynamodb:UpdateItem"), jsii.String("dynamodb:ConditionCheckItem"))
+	grant(s.Orders, contract.Orders, props.Data, props.Media)
 	allowIndexes(s.Orders.Role(), "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve")
-	orders.GrantReadWriteData(s.Orders.Role())
-	customers.GrantReadWriteData(s.Orders.Role())
 	cache.GrantConnect(s.Orders.Role())
 
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
@@ -152,6 +150,30 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("StaffPoolId", *props.Data.Identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
 	out("StaffPoolClientId", *props.Data.Identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
+}
+
+// grant gives fn's role exactly the actions its code calls (contract.Grants).
+func grant(f components.GoFunction, fn contract.Function, data *DataStack, media *MediaStack) {
+	role := f.Role()
+	grants := contract.Grants(fn)
+	// In a fixed order: the policy's statements, and the template, stay the same from synth to synth.
+	for _, resource := range slices.Sorted(maps.Keys(grants)) {
+		actions := grants[resource]
+		switch resource {
+		case contract.ResourceProducts:
+			data.Products.Table().Grant(role, *jsii.Strings(actions...)...)
+		case contract.ResourceOrders:
+			data.Orders.Orders().Grant(role, *jsii.Strings(actions...)...)
+		case contract.ResourceCustomers:
+			data.Orders.Customers().Grant(role, *jsii.Strings(actions...)...)
+		case contract.ResourceImages:
+			media.Images.GrantImages(role, actions...)
+		case contract.ResourceImagesIndex:
+			media.Images.GrantList(role)
+		default:
+			panic("grant: no resource " + resource)
+		}
+	}
 }
 
 // allowIndexes records why a role may act on a table's /index/* ARNs.

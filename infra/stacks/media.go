@@ -48,10 +48,9 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		Inputs:   []constructs.IConstruct{props.Data.Products},
 		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 	})
-	s.Images.GrantImages(s.Linker.Role(), "s3:GetObject", "s3:DeleteObject")
+	grant(s.Linker, contract.Images, props.Data, s)
 	allowImageKeys(s.Linker.Role())
-	products.Grant(s.Linker.Role(), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
-	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the actions are a key read and a key update")
+	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the action is a key update")
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
 		&awss3.NotificationKeyFilter{Prefix: jsii.String(contract.ImagesPrefix)})
 

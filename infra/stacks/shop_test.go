@@ -457,6 +457,13 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images)Role`)
 	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers", "Images": "ProductsTable"}
 	seen := map[string]map[string]bool{}
+	granted := map[string]map[string][]string{} // function -> contract resource -> actions
+	add := func(fn, resource, actions string) {
+		if granted[fn] == nil {
+			granted[fn] = map[string][]string{}
+		}
+		granted[fn][resource] = append(granted[fn][resource], strings.Fields(strings.Trim(actions, "[]"))...)
+	}
 	for _, stack := range []string{"Shop-dev-test-Api", "Shop-dev-test-Media"} {
 		for id, r := range ofType(stack, "AWS::IAM::Role") {
 			if ours.MatchString(id) && r.Properties["ManagedPolicyArns"] != nil {
@@ -512,12 +519,22 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					if tables[fn] == "" || !regexp.MustCompile(tables[fn]).MatchString(res) {
 						t.Errorf("%s: DynamoDB actions on %s", id, res)
 					}
-					if fn == "Cart" && actions != "[dynamodb:BatchGetItem dynamodb:GetItem]" {
-						t.Errorf("%s: cart may read products by key only, has %s", id, actions)
+					switch {
+					case strings.Contains(res, "ProductsTable"):
+						add(fn, contract.ResourceProducts, actions)
+					case strings.Contains(res, "CheckoutOrders"):
+						add(fn, contract.ResourceOrders, actions)
+					case strings.Contains(res, "CheckoutCustomers"):
+						add(fn, contract.ResourceCustomers, actions)
 					}
 				case strings.Contains(actions, "s3:"):
 					seen[fn]["s3"] = true
 					want := map[string]string{"Catalog": "[s3:DeleteObject s3:PutObject]", "Images": "[s3:DeleteObject s3:GetObject]"}[fn]
+					if actions == "s3:ListBucket" {
+						add(fn, contract.ResourceImagesIndex, actions)
+					} else {
+						add(fn, contract.ResourceImages, actions)
+					}
 					switch {
 					case actions == "s3:ListBucket":
 						if js(get(s, "Condition")) != `{"StringLike":{"s3:prefix":"products/*"}}` {
@@ -548,6 +565,16 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 		sort.Strings(got)
 		if strings.Join(got, " ") != want {
 			t.Errorf("%s may use %v, want %s", fn, got, want)
+		}
+	}
+	// Each role holds exactly the DynamoDB and S3 actions its code calls.
+	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Authorizer, contract.Images} {
+		got := map[string][]string{}
+		for resource, actions := range granted[strings.ToUpper(string(fn[:1]))+string(fn[1:])] {
+			got[resource] = slices.Compact(slices.Sorted(slices.Values(actions)))
+		}
+		if want := contract.Grants(fn); js(got) != js(want) {
+			t.Errorf("%s: role grants %s\ncontract.Grants %s", fn, js(got), js(want))
 		}
 	}
 }
@@ -663,6 +690,10 @@ func testNetwork(t *testing.T, stack string) {
 	for _, ep := range ofType(stack, "AWS::EC2::VPCEndpoint") {
 		if ep.Properties["VpcEndpointType"] != "Gateway" {
 			t.Errorf("endpoint type %v, want Gateway (free)", ep.Properties["VpcEndpointType"])
+		}
+		if pol := js(ep.Properties["PolicyDocument"]); !strings.Contains(pol, `"Condition":{"StringEquals":{"aws:ResourceAccount":{"Ref":"AWS::AccountId"}}}`) ||
+			strings.Count(pol, `"Effect"`) != 1 {
+			t.Errorf("%s: endpoint policy %s, want only this account's resources", stack, pol)
 		}
 		services = append(services, js(ep.Properties["ServiceName"]))
 	}
@@ -831,7 +862,8 @@ func TestHttpApi(t *testing.T) {
 		t.Errorf("throttling = %s", js(get(st, "DefaultRouteSettings")))
 	}
 	var format map[string]string
-	if err := json.Unmarshal([]byte(fmt.Sprint(get(st, "AccessLogSettings", "Format"))), &format); err != nil || format["requestId"] != "$context.requestId" {
+	if err := json.Unmarshal([]byte(fmt.Sprint(get(st, "AccessLogSettings", "Format"))), &format); err != nil || format["requestId"] != "$context.requestId" ||
+		format["sub"] != "$context.authorizer.claims.sub" || format["authorizerSub"] != "$context.authorizer.sub" {
 		t.Errorf("access log format is not JSON with the request id: %v (%v)", get(st, "AccessLogSettings", "Format"), err)
 	}
 	if get(st, "AccessLogSettings", "DestinationArn") == nil {

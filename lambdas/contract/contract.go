@@ -85,6 +85,50 @@ func Env(fn Function) []string {
 	return out
 }
 
+// Resources a function acts on, as Grants names them.
+const (
+	ResourceProducts    = "products"     // the Products table and its indexes
+	ResourceOrders      = "orders"       // the Orders table
+	ResourceCustomers   = "customers"    // the Customers table
+	ResourceImages      = "images"       // objects under ImagesPrefix in the images bucket
+	ResourceImagesIndex = "images-index" // listing ImagesPrefix of the images bucket
+)
+
+var grants = map[Function]map[string][]string{
+	// Reads, lists (Query on the category index, Scan for all), creates,
+	// changes, deletes products; signs uploads (the URL acts with the
+	// role's PutObject) and removes a deleted product's images.
+	Catalog: {
+		ResourceProducts: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
+		ResourceImages:   {"s3:DeleteObject", "s3:PutObject"}, ResourceImagesIndex: {"s3:ListBucket"},
+	},
+	// Prices carts: products by key.
+	Cart: {ResourceProducts: {"dynamodb:BatchGetItem", "dynamodb:GetItem"}},
+	// Checkout prices the cart, takes stock in its transaction (UpdateItem
+	// on each product), writes the order, the key's record and the
+	// customer; history is a Query.
+	Orders: {
+		ResourceProducts:  {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
+		ResourceOrders:    {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		ResourceCustomers: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	},
+	// Links or unlinks an upload (UpdateItem); heads and reads its first
+	// bytes (GetObject serves HeadObject too), deletes rejects.
+	Images: {ResourceProducts: {"dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}},
+}
+
+// Grants are the DynamoDB and S3 actions fn's code calls, by resource,
+// sorted: the CDK app grants exactly these (and the cache connect for the
+// functions in the VPC), and its least-privilege test holds each role to
+// them.
+func Grants(fn Function) map[string][]string {
+	out := map[string][]string{}
+	for r, a := range grants[fn] {
+		out[r] = slices.Sorted(slices.Values(a))
+	}
+	return out
+}
+
 // Table keys, attributes and indexes.
 const (
 	// Products: partition key ProductID; CategoryIndex is (Category, ProductID).

@@ -139,7 +139,7 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 	if r, params, _ := e.router.Match(method, path); r != nil {
 		ev.RouteKey, ev.PathParameters = r.Key(), params
 		if w.sub != "" {
-			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com", "token_use": "id"}
+			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com", "email_verified": "true", "token_use": "id"}
 			if w.groups != "" {
 				claims["cognito:groups"] = w.groups
 			}

@@ -417,3 +417,17 @@ func TestWritesNameTheCaller(t *testing.T) {
 		t.Errorf("updated_by = %q, want %q", p.UpdatedBy, admin.sub)
 	}
 }
+
+// Only a verified email reaches the domain: an unverified one is not the
+// caller's address.
+func TestOnlyVerifiedEmail(t *testing.T) {
+	for verified, want := range map[string]string{"true": "u1@example.com", "false": "", "": ""} {
+		ev := events.APIGatewayV2HTTPRequest{}
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
+				"sub": "u1", "token_use": "id", "email": "u1@example.com", "email_verified": verified}}}
+		if r := newRequest(ev, nil, quiet); r.Identity == nil || r.Identity.Email != want {
+			t.Errorf("email_verified %q: identity %+v, want email %q", verified, r.Identity, want)
+		}
+	}
+}

@@ -274,7 +274,12 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	// authorizer would also pass an access token of the same pool (it checks
 	// client_id in place of aud); without token_use "id" the caller is no one.
 	if c := claims(ev.RequestContext.Authorizer); c["sub"] != "" && c["token_use"] == "id" {
-		r.Identity = &shop.Identity{Subject: c["sub"], Email: c["email"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
+		r.Identity = &shop.Identity{Subject: c["sub"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
+		if c["email_verified"] == "true" {
+			// An unverified address is the user's claim, not a fact: it is
+			// never stored (with keepOriginal, a change counts once verified).
+			r.Identity.Email = c["email"]
+		}
 	}
 	return r
 }

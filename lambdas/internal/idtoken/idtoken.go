@@ -25,10 +25,12 @@ var ErrKeysUnavailable = errors.New("signing keys unavailable")
 
 // Claims are the members of a Cognito ID token the shop reads.
 type Claims struct {
-	Email    string   `json:"email,omitempty"`
-	Name     string   `json:"name,omitempty"`
-	Groups   []string `json:"cognito:groups,omitempty"`
-	TokenUse string   `json:"token_use"`
+	Email string `json:"email,omitempty"`
+	// EmailVerified is a boolean in Cognito's tokens.
+	EmailVerified bool     `json:"email_verified,omitempty"`
+	Name          string   `json:"name,omitempty"`
+	Groups        []string `json:"cognito:groups,omitempty"`
+	TokenUse      string   `json:"token_use"`
 	jwt.RegisteredClaims
 }
 
@@ -66,6 +68,7 @@ func (v *Verifier) Verify(token string) (map[string]string, error) {
 	}
 	if c.Email != "" {
 		claims["email"] = c.Email
+		claims["email_verified"] = fmt.Sprint(c.EmailVerified)
 	}
 	if c.Name != "" {
 		claims["name"] = c.Name

@@ -36,7 +36,7 @@ func (t *Tokens) Mint(sub, email string, groups []string, ttl time.Duration) (st
 	now := t.now()
 	exp := now.Add(ttl)
 	claims := idtoken.Claims{
-		Email: email, Groups: groups, TokenUse: "id",
+		Email: email, EmailVerified: email != "", Groups: groups, TokenUse: "id",
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject: sub, Issuer: t.issuer, Audience: jwt.ClaimStrings{Audience},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
