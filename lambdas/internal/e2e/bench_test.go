@@ -96,6 +96,29 @@ func BenchmarkGetCart5Lines(b *testing.B) {
 	reportConns(b, c)
 }
 
+// BenchmarkGetGuestCart5Lines is GET /cart for a guest with a server-issued
+// session: the session's check (one PEXPIRE) comes on top of the cart read.
+func BenchmarkGetGuestCart5Lines(b *testing.B) {
+	e, c := benchShop(b)
+	g := guest(e.session(b))
+	for i := range 5 {
+		id := fmt.Sprint("P", i)
+		e.addProduct(b, id, 100, 100)
+		e.call(b, g, "PUT", "/cart/items/"+id, `{"quantity":1}`)
+	}
+	var lat latencies
+	for b.Loop() {
+		start := time.Now()
+		resp := e.call(b, g, "GET", "/cart", "")
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+	lat.report(b)
+	reportConns(b, c)
+}
+
 func benchCheckout(b *testing.B, lines int) {
 	e, c := benchShop(b)
 	for i := range lines {
