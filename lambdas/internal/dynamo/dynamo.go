@@ -53,6 +53,33 @@ func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 	})
 }
 
+// writeRetryer retries a write only when it certainly did not apply: the
+// table refused it for load (a throttling code), or the request never left
+// (the dial failed). A write whose attempt timed out may have applied: a
+// retry would apply a delta twice, or fail its own condition and report a
+// conflict that is not one. That write fails fast instead (a 503: the
+// caller retries knowing the outcome is open; conditional writes and
+// idempotency keys make their retries safe).
+var writeRetryer = func(o *dynamodb.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = MaxAttempts
+		so.MaxBackoff = retryMaxBackoff
+		so.Retryables = []retry.IsErrorRetryable{
+			retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes},
+			retry.IsErrorRetryableFunc(notSent),
+		}
+	})
+}
+
+// notSent says whether err is a connection that was never made.
+func notSent(err error) aws.Ternary {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
 // The budget of one DynamoDB call: at most MaxAttempts attempts of at most
 // AttemptTimeout each (a key read or write takes a few milliseconds; a
 // transaction of 100 items well under 100), with backoffs of at most

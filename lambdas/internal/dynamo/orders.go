@@ -66,7 +66,7 @@ func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lock
 		ExpressionAttributeNames:            map[string]string{"#state": "state"},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":inflight": str(inFlight), ":now": num(now.UnixMilli())},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, writeRetryer)
 	ccf, ok := isConditionFailed(err)
 	if !ok {
 		if err != nil {
@@ -99,7 +99,7 @@ func (st *Orders) Release(ctx context.Context, userID, key, token string) error 
 		ConditionExpression:       aws.String("#state = :inflight AND #token = :token"),
 		ExpressionAttributeNames:  map[string]string{"#state": "state", "#token": "token"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":inflight": str(inFlight), ":token": str(token)},
-	})
+	}, writeRetryer)
 	if _, ok := isConditionFailed(err); ok {
 		return nil // done, or no longer ours: nothing to release
 	}
@@ -115,6 +115,9 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 	if err != nil {
 		return err
 	}
+	// The claim's token makes the transaction idempotent for DynamoDB: an
+	// attempt the SDK retries after a timeout cannot apply twice.
+	in.ClientRequestToken = aws.String(token)
 	for attempt := 1; ; attempt++ {
 		_, err = st.db.TransactWriteItems(ctx, in)
 		if err == nil {
@@ -290,7 +293,7 @@ func (st *Orders) CreateCustomer(ctx context.Context, c orders.Customer) (orders
 	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.customers, Item: item, ConditionExpression: aws.String("attribute_not_exists(user_id)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, writeRetryer)
 	if ccf, ok := isConditionFailed(err); ok {
 		return decodeCustomer(ccf.Item) // created meanwhile: that one stands
 	}
@@ -307,7 +310,7 @@ func (st *Orders) Rename(ctx context.Context, c orders.Customer) (orders.Custome
 		ExpressionAttributeNames:  map[string]string{"#name": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(c.Name), ":email": str(c.Email), ":at": str(c.CreatedAt), ":zero": num(0)},
 		ReturnValues:              types.ReturnValueAllNew,
-	})
+	}, writeRetryer)
 	if err != nil {
 		return orders.Customer{}, classify("rename customer", err)
 	}

@@ -39,7 +39,7 @@ func (s *Products) Create(ctx context.Context, p catalog.Product) error {
 		TableName:           &s.table,
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(product_id)"),
-	})
+	}, writeRetryer)
 	if _, ok := isConditionFailed(err); ok {
 		return shop.ErrExists
 	}
@@ -177,7 +177,7 @@ func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVe
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, writeRetryer)
 	if ccf, ok := isConditionFailed(err); ok {
 		if len(ccf.Item) > 0 && f.QuantityDelta != nil {
 			old, derr := decodeProduct(ccf.Item)
@@ -207,7 +207,7 @@ func (s *Products) Delete(ctx context.Context, id string, ifVersion *int64) (cat
 		in.ExpressionAttributeNames = map[string]string{"#version": "version"}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":expected": &types.AttributeValueMemberN{Value: strconv.FormatInt(*ifVersion, 10)}}
 	}
-	out, err := s.db.DeleteItem(ctx, in)
+	out, err := s.db.DeleteItem(ctx, in, writeRetryer)
 	if ccf, ok := isConditionFailed(err); ok {
 		return catalog.Product{}, missingOrStale(ccf)
 	}
@@ -290,7 +290,7 @@ func (s *Products) SetImage(ctx context.Context, id, key, url string, at time.Ti
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":url": str(url), ":key": str(key), ":at": str(at.Format(time.RFC3339)), ":one": num(1)},
 		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, writeRetryer)
 	if ccf, ok := isConditionFailed(err); ok {
 		var cur struct {
 			ImageKey string `dynamodbav:"image_key"`
@@ -323,7 +323,7 @@ func (s *Products) ClearImage(ctx context.Context, id, key string, at time.Time)
 		UpdateExpression:          aws.String("REMOVE image_url, image_key SET updated_at = :at, version = version + :one"),
 		ConditionExpression:       aws.String("image_key = :key"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":key": str(key), ":at": str(at.Format(time.RFC3339)), ":one": num(1)},
-	})
+	}, writeRetryer)
 	if _, ok := isConditionFailed(err); ok {
 		return false, nil
 	}

@@ -380,8 +380,11 @@ func TestTableHung(t *testing.T) {
 		resp = e.call(t, u, "GET", "/products/A", "")
 	}
 	expect(t, resp, 200, "product after the outage")
-	if e.stock(t, "A") != 5 {
-		t.Fatalf("stock %d after refused writes, want 5", e.stock(t, "A"))
+	// The delta's one attempt may have reached the table before it hung (a
+	// timed-out write's outcome is open: the 503 says retry), but it is
+	// never applied twice: writes are not retried after a timeout.
+	if s := e.stock(t, "A"); s != 5 && s != 6 {
+		t.Fatalf("stock %d after one refused +1, want 5 or 6", s)
 	}
 }
 

@@ -182,11 +182,12 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+		tok := shop.NewID("T", time.Now())
+		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", tok, now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
 		o := order("O1", line("A", 3), line("B", 2))
-		if err := e.Orders.Commit(ctx, o, "k1", "t1", who, now); err != nil {
+		if err := e.Orders.Commit(ctx, o, "k1", tok, who, now); err != nil {
 			t.Fatal(err)
 		}
 		for id, want := range map[string]int64{"A": 2, "B": 0} {
@@ -213,12 +214,13 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if err := e.Products.Create(ctx, Product("B", "c", 9)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+		tok := shop.NewID("T", time.Now())
+		if _, err := e.Orders.Claim(ctx, "U1", "k1", "fp", tok, now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
 		cheap := line("B", 1)
 		cheap.UnitPrice, cheap.LineTotal = 1, 1
-		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", "t1", who, now)
+		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", tok, who, now)
 		var conflict *shop.ConflictError
 		if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" || len(conflict.Fields) != 2 {
 			t.Fatalf("commit = %v, want insufficient-stock naming both lines", err)
@@ -238,10 +240,11 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		ids := []string{"O01", "O02", "O03"}
 		for i, id := range ids {
 			key := "k" + id
-			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", "t", now.Add(time.Minute), now); err != nil {
+			tok := shop.NewID("T", time.Now())
+			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, "t", who, now); err != nil {
+			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, tok, who, now); err != nil {
 				t.Fatal(err)
 			}
 		}

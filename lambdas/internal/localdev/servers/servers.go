@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -313,7 +314,25 @@ func writeCert(dir string) (*x509.CertPool, error) {
 
 // Pause freezes the server (SIGSTOP): it keeps its port but answers nothing,
 // like a host that hangs. Resume undoes it.
-func (p *Process) Pause() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }
+func (p *Process) Pause() error {
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		return err
+	}
+	// The signal is delivered asynchronously: wait until the process is
+	// stopped ("T" in /proc), so that no request slips through after Pause.
+	for range 100 {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			return nil // not Linux: the signal will do
+		}
+		if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 0 && f[0] == "T" {
+			time.Sleep(20 * time.Millisecond) // let every thread settle
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not stop", p.Name)
+}
 
 // Resume lets a paused server go on (SIGCONT).
 func (p *Process) Resume() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
