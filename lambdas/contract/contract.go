@@ -27,10 +27,14 @@ const (
 	Images     Function = "images"
 	// Reaper runs in the account stack: it deletes expired development stages.
 	Reaper Function = "reaper"
+	// Expiry runs every minute: it expires pending orders past their hold.
+	Expiry Function = "expiry"
 )
 
 // Functions lists every function, in build order.
-func Functions() []Function { return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper} }
+func Functions() []Function {
+	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry}
+}
 
 // Environment variables the CDK app sets and the functions read.
 const (
@@ -48,6 +52,8 @@ const (
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
 	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
+	EnvOrderHold      = "ORDER_HOLD"       // how long a pending order holds its units (Go duration)
+	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
 	EnvReaperTopic    = "REAPER_TOPIC_ARN" // where notices and reports go
 	EnvReaperMode     = "REAPER_MODE"      // "report" or "delete"
 )
@@ -69,7 +75,8 @@ var (
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
 		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency}, cacheEnv),
-		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending}, cacheEnv),
+		Expiry:     {EnvProductsTable, EnvOrdersTable, EnvCustomersTable},
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     {EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL},
 		Reaper:     {EnvReaperTopic, EnvReaperMode},
@@ -112,6 +119,13 @@ var grants = map[Function]map[string][]string{
 		ResourceOrders:    {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 		ResourceCustomers: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	},
+	// The expiry job finds due orders in the pending index, moves each with
+	// its stock return, and frees its pending slot.
+	Expiry: {
+		ResourceProducts:  {"dynamodb:UpdateItem"},
+		ResourceOrders:    {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		ResourceCustomers: {"dynamodb:UpdateItem"},
+	},
 	// Links or unlinks an upload (UpdateItem); heads and reads its first
 	// bytes (GetObject serves HeadObject too), deletes rejects.
 	Images: {ResourceProducts: {"dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}},
@@ -141,6 +155,12 @@ const (
 	UserID       = "user_id"
 	SortKey      = "sk"
 	TTLAttribute = "expires_at"
+	// PendingIndex is the Orders table's sparse index of pending orders by
+	// the end of their hold: only a pending order carries PendingKey ("1")
+	// and HoldKey (epoch milliseconds), and the expiry job queries it.
+	PendingIndex = "pending-by-expiry"
+	PendingKey   = "pending"
+	HoldKey      = "hold_ms"
 )
 
 // Reaper modes (EnvReaperMode).

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"strings"
 
 	"context"
 	"encoding/json"
@@ -27,6 +28,10 @@ import (
 const (
 	orderPrefix = "ORDER#"
 	idemPrefix  = "IDEM#"
+	// ownerPrefix + order id, sort key ownerSK: the item that says whose an
+	// order is, for the payment integration, which knows only the id.
+	ownerPrefix = "ORDERID#"
+	ownerSK     = "OWNER"
 	// keepKeys is how long an idempotency key's answer is kept for replays.
 	keepKeys = 24 * time.Hour
 )
@@ -110,14 +115,15 @@ func (st *Orders) Release(ctx context.Context, userID, key, token string) error 
 // because another one held an item (TransactionConflict).
 const commitAttempts = 4
 
-func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, now time.Time) error {
-	in, err := st.transaction(o, key, token, who, now)
+func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) error {
+	in, err := st.transaction(o, key, token, who, slot, now)
 	if err != nil {
 		return err
 	}
-	// The claim's token makes the transaction idempotent for DynamoDB: an
-	// attempt the SDK retries after a timeout cannot apply twice.
-	in.ClientRequestToken = aws.String(token)
+	// The claim's token (with the slot, which a retry may change) makes the
+	// transaction idempotent for DynamoDB: an attempt the SDK retries after a
+	// timeout cannot apply twice.
+	in.ClientRequestToken = aws.String(fmt.Sprintf("%s-%d", token, slot))
 	for attempt := 1; ; attempt++ {
 		_, err = st.db.TransactWriteItems(ctx, in)
 		if err == nil {
@@ -142,7 +148,11 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 	}
 }
 
-func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
+func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
+	hold, err := time.Parse(time.RFC3339, o.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("order expires_at %q: %w", o.ExpiresAt, err)
+	}
 	at := now.Format(time.RFC3339)
 	items := make([]types.TransactWriteItem, 0, len(o.Items)+3)
 	for _, it := range o.Items {
@@ -161,8 +171,14 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		return nil, fmt.Errorf("marshal order: %w", err)
 	}
 	order[contract.SortKey] = str(orderPrefix + o.OrderID)
+	// Pending: in the sparse index of holds to expire, and the slot it takes.
+	order[contract.PendingKey], order[contract.HoldKey], order["slot"] = str("1"), num(hold.UnixMilli()), num(int64(slot))
 	items = append(items, types.TransactWriteItem{Put: &types.Put{
 		TableName: &st.orders, Item: order, ConditionExpression: aws.String("attribute_not_exists(sk)"),
+	}}, types.TransactWriteItem{Put: &types.Put{
+		// Where the payment integration finds the order by its id alone.
+		TableName: &st.orders, Item: map[string]types.AttributeValue{contract.UserID: str(ownerPrefix + o.OrderID), contract.SortKey: str(ownerSK), "owner": str(o.UserID)},
+		ConditionExpression: aws.String("attribute_not_exists(sk)"),
 	}})
 	response, err := json.Marshal(o)
 	if err != nil {
@@ -177,9 +193,12 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 	}})
 	items = append(items, types.TransactWriteItem{Update: &types.Update{
 		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
-		UpdateExpression:          aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at) ADD order_count :one"),
-		ExpressionAttributeNames:  map[string]string{"#name": "name"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1)},
+		UpdateExpression: aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at), #hold = :hold ADD order_count :one"),
+		// The slot is free, or its hold has ended.
+		ConditionExpression:      aws.String("attribute_not_exists(#hold) OR #hold <= :now"),
+		ExpressionAttributeNames: map[string]string{"#name": "name", "#hold": holdSlot(slot)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1),
+			":hold": num(hold.UnixMilli()), ":now": num(now.UnixMilli())},
 	}})
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
 }
@@ -188,7 +207,7 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 // order: nil when only conflicts with other transactions cancelled it.
 func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) error {
 	var fields []shop.FieldError
-	lost := false
+	lost, slotTaken := false, false
 	for i, r := range reasons {
 		code := aws.ToString(r.Code)
 		switch {
@@ -198,11 +217,15 @@ func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) 
 			return fmt.Errorf("checkout transaction: %w: item %d %s", shop.ErrThrottled, i, code)
 		case i < len(o.Items):
 			fields = append(fields, shortLine(o.Items[i], r.Item))
-		case i == len(o.Items)+1:
+		case i == len(o.Items)+2:
 			lost = true // the idempotency key is no longer ours
+		case i == len(o.Items)+3:
+			slotTaken = true
 		}
 	}
 	switch {
+	case len(fields) == 0 && !lost && slotTaken:
+		return orders.ErrSlotTaken
 	case len(fields) > 0:
 		return &shop.ConflictError{Reason: "insufficient-stock", Detail: "Some lines cannot be filled; nothing was ordered.", Fields: fields}
 	case lost:
@@ -323,4 +346,261 @@ func decodeCustomer(item map[string]types.AttributeValue) (orders.Customer, erro
 		return orders.Customer{}, fmt.Errorf("decode customer: %w", err)
 	}
 	return c, nil
+}
+
+// holdSlot is the customer attribute of pending slot n: the end of its
+// order's hold in epoch milliseconds.
+func holdSlot(n int) string { return "hold_" + strconv.Itoa(n) }
+
+func (st *Orders) Holds(ctx context.Context, userID string, n int) ([]time.Time, error) {
+	names := map[string]string{}
+	proj := make([]string, n)
+	for i := range n {
+		names["#h"+strconv.Itoa(i)] = holdSlot(i)
+		proj[i] = "#h" + strconv.Itoa(i)
+	}
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(userID)},
+		ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: names, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, classify("read pending slots", err)
+	}
+	holds := make([]time.Time, n)
+	for i := range n {
+		if v, ok := out.Item[holdSlot(i)].(*types.AttributeValueMemberN); ok {
+			ms, err := strconv.ParseInt(v.Value, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("pending slot %d holds %q", i, v.Value)
+			}
+			holds[i] = time.UnixMilli(ms).UTC()
+		}
+	}
+	return holds, nil
+}
+
+// stored is an order as the table keeps it, with what a transition needs.
+type stored struct {
+	orders.Order
+	holdMS int64
+	slot   int
+	found  bool
+}
+
+func (st *Orders) load(ctx context.Context, userID, orderID string) (stored, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.orders, Key: userKey(userID, orderPrefix+orderID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return stored{}, classify("get order", err)
+	}
+	if out.Item == nil {
+		return stored{}, nil
+	}
+	var s stored
+	if err := attributevalue.UnmarshalMap(out.Item, &s.Order); err != nil {
+		return stored{}, fmt.Errorf("decode order: %w", err)
+	}
+	var extra struct {
+		Hold int64 `dynamodbav:"hold_ms"`
+		Slot int   `dynamodbav:"slot"`
+	}
+	_ = attributevalue.UnmarshalMap(out.Item, &extra)
+	if extra.Hold == 0 {
+		if t, err := time.Parse(time.RFC3339, s.ExpiresAt); err == nil {
+			extra.Hold = t.UnixMilli()
+		}
+	}
+	s.holdMS, s.slot, s.found = extra.Hold, extra.Slot, true
+	return s, nil
+}
+
+// errRaced is a transition whose status condition failed: another one won.
+var errRaced = errors.New("the order changed meanwhile")
+
+// finish moves a pending order to status in one transaction, with the stock
+// back when back (to the products that still exist), under cond (on top of
+// "still pending"); then it frees the order's pending slot.
+func (st *Orders) finish(ctx context.Context, o stored, status string, back bool, cond string, values map[string]types.AttributeValue, sets string, now time.Time) error {
+	at := now.Format(time.RFC3339)
+	gone := map[string]bool{}
+	for attempt := 1; ; attempt++ {
+		vals := map[string]types.AttributeValue{":to": str(status), ":pending": str(orders.StatusPending), ":at": str(at)}
+		for k, v := range values {
+			vals[k] = v
+		}
+		items := []types.TransactWriteItem{{Update: &types.Update{
+			TableName: &st.orders, Key: userKey(o.UserID, orderPrefix+o.OrderID),
+			UpdateExpression:          aws.String("SET #status = :to, updated_at = :at" + sets + " REMOVE #pending, #hold"),
+			ConditionExpression:       aws.String("#status = :pending" + cond),
+			ExpressionAttributeNames:  map[string]string{"#status": "status", "#pending": contract.PendingKey, "#hold": contract.HoldKey},
+			ExpressionAttributeValues: vals,
+		}}}
+		var lines []orders.Item
+		if back {
+			for _, it := range o.Items {
+				if gone[it.ProductID] {
+					continue // deleted since: its units have nowhere to go
+				}
+				lines = append(lines, it)
+				items = append(items, types.TransactWriteItem{Update: &types.Update{
+					TableName: &st.stocks, Key: productKey(it.ProductID),
+					UpdateExpression:          aws.String("SET quantity = quantity + :q, version = version + :one, updated_at = :at"),
+					ConditionExpression:       aws.String("attribute_exists(product_id)"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":q": num(int64(it.Quantity)), ":one": num(1), ":at": str(at)},
+				}})
+			}
+		}
+		// No ClientRequestToken: the status condition already makes a
+		// repeat (an SDK retry after a timeout, or a concurrent transition)
+		// fail rather than move the stock again, and the caller looks again.
+		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			break
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return classify(status+" order", err)
+		}
+		retry := false
+		for i, r := range tce.CancellationReasons {
+			switch code := aws.ToString(r.Code); {
+			case i == 0 && code == "ConditionalCheckFailed":
+				return errRaced
+			case i > 0 && code == "ConditionalCheckFailed":
+				gone[lines[i-1].ProductID] = true
+				retry = true
+			case code == "TransactionConflict":
+				retry = true
+			}
+		}
+		if !retry || attempt == commitAttempts {
+			return fmt.Errorf("%s order: %w: %w", status, shop.ErrThrottled, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return fmt.Errorf("%s order: %w: %w", status, shop.ErrUnavailable, err)
+		}
+	}
+	// Free the slot unless a newer order has taken it after this hold ended.
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
+		UpdateExpression:          aws.String("REMOVE #hold"),
+		ConditionExpression:       aws.String("#hold = :hold"),
+		ExpressionAttributeNames:  map[string]string{"#hold": holdSlot(o.slot)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":hold": num(o.holdMS)},
+	}, writeRetryer)
+	if _, ok := isConditionFailed(err); ok || err == nil {
+		return nil
+	}
+	// The order's move stands; the slot frees itself when the hold ends.
+	return nil
+}
+
+func (st *Orders) Cancel(ctx context.Context, userID, orderID string, now time.Time) (orders.Order, error) {
+	for range 3 {
+		o, err := st.load(ctx, userID, orderID)
+		switch {
+		case err != nil:
+			return orders.Order{}, err
+		case !o.found:
+			return orders.Order{}, shop.ErrNotFound
+		case o.Status == orders.StatusCancelled:
+			return o.Order, nil
+		case o.Status != orders.StatusPending:
+			return orders.Order{}, orders.ErrNotPending(o.Status)
+		}
+		err = st.finish(ctx, o, orders.StatusCancelled, true, "", nil, "", now)
+		if errors.Is(err, errRaced) {
+			continue // look again: cancelled by another request, or expired
+		}
+		if err != nil {
+			return orders.Order{}, err
+		}
+		o.Status = orders.StatusCancelled
+		return o.Order, nil
+	}
+	return orders.Order{}, fmt.Errorf("cancel order: %w: it keeps changing", shop.ErrThrottled)
+}
+
+func (st *Orders) owner(ctx context.Context, orderID string) (string, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.orders, Key: userKey(ownerPrefix+orderID, ownerSK), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", classify("find order", err)
+	}
+	v, ok := out.Item["owner"].(*types.AttributeValueMemberS)
+	if !ok {
+		return "", shop.ErrNotFound
+	}
+	return v.Value, nil
+}
+
+func (st *Orders) Confirm(ctx context.Context, orderID, ref string, now time.Time) (orders.Order, error) {
+	userID, err := st.owner(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	for range 3 {
+		o, err := st.load(ctx, userID, orderID)
+		switch {
+		case err != nil:
+			return orders.Order{}, err
+		case !o.found:
+			return orders.Order{}, shop.ErrNotFound
+		case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
+			return o.Order, nil
+		case o.Status == orders.StatusConfirmed:
+			return orders.Order{}, &shop.ConflictError{Reason: "payment-reference-mismatch", Detail: "The order was confirmed with another payment reference."}
+		case o.Status != orders.StatusPending:
+			return orders.Order{}, orders.ErrNotPending(o.Status)
+		case o.holdMS <= now.UnixMilli():
+			return orders.Order{}, orders.ErrNotPending("past its hold")
+		}
+		err = st.finish(ctx, o, orders.StatusConfirmed, false, " AND #hold > :now",
+			map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":ref": str(ref)}, ", payment_reference = :ref", now)
+		if errors.Is(err, errRaced) {
+			continue
+		}
+		if err != nil {
+			return orders.Order{}, err
+		}
+		o.Status, o.PaymentReference = orders.StatusConfirmed, &ref
+		return o.Order, nil
+	}
+	return orders.Order{}, fmt.Errorf("confirm order: %w: it keeps changing", shop.ErrThrottled)
+}
+
+func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) (int, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.orders, IndexName: aws.String(contract.PendingIndex),
+		KeyConditionExpression:    aws.String("#pending = :one AND #hold <= :now"),
+		ExpressionAttributeNames:  map[string]string{"#pending": contract.PendingKey, "#hold": contract.HoldKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": str("1"), ":now": num(now.UnixMilli())},
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return 0, classify("find due orders", err)
+	}
+	n := 0
+	for _, item := range out.Items {
+		// The index holds keys only: the table's and its own.
+		var key struct {
+			UserID string `dynamodbav:"user_id"`
+			SK     string `dynamodbav:"sk"`
+		}
+		if err := attributevalue.UnmarshalMap(item, &key); err != nil {
+			return n, fmt.Errorf("decode due order: %w", err)
+		}
+		o, err := st.load(ctx, key.UserID, strings.TrimPrefix(key.SK, orderPrefix))
+		if err != nil {
+			return n, err
+		}
+		if !o.found || o.Status != orders.StatusPending {
+			continue // the index lags the table: moved on already
+		}
+		err = st.finish(ctx, o, orders.StatusExpired, true, " AND #hold <= :now", map[string]types.AttributeValue{":now": num(now.UnixMilli())}, "", now)
+		if errors.Is(err, errRaced) {
+			continue // cancelled or confirmed first
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -40,13 +40,23 @@ func CreateProductsTable(ctx context.Context, db *dynamodb.Client, name string) 
 // attribute, unless it exists.
 func CreateOrdersTable(ctx context.Context, db *dynamodb.Client, name string) error {
 	if err := createTable(ctx, db, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{attr(contract.UserID), attr(contract.SortKey)},
+		TableName:   &name,
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{attr(contract.UserID), attr(contract.SortKey), attr(contract.PendingKey),
+			{AttributeName: aws.String(contract.HoldKey), AttributeType: types.ScalarAttributeTypeN}},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(contract.UserID), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String(contract.SortKey), KeyType: types.KeyTypeRange},
 		},
+		// Sparse: only pending orders carry its keys.
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(contract.PendingIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(contract.PendingKey), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(contract.HoldKey), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
 	}); err != nil {
 		return err
 	}

@@ -564,7 +564,7 @@ func TestCrashBetweenCommitAndCartClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	cursors, _ := cursor.New(make([]byte, 32))
-	svc := orders.NewService(e.store, &failingClear{Service: e.carts, failures: 1}, cursors, "EUR", quiet)
+	svc := orders.NewService(e.store, &failingClear{Service: e.carts, failures: 1}, cursors, "EUR", orders.DefaultLimits, quiet)
 	first, replayed, err := svc.Checkout(ctx, u, "k", orders.Request{})
 	if err != nil || replayed {
 		t.Fatal(err, replayed)

@@ -22,6 +22,8 @@ type Orders struct {
 	orders    map[string]orders.Order // by user id + order id
 	attempts  map[string]*attempt     // by user id + key
 	customers map[string]orders.Customer
+	holds     map[string]map[int]time.Time // user -> slot -> end of hold
+	slots     map[string]int               // user/order -> slot it holds
 }
 
 type attempt struct {
@@ -31,7 +33,8 @@ type attempt struct {
 
 // NewOrders returns an empty store whose checkouts take stock from products.
 func NewOrders(products *Products) *Orders {
-	return &Orders{products: products, orders: map[string]orders.Order{}, attempts: map[string]*attempt{}, customers: map[string]orders.Customer{}}
+	return &Orders{products: products, orders: map[string]orders.Order{}, attempts: map[string]*attempt{}, customers: map[string]orders.Customer{},
+		holds: map[string]map[int]time.Time{}, slots: map[string]int{}}
 }
 
 func (m *Orders) Claim(_ context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
@@ -54,7 +57,7 @@ func (m *Orders) Release(_ context.Context, userID, key, token string) error {
 	return nil
 }
 
-func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, who orders.Customer, now time.Time) error {
+func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) error {
 	m.products.mu.Lock()
 	defer m.products.mu.Unlock()
 	m.mu.Lock()
@@ -78,6 +81,18 @@ func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, wh
 	if !ok || a.Done || a.token != token {
 		return &shop.ConflictError{Reason: "checkout-in-progress", Detail: "This Idempotency-Key was taken over by another attempt."}
 	}
+	hold, err := time.Parse(time.RFC3339, o.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("order expires_at %q: %w", o.ExpiresAt, err)
+	}
+	if h, taken := m.holds[o.UserID][slot]; taken && h.After(now) {
+		return orders.ErrSlotTaken
+	}
+	if m.holds[o.UserID] == nil {
+		m.holds[o.UserID] = map[int]time.Time{}
+	}
+	m.holds[o.UserID][slot] = hold
+	m.slots[o.UserID+"/"+o.OrderID] = slot
 	at := now.Format(time.RFC3339)
 	for _, it := range o.Items {
 		p := m.products.items[it.ProductID]
@@ -155,4 +170,106 @@ func (m *Orders) Rename(_ context.Context, c orders.Customer) (orders.Customer, 
 	old.Name = c.Name
 	m.customers[c.UserID] = old
 	return old, nil
+}
+
+func (m *Orders) Holds(_ context.Context, userID string, n int) ([]time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]time.Time, n)
+	for i := range n {
+		out[i] = m.holds[userID][i]
+	}
+	return out, nil
+}
+
+// finish moves a pending order to status, returning its units when back;
+// the caller holds both locks.
+func (m *Orders) finish(o orders.Order, status string, back bool, now time.Time) orders.Order {
+	o.Status = status
+	m.orders[o.UserID+"/"+o.OrderID] = o
+	if back {
+		for _, it := range o.Items {
+			if p, ok := m.products.items[it.ProductID]; ok { // a deleted product takes nothing back
+				p.Quantity += int64(it.Quantity)
+				p.Version++
+				p.UpdatedAt = now.Format(time.RFC3339)
+				m.products.items[it.ProductID] = p
+			}
+		}
+	}
+	// Free the slot, unless a newer order took it after this one's hold ended.
+	if slot, ok := m.slots[o.UserID+"/"+o.OrderID]; ok {
+		if h := m.holds[o.UserID][slot]; h.Format(time.RFC3339) == o.ExpiresAt {
+			delete(m.holds[o.UserID], slot)
+		}
+		delete(m.slots, o.UserID+"/"+o.OrderID)
+	}
+	return o
+}
+
+func (m *Orders) Cancel(_ context.Context, userID, orderID string, now time.Time) (orders.Order, error) {
+	m.products.mu.Lock()
+	defer m.products.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[userID+"/"+orderID]
+	switch {
+	case !ok:
+		return orders.Order{}, shop.ErrNotFound
+	case o.Status == orders.StatusCancelled:
+		return o, nil
+	case o.Status != orders.StatusPending:
+		return orders.Order{}, orders.ErrNotPending(o.Status)
+	}
+	return m.finish(o, orders.StatusCancelled, true, now), nil
+}
+
+func (m *Orders) Confirm(_ context.Context, orderID, ref string, now time.Time) (orders.Order, error) {
+	m.products.mu.Lock()
+	defer m.products.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var o orders.Order
+	found := false
+	for _, x := range m.orders {
+		if x.OrderID == orderID {
+			o, found = x, true
+		}
+	}
+	if !found {
+		return orders.Order{}, shop.ErrNotFound
+	}
+	hold, _ := time.Parse(time.RFC3339, o.ExpiresAt)
+	switch {
+	case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
+		return o, nil
+	case o.Status == orders.StatusConfirmed:
+		return orders.Order{}, &shop.ConflictError{Reason: "payment-reference-mismatch", Detail: "The order was confirmed with another payment reference."}
+	case o.Status != orders.StatusPending:
+		return orders.Order{}, orders.ErrNotPending(o.Status)
+	case !hold.After(now):
+		return orders.Order{}, orders.ErrNotPending("past its hold")
+	}
+	o.PaymentReference = &ref
+	return m.finish(o, orders.StatusConfirmed, false, now), nil
+}
+
+func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) (int, error) {
+	m.products.mu.Lock()
+	defer m.products.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []orders.Order
+	for _, o := range m.orders {
+		if hold, _ := time.Parse(time.RFC3339, o.ExpiresAt); o.Status == orders.StatusPending && !hold.After(now) {
+			due = append(due, o)
+		}
+	}
+	slices.SortFunc(due, func(a, b orders.Order) int { return cmp.Compare(a.ExpiresAt, b.ExpiresAt) })
+	n := 0
+	for _, o := range due[:min(limit, len(due))] {
+		m.finish(o, orders.StatusExpired, true, now)
+		n++
+	}
+	return n, nil
 }

@@ -1,12 +1,21 @@
-// Package orders is checkout, order history and the customer profile. A
-// checkout turns the caller's cart into an order in one DynamoDB transaction
-// that also takes the stock and records the idempotency key's answer, so a
-// retry never orders twice and stock never goes below zero.
+// Package orders is checkout, the order lifecycle, order history and the
+// customer profile. A checkout turns the caller's cart into a pending order
+// in one DynamoDB transaction that also holds the stock, takes one of the
+// caller's pending slots and records the idempotency key's answer, so a retry
+// never orders twice and stock never goes below zero. A pending order is
+// confirmed by the payment integration, cancelled by its owner, or expired
+// by a scheduled job; each transition is a conditional write on the status,
+// and a cancel or an expiry returns the held units in the same transaction,
+// so stock moves exactly once whatever races.
 package orders
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
 // Item is one line of an order, priced when the order was placed.
@@ -20,18 +29,28 @@ type Item struct {
 
 // Order is a placed order.
 type Order struct {
-	OrderID   string `json:"order_id" dynamodbav:"order_id"`
-	UserID    string `json:"user_id" dynamodbav:"user_id"`
-	Status    string `json:"status" dynamodbav:"status"`
-	Items     []Item `json:"items" dynamodbav:"items"`
-	Currency  string `json:"currency" dynamodbav:"currency"`
-	Total     int64  `json:"total" dynamodbav:"total"`
-	CreatedAt string `json:"created_at" dynamodbav:"created_at"`
-	Note      string `json:"note,omitempty" dynamodbav:"note,omitempty"`
+	OrderID string `json:"order_id" dynamodbav:"order_id"`
+	UserID  string `json:"user_id" dynamodbav:"user_id"`
+	Status  string `json:"status" dynamodbav:"status"`
+	// ExpiresAt ends the hold of a pending order (RFC 3339): unconfirmed by
+	// then, it expires and its units go back to stock.
+	ExpiresAt string `json:"expires_at" dynamodbav:"hold_until"`
+	// PaymentReference is the payment integration's, set by confirm.
+	PaymentReference *string `json:"payment_reference" dynamodbav:"payment_reference,omitempty"`
+	Items            []Item  `json:"items" dynamodbav:"items"`
+	Currency         string  `json:"currency" dynamodbav:"currency"`
+	Total            int64   `json:"total" dynamodbav:"total"`
+	CreatedAt        string  `json:"created_at" dynamodbav:"created_at"`
+	Note             string  `json:"note,omitempty" dynamodbav:"note,omitempty"`
 }
 
-// StatusPlaced is the status of an order that checkout created.
-const StatusPlaced = "placed"
+// Order statuses.
+const (
+	StatusPending   = "pending"   // checkout created it; its units are held
+	StatusConfirmed = "confirmed" // paid: the hold became a sale
+	StatusCancelled = "cancelled" // its owner cancelled it; units returned
+	StatusExpired   = "expired"   // unconfirmed at ExpiresAt; units returned
+)
 
 // Customer is a user's profile. Email comes from the identity provider.
 type Customer struct {
@@ -70,7 +89,27 @@ type Store interface {
 	// done with the order (if token still owns it); counts the order on the
 	// customer. It returns a *shop.ConflictError naming the items at fault, or
 	// changes nothing.
-	Commit(ctx context.Context, o Order, key, token string, who Customer, now time.Time) error
+	//
+	// It also takes pending slot slot of the customer (one of the
+	// MaxPending places a pending order holds until its ExpiresAt), which
+	// must be free or past its hold: else ErrSlotTaken, and nothing changes.
+	Commit(ctx context.Context, o Order, key, token string, who Customer, slot int, now time.Time) error
+	// Holds returns the end of the hold in each of the customer's pending
+	// slots 0..n-1, the zero time for a free one.
+	Holds(ctx context.Context, userID string, n int) ([]time.Time, error)
+	// Cancel marks userID's pending order cancelled and returns its units
+	// to stock, in one transaction. A cancelled order is returned as it is
+	// (nothing moves twice); a confirmed or expired one is ErrNotPending.
+	Cancel(ctx context.Context, userID, orderID string, now time.Time) (Order, error)
+	// Confirm marks a pending order whose hold has not ended confirmed with
+	// reference. The same reference again returns the order as it is;
+	// another is a *shop.ConflictError "payment-reference-mismatch"; an order
+	// that is not pending, or whose hold ended, is ErrNotPending.
+	Confirm(ctx context.Context, orderID, reference string, now time.Time) (Order, error)
+	// ExpireDue expires up to limit pending orders whose hold ended before
+	// now, each with its stock return in one transaction, and says how many
+	// it expired.
+	ExpireDue(ctx context.Context, now time.Time, limit int) (int, error)
 	// Get returns one of userID's orders or shop.ErrNotFound.
 	Get(ctx context.Context, userID, orderID string) (Order, error)
 	// List returns userID's orders, newest first, after the given key.
@@ -81,4 +120,23 @@ type Store interface {
 	CreateCustomer(ctx context.Context, c Customer) (Customer, error)
 	// Rename sets the name, creating the profile from c if needed.
 	Rename(ctx context.Context, c Customer) (Customer, error)
+}
+
+// ErrSlotTaken is a pending slot that another checkout took meanwhile.
+var ErrSlotTaken = errors.New("pending slot taken")
+
+// ErrNotPending is a transition of an order that is no longer pending.
+func ErrNotPending(status string) error {
+	return &shop.ConflictError{Reason: "order-not-pending", Detail: "The order is " + status + ", not pending."}
+}
+
+// PendingLimitError is a checkout by a caller who holds the most pending
+// orders allowed; the earliest of them ends its hold after RetryAfter.
+type PendingLimitError struct {
+	Max        int
+	RetryAfter time.Duration
+}
+
+func (e *PendingLimitError) Error() string {
+	return fmt.Sprintf("%d pending orders: the limit; one ends its hold in %v", e.Max, e.RetryAfter)
 }

@@ -33,20 +33,38 @@ type Carts interface {
 	ClearIf(ctx context.Context, o cart.Owner, lines cart.Lines) (bool, error)
 }
 
-// Service is checkout, order history and the profile.
+// Limits are a stage's rules for pending orders.
+type Limits struct {
+	// Hold is how long a pending order holds its units before it expires.
+	Hold time.Duration
+	// MaxPending is how many pending orders a user may hold at once.
+	MaxPending int
+}
+
+// DefaultLimits: a 15-minute hold, 3 pending orders per user.
+var DefaultLimits = Limits{Hold: 15 * time.Minute, MaxPending: 3}
+
+// Service is checkout, the order lifecycle, order history and the profile.
 type Service struct {
 	store    Store
 	carts    Carts
 	cursors  *cursor.Codec
 	currency string
+	limits   Limits
 	log      *slog.Logger
 	now      func() time.Time
 }
 
 // NewService returns the service. currency is the carts' currency.
-func NewService(store Store, carts Carts, cursors *cursor.Codec, currency string, log *slog.Logger) *Service {
-	return &Service{store: store, carts: carts, cursors: cursors, currency: currency, log: log, now: func() time.Time { return time.Now().UTC() }}
+func NewService(store Store, carts Carts, cursors *cursor.Codec, currency string, limits Limits, log *slog.Logger) *Service {
+	return &Service{store: store, carts: carts, cursors: cursors, currency: currency, limits: limits, log: log, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// Now is the service's clock; tests move it.
+func (s *Service) Now() time.Time { return s.now() }
+
+// SetClock replaces the clock (tests of holds and expiry).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // CheckKey is the rule for an Idempotency-Key: 1 to 128 visible ASCII characters.
 func CheckKey(key string) error {
@@ -132,8 +150,9 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	o := Order{OrderID: shop.NewID("O", now), UserID: who.Subject, Status: StatusPlaced, Currency: s.currency,
-		CreatedAt: now.Format(time.RFC3339), Items: make([]Item, 0, len(ids)), Note: req.Note}
+	o := Order{OrderID: shop.NewID("O", now), UserID: who.Subject, Status: StatusPending, Currency: s.currency,
+		CreatedAt: now.Format(time.RFC3339), ExpiresAt: now.Add(s.limits.Hold).Truncate(time.Second).Format(time.RFC3339),
+		Items: make([]Item, 0, len(ids)), Note: req.Note}
 	var gone []shop.FieldError
 	for _, id := range ids {
 		p, ok := products[id]
@@ -149,10 +168,111 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 		return Order{}, &shop.ConflictError{Reason: "items-unavailable", Detail: "Some cart lines are no longer sold.", Fields: gone}
 	}
 	customer := Customer{UserID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: o.CreatedAt}
-	if err := s.store.Commit(ctx, o, key, token, customer, now); err != nil {
-		return Order{}, fmt.Errorf("commit order: %w", err)
+	// A pending order takes one of the caller's MaxPending slots: a free one,
+	// or one whose hold has ended. Another checkout may take it first; then
+	// look again.
+	for attempt := 0; ; attempt++ {
+		slot, retryAfter, err := s.freeSlot(ctx, who.Subject, now)
+		if err != nil {
+			return Order{}, err
+		}
+		if slot < 0 {
+			return Order{}, &PendingLimitError{Max: s.limits.MaxPending, RetryAfter: retryAfter}
+		}
+		err = s.store.Commit(ctx, o, key, token, customer, slot, now)
+		if errors.Is(err, ErrSlotTaken) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return Order{}, fmt.Errorf("commit order: %w", err)
+		}
+		return o, nil
+	}
+}
+
+// freeSlot is the first of the caller's pending slots that is free or past
+// its hold, or -1 and how long until the first hold ends.
+func (s *Service) freeSlot(ctx context.Context, userID string, now time.Time) (int, time.Duration, error) {
+	holds, err := s.store.Holds(ctx, userID, s.limits.MaxPending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read pending slots: %w", err)
+	}
+	var first time.Time
+	for i, h := range holds {
+		if h.IsZero() || !h.After(now) {
+			return i, 0, nil
+		}
+		if first.IsZero() || h.Before(first) {
+			first = h
+		}
+	}
+	return -1, first.Sub(now), nil
+}
+
+// Cancel cancels one of the caller's pending orders and returns its units.
+// An order cancelled already is answered as it is.
+func (s *Service) Cancel(ctx context.Context, userID, orderID string) (Order, error) {
+	if !shop.ValidID(orderID) {
+		return Order{}, shop.Invalid("order_id", shop.IDRule)
+	}
+	o, err := s.store.Cancel(ctx, userID, orderID, s.now())
+	if err != nil {
+		return Order{}, fmt.Errorf("cancel order %q: %w", orderID, err)
 	}
 	return o, nil
+}
+
+// MaxReference bounds a payment reference.
+const MaxReference = 128
+
+// CheckReference is the rule for a payment reference: 1 to 128 visible
+// ASCII characters.
+func CheckReference(ref string) error {
+	if len(ref) == 0 || len(ref) > MaxReference {
+		return shop.Invalid("payment_reference", "is required: 1 to 128 visible ASCII characters")
+	}
+	for i := 0; i < len(ref); i++ {
+		if ref[i] < 0x21 || ref[i] > 0x7e {
+			return shop.Invalid("payment_reference", "must be 1 to 128 visible ASCII characters")
+		}
+	}
+	return nil
+}
+
+// Confirm records the payment of a pending order: its hold becomes a sale.
+func (s *Service) Confirm(ctx context.Context, orderID, reference string) (Order, error) {
+	var v shop.Violations
+	if !shop.ValidID(orderID) {
+		v.Add("order_id", shop.IDRule)
+	}
+	if err := shop.JoinInvalid(v.Err(), CheckReference(reference)); err != nil {
+		return Order{}, err
+	}
+	o, err := s.store.Confirm(ctx, orderID, reference, s.now())
+	if err != nil {
+		return Order{}, fmt.Errorf("confirm order %q: %w", orderID, err)
+	}
+	return o, nil
+}
+
+// ExpireDue expires the pending orders whose hold has ended, in batches of
+// batch, until none is left or ctx is nearly done; it says how many it
+// expired. The scheduled job calls it, never a shopper's request.
+func (s *Service) ExpireDue(ctx context.Context, batch int) (int, error) {
+	total := 0
+	for {
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*time.Second {
+			return total, nil
+		}
+		n, err := s.store.ExpireDue(ctx, s.now(), batch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("expire orders: %w", err)
+		}
+		if n < batch {
+			return total, nil
+		}
+	}
 }
 
 // clearCart empties the cart if it still holds what was ordered; lines added

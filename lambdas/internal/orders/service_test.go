@@ -44,7 +44,7 @@ func newCheckout(t *testing.T) *checkout {
 	}
 	memCarts := memory.NewCarts()
 	carts := cart.NewService(memCarts, memory.NewSessions(memCarts), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
-	svc := orders.NewService(memory.NewOrders(products), carts, codec, "EUR", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	svc := orders.NewService(memory.NewOrders(products), carts, codec, "EUR", orders.DefaultLimits, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	who := shop.Identity{Subject: "U1", Email: "u1@example.com", Name: "Ann"}
 	return &checkout{svc: svc, carts: carts, products: products, who: who, owner: cart.Owner{ID: who.Subject}}
 }
@@ -73,7 +73,7 @@ func TestCheckoutPlacesTheCartAndEmptiesIt(t *testing.T) {
 	if err != nil || replayed {
 		t.Fatalf("checkout = %v, replayed %v", err, replayed)
 	}
-	if o.Total != 2*500+120 || len(o.Items) != 2 || o.Status != orders.StatusPlaced || o.Note != "ring twice" {
+	if o.Total != 2*500+120 || len(o.Items) != 2 || o.Status != orders.StatusPending || o.Note != "ring twice" {
 		t.Errorf("order %+v", o)
 	}
 	if a, b := c.stock(t, "A"), c.stock(t, "B"); a != 3 || b != 0 {

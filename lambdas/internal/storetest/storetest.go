@@ -8,8 +8,11 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,7 +144,8 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 	now := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
 	order := func(id string, items ...orders.Item) orders.Order {
-		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPlaced, Currency: "EUR", CreatedAt: now.Format(time.RFC3339), Items: items}
+		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", CreatedAt: now.Format(time.RFC3339),
+			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: items}
 		for _, it := range items {
 			o.Total += it.LineTotal
 		}
@@ -187,7 +191,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 			t.Fatal(err)
 		}
 		o := order("O1", line("A", 3), line("B", 2))
-		if err := e.Orders.Commit(ctx, o, "k1", tok, who, now); err != nil {
+		if err := e.Orders.Commit(ctx, o, "k1", tok, who, 0, now); err != nil {
 			t.Fatal(err)
 		}
 		for id, want := range map[string]int64{"A": 2, "B": 0} {
@@ -220,7 +224,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		cheap := line("B", 1)
 		cheap.UnitPrice, cheap.LineTotal = 1, 1
-		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", tok, who, now)
+		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", tok, who, 0, now)
 		var conflict *shop.ConflictError
 		if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" || len(conflict.Fields) != 2 {
 			t.Fatalf("commit = %v, want insufficient-stock naming both lines", err)
@@ -244,7 +248,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, tok, who, now); err != nil {
+			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, tok, who, i, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -258,6 +262,193 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		if other, _, err := e.Orders.List(ctx, "U2", 5, nil); err != nil || len(other) != 0 {
 			t.Errorf("another user's history = %+v, %v", other, err)
+		}
+	})
+	// place commits a pending order of qty units of A in slot, as checkout does.
+	place := func(t *testing.T, e OrdersEnv, id string, qty, slot int, at time.Time) orders.Order {
+		t.Helper()
+		key, tok := "k-"+id, shop.NewID("T", time.Now())
+		if _, err := e.Orders.Claim(ctx, "U1", key, "fp", tok, at.Add(time.Minute), at); err != nil {
+			t.Fatal(err)
+		}
+		o := order(id, line("A", qty))
+		o.CreatedAt, o.ExpiresAt = at.Format(time.RFC3339), at.Add(15*time.Minute).Format(time.RFC3339)
+		if err := e.Orders.Commit(ctx, o, key, tok, who, slot, at); err != nil {
+			t.Fatalf("place %s: %v", id, err)
+		}
+		return o
+	}
+	stock := func(t *testing.T, e OrdersEnv) int64 {
+		t.Helper()
+		p, err := e.Products.Get(ctx, "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Quantity
+	}
+	isConflict := func(err error, reason string) bool {
+		var c *shop.ConflictError
+		return errors.As(err, &c) && c.Reason == reason
+	}
+	t.Run("a pending order takes a slot until its hold ends", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		o := place(t, e, "O1", 1, 0, now)
+		holds, err := e.Orders.Holds(ctx, "U1", 3)
+		if err != nil || len(holds) != 3 || holds[0].Format(time.RFC3339) != o.ExpiresAt || !holds[1].IsZero() {
+			t.Fatalf("holds = %v, %v", holds, err)
+		}
+		key, tok := "k-O2", shop.NewID("T", time.Now())
+		_, _ = e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now)
+		if err := e.Orders.Commit(ctx, order("O2", line("A", 1)), key, tok, who, 0, now); !errors.Is(err, orders.ErrSlotTaken) {
+			t.Errorf("a taken slot = %v, want ErrSlotTaken", err)
+		}
+		if s := stock(t, e); s != 9 {
+			t.Errorf("stock %d after a refused checkout, want 9", s)
+		}
+		later := now.Add(16 * time.Minute) // the first hold has ended: its slot may be reused
+		tok2 := shop.NewID("T", time.Now())
+		_, _ = e.Orders.Claim(ctx, "U1", "k-O3", "fp", tok2, later.Add(time.Minute), later)
+		o3 := order("O3", line("A", 1))
+		o3.ExpiresAt = later.Add(15 * time.Minute).Format(time.RFC3339)
+		if err := e.Orders.Commit(ctx, o3, "k-O3", tok2, who, 0, later); err != nil {
+			t.Errorf("a slot past its hold = %v", err)
+		}
+	})
+	t.Run("cancel returns the units once", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		place(t, e, "O1", 4, 0, now)
+		for range 2 {
+			got, err := e.Orders.Cancel(ctx, "U1", "O1", now.Add(time.Minute))
+			if err != nil || got.Status != orders.StatusCancelled {
+				t.Fatalf("cancel = %+v, %v", got, err)
+			}
+		}
+		if s := stock(t, e); s != 10 {
+			t.Errorf("stock %d after cancel (twice), want 10", s)
+		}
+		if holds, _ := e.Orders.Holds(ctx, "U1", 1); !holds[0].IsZero() {
+			t.Errorf("the slot is still held: %v", holds)
+		}
+		if _, err := e.Orders.Cancel(ctx, "U2", "O1", now); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("another user's cancel = %v", err)
+		}
+		if _, err := e.Orders.Confirm(ctx, "O1", "pay-1", now); !isConflict(err, "order-not-pending") {
+			t.Errorf("confirm of a cancelled order = %v", err)
+		}
+	})
+	t.Run("confirm keeps the sale; the same reference is a replay, another a conflict", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		place(t, e, "O1", 3, 0, now)
+		for range 2 {
+			got, err := e.Orders.Confirm(ctx, "O1", "pay-1", now.Add(time.Minute))
+			if err != nil || got.Status != orders.StatusConfirmed || got.PaymentReference == nil || *got.PaymentReference != "pay-1" {
+				t.Fatalf("confirm = %+v, %v", got, err)
+			}
+		}
+		if _, err := e.Orders.Confirm(ctx, "O1", "pay-2", now); !isConflict(err, "payment-reference-mismatch") {
+			t.Errorf("another reference = %v", err)
+		}
+		if _, err := e.Orders.Cancel(ctx, "U1", "O1", now); !isConflict(err, "order-not-pending") {
+			t.Errorf("cancel of a confirmed order = %v", err)
+		}
+		if s := stock(t, e); s != 7 {
+			t.Errorf("stock %d after a sale of 3, want 7", s)
+		}
+		if _, err := e.Orders.Confirm(ctx, "O404", "pay-1", now); !errors.Is(err, shop.ErrNotFound) {
+			t.Errorf("confirm of an unknown order = %v", err)
+		}
+		place(t, e, "O2", 1, 1, now)
+		if _, err := e.Orders.Confirm(ctx, "O2", "pay-3", now.Add(15*time.Minute)); !isConflict(err, "order-not-pending") {
+			t.Errorf("confirm at the end of the hold = %v", err)
+		}
+	})
+	t.Run("expiry returns the units of due orders only, in bounded batches", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 100))
+		for i := range 3 {
+			place(t, e, fmt.Sprintf("O%d", i), 1, i, now)
+		}
+		place(t, e, "OF", 5, 3, now.Add(10*time.Minute)) // not due yet
+		due := now.Add(16 * time.Minute)
+		n, err := e.Orders.ExpireDue(ctx, due, 2)
+		if err != nil || n != 2 {
+			t.Fatalf("first batch = %d, %v; want 2", n, err)
+		}
+		n, err = e.Orders.ExpireDue(ctx, due, 2)
+		if err != nil || n != 1 {
+			t.Fatalf("second batch = %d, %v; want 1", n, err)
+		}
+		if n, _ := e.Orders.ExpireDue(ctx, due, 2); n != 0 {
+			t.Errorf("third batch expired %d", n)
+		}
+		if s := stock(t, e); s != 95 {
+			t.Errorf("stock %d, want 95 (the 3 expired returned, the fresh 5 held)", s)
+		}
+		if o, _ := e.Orders.Get(ctx, "U1", "O0"); o.Status != orders.StatusExpired {
+			t.Errorf("O0 = %s, want expired", o.Status)
+		}
+		if o, _ := e.Orders.Get(ctx, "U1", "OF"); o.Status != orders.StatusPending {
+			t.Errorf("OF = %s, want pending", o.Status)
+		}
+		if _, err := e.Orders.Cancel(ctx, "U1", "O1", due); !isConflict(err, "order-not-pending") {
+			t.Errorf("cancel of an expired order = %v", err)
+		}
+	})
+	t.Run("cancel, confirm and expiry racing on one order: one outcome, stock moved once", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		place(t, e, "O1", 4, 0, now)
+		end := now.Add(15 * time.Minute) // the hold ends: confirm refuses, expiry takes it, cancel still may
+		var wg sync.WaitGroup
+		var cancelled, confirmed, expired atomic.Int32
+		for i := range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch i % 3 {
+				case 0:
+					o, err := e.Orders.Cancel(ctx, "U1", "O1", end)
+					if err == nil && o.Status == orders.StatusCancelled {
+						cancelled.Add(1)
+					} else if err != nil && !isConflict(err, "order-not-pending") {
+						t.Errorf("cancel: %v", err)
+					}
+				case 1:
+					_, err := e.Orders.Confirm(ctx, "O1", "pay", end.Add(-time.Second))
+					if err == nil {
+						confirmed.Add(1)
+					} else if !isConflict(err, "order-not-pending") && !isConflict(err, "payment-reference-mismatch") {
+						t.Errorf("confirm: %v", err)
+					}
+				case 2:
+					n, err := e.Orders.ExpireDue(ctx, end, 10)
+					if err != nil {
+						t.Errorf("expire: %v", err)
+					}
+					expired.Add(int32(n))
+				}
+			}()
+		}
+		wg.Wait()
+		o, err := e.Orders.Get(ctx, "U1", "O1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := stock(t, e)
+		switch o.Status {
+		case orders.StatusConfirmed:
+			if s != 6 || expired.Load() != 0 || cancelled.Load() != 0 {
+				t.Errorf("confirmed: stock %d (want 6), %d expiries, %d cancels", s, expired.Load(), cancelled.Load())
+			}
+		case orders.StatusCancelled, orders.StatusExpired:
+			if s != 10 || confirmed.Load() != 0 || expired.Load() > 1 {
+				t.Errorf("%s: stock %d (want 10), %d confirms, %d expiries", o.Status, s, confirmed.Load(), expired.Load())
+			}
+		default:
+			t.Errorf("status %s after the race", o.Status)
 		}
 	})
 	t.Run("profiles: the first one stands, rename keeps the rest", func(t *testing.T) {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 )
 
 // Config is what the functions are told by their environment (package
@@ -33,6 +35,9 @@ type Config struct {
 	CacheUser     string // the IAM-enabled ElastiCache user (id = name)
 	// CartTTL are the sliding idle times of carts.
 	CartTTL cart.TTLs
+
+	// OrderLimits are the pending orders' hold and the limit per user.
+	OrderLimits orders.Limits
 
 	UserPoolID       string // the authorizer's Cognito user pool
 	UserPoolClientID string
@@ -64,6 +69,12 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.CustomersTable = e.need(contract.EnvCustomersTable)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readCache(e)
+		c.OrderLimits = orders.Limits{Hold: e.duration(contract.EnvOrderHold, orders.DefaultLimits.Hold), MaxPending: e.count(contract.EnvMaxPending, orders.DefaultLimits.MaxPending)}
+	case contract.Expiry:
+		c.ProductsTable = e.need(contract.EnvProductsTable)
+		c.OrdersTable = e.need(contract.EnvOrdersTable)
+		c.CustomersTable = e.need(contract.EnvCustomersTable)
+		c.OrderLimits = orders.DefaultLimits
 	case contract.Images:
 		c.ProductsTable = e.need(contract.EnvProductsTable)
 		c.readBucket(e)
@@ -139,6 +150,20 @@ func (e *envReader) duration(name string, fallback time.Duration) time.Duration 
 		return fallback
 	}
 	return d
+}
+
+// count reads an optional positive integer; absent means fallback.
+func (e *envReader) count(name string, fallback int) int {
+	v := e.get(name)
+	if v == "" {
+		return fallback
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		e.bad = append(e.bad, fmt.Sprintf("%s %q is not a whole number from 1 to 100", name, v))
+		return fallback
+	}
+	return n
 }
 
 func (e *envReader) err(fn contract.Function) error {

@@ -15,8 +15,10 @@ func plausible(name string) string {
 		return "EUR"
 	case contract.EnvCursorSecret:
 		return strings.Repeat("ab", 32)
-	case contract.EnvCartTTLUser, contract.EnvCartTTLGuest:
+	case contract.EnvCartTTLUser, contract.EnvCartTTLGuest, contract.EnvOrderHold:
 		return "1h"
+	case contract.EnvMaxPending:
+		return "3"
 	case contract.EnvCacheEndpoint:
 		return "cache.example:6379"
 	case contract.EnvReaperMode:
@@ -52,7 +54,7 @@ func TestLoadReadsExactlyTheContract(t *testing.T) {
 
 // An empty environment names every variable a function needs, in one error.
 func TestLoadNamesEveryMissingVariable(t *testing.T) {
-	optional := []string{contract.EnvCartTTLUser, contract.EnvCartTTLGuest}
+	optional := []string{contract.EnvCartTTLUser, contract.EnvCartTTLGuest, contract.EnvOrderHold, contract.EnvMaxPending}
 	for _, fn := range contract.Functions() {
 		_, err := Load(fn, func(string) string { return "" })
 		if err == nil {

@@ -49,6 +49,8 @@ type Shop struct {
 	Orders  *httpapi.Orders  // /orders, /me
 	Images  *images.Service  // uploads, the upload event, clean-up
 	Carts   *cart.Service    // the cart's use cases, which checkout shares
+	// Lifecycle is the orders' service; the expiry job uses it alone.
+	Lifecycle *orders.Service
 }
 
 // Build builds every part that cfg and b allow. The catalogue needs the
@@ -83,9 +85,20 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 		s.Carts = cart.NewService(rediscart.NewStore(b.Cache), rediscart.NewSessions(b.Cache), products, cfg.Currency, cfg.CartTTL)
 		s.Cart = httpapi.NewCart(s.Carts)
 	}
-	if s.Carts != nil && cursors != nil && cfg.OrdersTable != "" && cfg.CustomersTable != "" {
+	if cfg.OrdersTable != "" && cfg.CustomersTable != "" {
+		limits := cfg.OrderLimits
+		if limits == (orders.Limits{}) {
+			limits = orders.DefaultLimits
+		}
 		store := dynamo.NewOrders(b.DB, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)
-		s.Orders = httpapi.NewOrders(orders.NewService(store, s.Carts, cursors, cfg.Currency, b.Log))
+		var carts orders.Carts
+		if s.Carts != nil {
+			carts = s.Carts
+		}
+		s.Lifecycle = orders.NewService(store, carts, cursors, cfg.Currency, limits, b.Log)
+		if s.Carts != nil && cursors != nil {
+			s.Orders = httpapi.NewOrders(s.Lifecycle)
+		}
 	}
 	return s, nil
 }
