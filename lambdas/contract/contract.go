@@ -169,6 +169,14 @@ const (
 	ReaperDelete = "delete"
 )
 
+// The OAuth 2.0 scope of the payment integration's client-credentials
+// tokens: ResourceServer/ConfirmScope, required by POST /orders/{id}/confirm.
+const (
+	ResourceServer     = "shop"
+	ConfirmScope       = "orders.confirm"
+	ScopeConfirmOrders = ResourceServer + "/" + ConfirmScope
+)
+
 // AdminGroup is the Cognito group whose members may change the catalogue.
 const AdminGroup = "admin"
 

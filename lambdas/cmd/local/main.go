@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
@@ -67,10 +68,20 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		return err
 	}
 	defer dev.Stop()
+	if hold := os.Getenv(contract.EnvOrderHold); hold != "" {
+		// ORDER_HOLD=30s make local: watch pending orders expire.
+		d, err := time.ParseDuration(hold)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s %q is not a positive Go duration such as 30s", contract.EnvOrderHold, hold)
+		}
+		dev.Config.OrderLimits.Hold = d
+	}
 	shop, err := wire.Build(dev.Config, dev.Clients(log))
 	if err != nil {
 		return err
 	}
+	// The scheduled job of AWS (every minute there), every few seconds here.
+	go expireEvery(ctx, log, shop, expiryEvery)
 	srv := localapi.New(shop.Router(log), tokens, log, dev.Checks())
 	srv.SetCORS(localapi.CORS{Origins: corsOrigins})
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
@@ -122,4 +133,24 @@ func envOr(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// expiryEvery is how often make local runs the expiry job.
+const expiryEvery = 3 * time.Second
+
+func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Shop, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := shop.Lifecycle.ExpireDue(ctx, 100); err != nil {
+				log.Warn("expire pending orders", "error", err.Error())
+			} else if n > 0 {
+				log.Info("expired pending orders", "count", n)
+			}
+		}
+	}
 }

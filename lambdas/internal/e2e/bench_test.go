@@ -4,13 +4,16 @@ package e2e
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/aws/aws-lambda-go/events"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -124,10 +127,11 @@ func benchCheckout(b *testing.B, lines int) {
 	for i := range lines {
 		e.addProduct(b, fmt.Sprint("P", i), 100, 1_000_000)
 	}
-	u := user(shop.NewID("b", time.Now()))
+	base := shop.NewID("b", time.Now())
 	var lat latencies
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
+		u := user(fmt.Sprint(base, "-", i)) // a user holds at most 3 pending orders
 		for j := range lines {
 			e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", j), `{"quantity":1}`)
 		}
@@ -145,3 +149,83 @@ func benchCheckout(b *testing.B, lines int) {
 
 func BenchmarkCheckout1Line(b *testing.B)   { benchCheckout(b, 1) }
 func BenchmarkCheckout20Lines(b *testing.B) { benchCheckout(b, 20) }
+
+// benchTransition times one transition of a fresh pending order of 1 line.
+func benchTransition(b *testing.B, do func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse) {
+	e, c := benchShop(b)
+	e.addProduct(b, "A", 100, 1_000_000)
+	base := shop.NewID("b", time.Now())
+	var lat latencies
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		u := user(fmt.Sprint(base, "-", i))
+		o := e.checkout(b, u, "A", 1)
+		b.StartTimer()
+		start := time.Now()
+		resp := do(e, u, o)
+		lat = append(lat, time.Since(start))
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+	lat.report(b)
+	reportConns(b, c)
+}
+
+func BenchmarkCancel(b *testing.B) {
+	benchTransition(b, func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse {
+		return e.call(b, u, "POST", "/orders/"+o.OrderID+"/cancel", "")
+	})
+}
+
+func BenchmarkConfirm(b *testing.B) {
+	benchTransition(b, func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse {
+		return e.call(b, payments, "POST", "/orders/"+o.OrderID+"/confirm", `{"payment_reference":"p-`+o.OrderID+`"}`)
+	})
+}
+
+// BenchmarkExpire1000Orders5Lines: how long the expiry job takes to expire
+// 1,000 pending orders of 5 lines each (run once: -benchtime 1x).
+func BenchmarkExpire1000Orders5Lines(b *testing.B) {
+	e, _ := benchShop(b)
+	for j := range 5 {
+		e.addProduct(b, fmt.Sprint("P", j), 100, 1_000_000)
+	}
+	base := shop.NewID("x", time.Now())
+	for b.Loop() {
+		b.StopTimer()
+		for i := range 1000 {
+			u := user(fmt.Sprint(base, "-", i))
+			for j := range 5 {
+				e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", j), `{"quantity":1}`)
+			}
+			if resp := e.call(b, u, "POST", "/orders", "", "Idempotency-Key", "k"); resp.StatusCode != 201 {
+				b.Fatal(resp.Body)
+			}
+		}
+		now := time.Now()
+		e.lifecycle.SetClock(func() time.Time { return now.Add(16 * time.Minute) })
+		b.StartTimer()
+		start := time.Now()
+		total := 0
+		for {
+			n, err := e.lifecycle.ExpireDue(context.Background(), 25)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += n
+			if n == 0 {
+				break
+			}
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		if total != 1000 {
+			b.Fatalf("expired %d, want 1000", total)
+		}
+		b.ReportMetric(d.Seconds(), "s/1000-orders")
+		b.ReportMetric(float64(total)/d.Seconds(), "orders/s")
+		e.lifecycle.SetClock(time.Now)
+		b.StartTimer()
+	}
+}

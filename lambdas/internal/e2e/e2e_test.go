@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
@@ -74,10 +76,11 @@ func TestMain(m *testing.M) {
 
 // shopEnv is one isolated shop: its own tables, the same cache (owners are unique).
 type shopEnv struct {
-	cfg    wire.Config
-	router *httpapi.Router
-	carts  *cart.Service
-	store  *dynamo.Orders
+	cfg       wire.Config
+	router    *httpapi.Router
+	carts     *cart.Service
+	store     *dynamo.Orders
+	lifecycle *orders.Service
 }
 
 func newShop(t testing.TB) *shopEnv {
@@ -102,7 +105,7 @@ func newShop(t testing.TB) *shopEnv {
 	}
 	handle := built.Images.HandleS3Event
 	onS3Event.Store(&handle)
-	e := &shopEnv{cfg: cfg, carts: built.Carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable)}
+	e := &shopEnv{cfg: cfg, carts: built.Carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable), lifecycle: built.Lifecycle}
 	e.router = built.Router(quiet)
 	return e
 }
@@ -125,8 +128,9 @@ func (e *shopEnv) stock(t testing.TB, id string) int64 {
 	return p.Quantity
 }
 
-// who calls: a signed-in user (sub, in groups "[a b]") or a guest (session).
-type who struct{ sub, session, groups string }
+// who calls: a signed-in user (sub, in groups "[a b]"), a guest (session),
+// or a machine client (client, with scope).
+type who struct{ sub, session, groups, client, scope string }
 
 func user(sub string) who      { return who{sub: sub} }
 func guest(session string) who { return who{session: session} }
@@ -154,6 +158,11 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 					JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
 			}
 		}
+	}
+	if w.client != "" && ev.RouteKey != "$default" { // a client-credentials access token
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
+				"token_use": "access", "client_id": w.client, "sub": w.client, "scope": w.scope}}}
 	}
 	if w.session != "" {
 		ev.Headers["x-session-id"] = w.session
@@ -476,7 +485,10 @@ func TestOrderHistoryPages(t *testing.T) {
 		expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "set A")
 		resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", fmt.Sprint("k", i))
 		expect(t, resp, 201, "checkout")
-		ids = append(ids, decode[orders.Order](t, resp).OrderID)
+		id := decode[orders.Order](t, resp).OrderID
+		ids = append(ids, id)
+		// Paid: the pending slot frees itself for the next one.
+		expect(t, e.call(t, payments, "POST", "/orders/"+id+"/confirm", `{"payment_reference":"p-`+id+`"}`), 200, "confirm")
 		time.Sleep(2 * time.Millisecond) // distinct milliseconds in the ids
 	}
 	var got []string
@@ -601,4 +613,120 @@ func TestInFlightKey(t *testing.T) {
 	if e.stock(t, "A") != 9 {
 		t.Fatal("stock should drop by one")
 	}
+}
+
+var payments = who{client: "payments", scope: contract.ScopeConfirmOrders}
+
+// checkout puts qty of product in u's cart and checks out; it returns the order.
+func (e *shopEnv) checkout(t testing.TB, u who, product string, qty int) orders.Order {
+	t.Helper()
+	expect(t, e.call(t, u, "PUT", "/cart/items/"+product, fmt.Sprintf(`{"quantity":%d}`, qty)), 200, "add to cart")
+	resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", shop.NewID("K", time.Now()))
+	expect(t, resp, 201, "checkout")
+	return decode[orders.Order](t, resp)
+}
+
+// The order lifecycle through the handlers against DynamoDB Local: a pending
+// order holds its units; cancel returns them once; the payment integration
+// confirms with its reference; the job expires what is left unpaid; each is a
+// problem when it does not apply.
+func TestOrderLifecycle(t *testing.T) {
+	e := newShop(t)
+	e.addProduct(t, "A", 500, 10)
+	u := user(shop.NewID("u", time.Now()))
+
+	o := e.checkout(t, u, "A", 3)
+	exp, err := time.Parse(time.RFC3339, o.ExpiresAt)
+	if o.Status != orders.StatusPending || err != nil || time.Until(exp) < 14*time.Minute || time.Until(exp) > 16*time.Minute || o.PaymentReference != nil {
+		t.Fatalf("checkout = %+v", o)
+	}
+	if s := e.stock(t, "A"); s != 7 {
+		t.Fatalf("stock %d, want 7 held", s)
+	}
+	for range 2 {
+		resp := e.call(t, u, "POST", "/orders/"+o.OrderID+"/cancel", "")
+		expect(t, resp, 200, "cancel")
+		if got := decode[orders.Order](t, resp); got.Status != orders.StatusCancelled {
+			t.Fatalf("cancel = %+v", got)
+		}
+	}
+	if s := e.stock(t, "A"); s != 10 {
+		t.Fatalf("stock %d after cancel (twice), want 10", s)
+	}
+	expect(t, e.call(t, payments, "POST", "/orders/"+o.OrderID+"/confirm", `{"payment_reference":"pay-1"}`), 409, "confirm a cancelled order")
+
+	o2 := e.checkout(t, u, "A", 2)
+	for _, tc := range []struct {
+		name   string
+		w      who
+		body   string
+		status int
+	}{
+		{"a shopper", u, `{"payment_reference":"pay-2"}`, 401},
+		{"a client without the scope", who{client: "other", scope: "shop/other"}, `{"payment_reference":"pay-2"}`, 403},
+		{"no reference", payments, `{}`, 400},
+		{"a reference too long", payments, `{"payment_reference":"` + strings.Repeat("r", 129) + `"}`, 400},
+		{"a reference with a space", payments, `{"payment_reference":"a b"}`, 400},
+		{"the reference as a number", payments, `{"payment_reference":7}`, 400},
+	} {
+		expect(t, e.call(t, tc.w, "POST", "/orders/"+o2.OrderID+"/confirm", tc.body), tc.status, "confirm by "+tc.name)
+	}
+	expect(t, e.call(t, payments, "POST", "/orders/NOPE/confirm", `{"payment_reference":"pay-2"}`), 404, "confirm an unknown order")
+	expect(t, e.call(t, payments, "POST", "/orders/no.pe/confirm", `{"payment_reference":"pay-2"}`), 400, "confirm a malformed id")
+	for range 2 {
+		resp := e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", `{"payment_reference":"pay-2"}`)
+		expect(t, resp, 200, "confirm")
+		if got := decode[orders.Order](t, resp); got.Status != orders.StatusConfirmed || got.PaymentReference == nil || *got.PaymentReference != "pay-2" {
+			t.Fatalf("confirm = %+v", got)
+		}
+	}
+	expect(t, e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", `{"payment_reference":"pay-3"}`), 409, "confirm with another reference")
+	expect(t, e.call(t, u, "POST", "/orders/"+o2.OrderID+"/cancel", ""), 409, "cancel a confirmed order")
+	expect(t, e.call(t, user("someone-else"), "POST", "/orders/"+o2.OrderID+"/cancel", ""), 404, "cancel another user's order")
+	if s := e.stock(t, "A"); s != 8 {
+		t.Fatalf("stock %d after a sale of 2, want 8", s)
+	}
+
+	// Expiry, by the job: move its clock past the hold.
+	o3 := e.checkout(t, u, "A", 1)
+	now := time.Now()
+	e.lifecycle.SetClock(func() time.Time { return now.Add(16 * time.Minute) })
+	defer e.lifecycle.SetClock(time.Now)
+	if n, err := e.lifecycle.ExpireDue(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("expire = %d, %v; want 1", n, err)
+	}
+	if got := decode[orders.Order](t, e.call(t, u, "GET", "/orders/"+o3.OrderID, "")); got.Status != orders.StatusExpired {
+		t.Fatalf("after the job: %+v", got)
+	}
+	if s := e.stock(t, "A"); s != 8 {
+		t.Fatalf("stock %d after expiry, want 8", s)
+	}
+	expect(t, e.call(t, u, "POST", "/orders/"+o3.OrderID+"/cancel", ""), 409, "cancel an expired order")
+}
+
+// A user holds at most MaxPending pending orders; the next checkout is a
+// 429 with Retry-After, and changes nothing; cancelling one frees a place.
+func TestPendingLimit(t *testing.T) {
+	e := newShop(t)
+	e.addProduct(t, "A", 500, 100)
+	u := user(shop.NewID("u", time.Now()))
+	var first orders.Order
+	for i := range orders.DefaultLimits.MaxPending {
+		o := e.checkout(t, u, "A", 1)
+		if i == 0 {
+			first = o
+		}
+	}
+	expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "add to cart")
+	resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over")
+	expect(t, resp, 429, "checkout beyond the limit")
+	if ra, err := strconv.Atoi(resp.Headers["Retry-After"]); err != nil || ra < 1 || ra > 15*60 {
+		t.Fatalf("Retry-After %q", resp.Headers["Retry-After"])
+	}
+	if s := e.stock(t, "A"); s != 100-int64(orders.DefaultLimits.MaxPending) {
+		t.Fatalf("stock %d: the refused checkout took some", s)
+	}
+	expect(t, e.call(t, u, "POST", "/orders/"+first.OrderID+"/cancel", ""), 200, "cancel one")
+	// The refused attempt released its key: the same key now goes through.
+	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over"), 201, "checkout after a cancel")
 }

@@ -26,7 +26,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 	served := map[string]string{}
 	for _, r := range AllRoutes() {
-		served[r.Key()] = map[Access]string{Public: "anyone", SignedIn: "token", Admin: "token", Optional: "guest or token"}[r.Access]
+		served[r.Key()] = map[Access]string{Public: "anyone", SignedIn: "token", Admin: "token", Optional: "guest or token", Payment: "token"}[r.Access]
 	}
 	for key, who := range served {
 		docWho, ok := documented[key]

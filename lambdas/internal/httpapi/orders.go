@@ -17,12 +17,15 @@ type Orders struct {
 // NewOrders returns the handlers over svc.
 func NewOrders(svc *orders.Service) *Orders { return &Orders{svc: svc} }
 
-// Routes are the orders' and the profile's routes; all need a signed-in caller.
+// Routes are the orders' and the profile's routes: a signed-in caller's, but
+// confirm, which is the payment integration's.
 func (h *Orders) Routes() []Route {
 	return []Route{
 		{http.MethodPost, "/orders", SignedIn, h.checkout},
 		{http.MethodGet, "/orders", SignedIn, h.list},
 		{http.MethodGet, "/orders/{order_id}", SignedIn, h.get},
+		{http.MethodPost, "/orders/{order_id}/cancel", SignedIn, h.cancel},
+		{http.MethodPost, "/orders/{order_id}/confirm", Payment, h.confirm},
 		{http.MethodGet, "/me", SignedIn, h.me},
 		{http.MethodPatch, "/me", SignedIn, h.rename},
 	}
@@ -124,4 +127,45 @@ func (h *Orders) rename(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return Response{Status: http.StatusOK, Body: c}, nil
+}
+
+func (h *Orders) cancel(ctx context.Context, r *Request) (Response, error) {
+	if err := noBody(r); err != nil {
+		return Response{}, err
+	}
+	o, err := h.svc.Cancel(ctx, r.Identity.Subject, r.Params["order_id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: o}, nil
+}
+
+// DecodeConfirm reads a confirm body: {"payment_reference": "..."}.
+func DecodeConfirm(body []byte) (string, error) {
+	o, err := decodeObject(body, "payment_reference")
+	if err != nil {
+		return "", err
+	}
+	var ref *string
+	o.String("payment_reference", &ref)
+	if err := o.Err(); err != nil {
+		return "", err
+	}
+	if ref == nil {
+		return "", shop.Invalid("payment_reference", "is required: 1 to 128 visible ASCII characters")
+	}
+	return *ref, orders.CheckReference(*ref)
+}
+
+func (h *Orders) confirm(ctx context.Context, r *Request) (Response, error) {
+	ref, err := DecodeConfirm(r.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	o, err := h.svc.Confirm(ctx, r.Params["order_id"], ref)
+	if err != nil {
+		return Response{}, err
+	}
+	r.Log.InfoContext(ctx, "order confirmed", "order_id", o.OrderID, "client_id", r.Client.ID)
+	return Response{Status: http.StatusOK, Body: o}, nil
 }

@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -36,12 +39,18 @@ func problemFor(err error) (p *Problem, internal bool) {
 	var prob *Problem
 	var inv *shop.InvalidError
 	var conflict *shop.ConflictError
+	var limit *orders.PendingLimitError
 	switch {
 	case errors.As(err, &prob):
 		return prob, false
 	case errors.As(err, &inv):
 		p = newProblem(http.StatusBadRequest, "validation", "The request has invalid fields; see errors.")
 		p.Errors = inv.Fields
+		return p, false
+	case errors.As(err, &limit):
+		p = newProblem(http.StatusTooManyRequests, "too-many-pending",
+			fmt.Sprintf("You hold %d pending orders, the most allowed; pay or cancel one, or wait until one expires.", limit.Max))
+		p.retryAfter = max(1, int(math.Ceil(limit.RetryAfter.Seconds())))
 		return p, false
 	case errors.As(err, &conflict):
 		p = newProblem(http.StatusConflict, conflict.Reason, conflict.Detail)

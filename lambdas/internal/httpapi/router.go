@@ -33,6 +33,10 @@ const (
 	SignedIn               // a valid token (checked by the API Gateway authorizer)
 	Admin                  // a valid token of a member of the admin group
 	Optional               // a guest, or a valid token (checked by the shop's Lambda authorizer)
+	// Payment is the payment integration: a client-credentials access token
+	// with the scope contract.ScopeConfirmOrders (checked by the route's
+	// authorizer in AWS, and again here).
+	Payment
 )
 
 // HandlerFunc serves one route.
@@ -196,6 +200,13 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 		}
 	}()
 	switch route.Access {
+	case Payment:
+		if r.Client == nil {
+			return Response{}, shop.ErrUnauthenticated
+		}
+		if !r.Client.Has(contract.ScopeConfirmOrders) {
+			return Response{}, shop.ErrForbidden
+		}
 	case SignedIn, Admin:
 		if r.Identity == nil {
 			return Response{}, shop.ErrUnauthenticated
@@ -255,7 +266,9 @@ type Request struct {
 	Headers  map[string]string // lower-case names, as API Gateway sends them
 	Body     []byte
 	Identity *shop.Identity
-	Log      *slog.Logger
+	// Client is the machine caller of an access token (token_use access).
+	Client *shop.Client
+	Log    *slog.Logger
 
 	bodyErr error
 }
@@ -273,7 +286,11 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	// One token type everywhere: Cognito ID tokens. API Gateway's JWT
 	// authorizer would also pass an access token of the same pool (it checks
 	// client_id in place of aud); without token_use "id" the caller is no one.
-	if c := claims(ev.RequestContext.Authorizer); c["sub"] != "" && c["token_use"] == "id" {
+	c := claims(ev.RequestContext.Authorizer)
+	if c["token_use"] == "access" && c["client_id"] != "" {
+		r.Client = &shop.Client{ID: c["client_id"], Scopes: strings.Fields(c["scope"])}
+	}
+	if c["sub"] != "" && c["token_use"] == "id" {
 		r.Identity = &shop.Identity{Subject: c["sub"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
 		if c["email_verified"] == "true" {
 			// An unverified address is the user's claim, not a fact: it is

@@ -28,6 +28,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -122,7 +123,7 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s.Config = wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
-		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.DefaultCartTTL,
+		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.DefaultCartTTL, OrderLimits: orders.DefaultLimits,
 		ImagesBucket: BucketName, ImagesBaseURL: o.ImagesBaseURL, S3Endpoint: s3p.Endpoint}
 	if err := errors.Join(dynamo.CreateProductsTable(ctx, s.DB, s.Config.ProductsTable),
 		dynamo.CreateOrdersTable(ctx, s.DB, s.Config.OrdersTable), dynamo.CreateCustomersTable(ctx, s.DB, s.Config.CustomersTable)); err != nil {

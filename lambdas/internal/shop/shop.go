@@ -142,6 +142,23 @@ type Identity struct {
 	Groups  []string
 }
 
+// Client is a machine caller: an OAuth 2.0 client-credentials access token's
+// app client and scopes.
+type Client struct {
+	ID     string
+	Scopes []string
+}
+
+// Has reports whether the client holds scope.
+func (c Client) Has(scope string) bool {
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
 // In reports whether the caller belongs to group.
 func (id Identity) In(group string) bool {
 	for _, g := range id.Groups {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"io"
 	"log/slog"
 	"net"
@@ -167,7 +168,13 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 	if !ok {
 		return ev, http.StatusUnauthorized
 	}
-	claims, err := s.tokens.Verify(strings.TrimSpace(token))
+	verify := s.tokens.Verify
+	if route.Access == httpapi.Payment {
+		// In AWS: the route's JWT authorizer, for the payment client's
+		// access tokens, requiring the confirm scope.
+		verify = s.tokens.VerifyAccess
+	}
+	claims, err := verify(strings.TrimSpace(token))
 	if err != nil {
 		return ev, http.StatusUnauthorized
 	}
@@ -209,6 +216,10 @@ type tokenRequest struct {
 	Sub    string   `json:"sub"`
 	Email  string   `json:"email"`
 	Groups []string `json:"groups"`
+	// ClientID and Scope, instead of the above, mint a client-credentials
+	// access token (the payment integration's).
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
 }
 
 // loopback says whether r came from this machine to a loopback name: minting
@@ -241,8 +252,21 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
 	var v shop.Violations
+	client := false
 	if err := dec.Decode(&req); err != nil {
-		v.Add("body", "must be a JSON object with sub, email and groups")
+		v.Add("body", "must be a JSON object with sub, email and groups (a user), or client_id and scope (a machine client)")
+	} else if client = req.ClientID != "" || req.Scope != ""; client {
+		if !shop.ValidID(req.ClientID) {
+			v.Add("client_id", shop.IDRule)
+		}
+		if req.Sub != "" || req.Email != "" || len(req.Groups) > 0 {
+			v.Add("body", "takes either sub, email and groups, or client_id and scope")
+		}
+		for _, sc := range strings.Fields(req.Scope) {
+			if sc != contract.ScopeConfirmOrders {
+				v.Add("scope", "must be "+contract.ScopeConfirmOrders+", the one scope of this API")
+			}
+		}
 	} else {
 		if !shop.ValidID(req.Sub) {
 			v.Add("sub", shop.IDRule)
@@ -262,7 +286,14 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 			"type": "/problems/validation", "title": "Bad Request", "status": 400, "detail": "The request has invalid fields; see errors.", "errors": v})
 		return
 	}
-	token, exp, err := s.tokens.Mint(req.Sub, req.Email, req.Groups, time.Hour)
+	var token string
+	var exp time.Time
+	var err error
+	if client {
+		token, exp, err = s.tokens.MintClient(req.ClientID, strings.Fields(req.Scope), time.Hour)
+	} else {
+		token, exp, err = s.tokens.Mint(req.Sub, req.Email, req.Groups, time.Hour)
+	}
 	if err != nil {
 		s.log.Error("mint token", "error", err.Error())
 		writeJSON(w, http.StatusInternalServerError, "application/problem+json", map[string]any{"type": "/problems/internal", "title": "Internal Server Error", "status": 500})

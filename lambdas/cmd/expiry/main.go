@@ -1,0 +1,25 @@
+// Command expiry is the scheduled job that EventBridge runs every minute: it
+// expires pending orders whose hold has ended and returns their units to
+// stock, through the sparse index of pending orders, in bounded batches.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
+)
+
+// batch bounds one query of due orders; the job repeats it while time is left.
+const batch = 25
+
+func main() {
+	shop, log := wire.Function(contract.Expiry)
+	lambda.Start(func(ctx context.Context) error {
+		n, err := shop.Lifecycle.ExpireDue(ctx, batch)
+		log.InfoContext(ctx, "expired pending orders", "count", n)
+		return err
+	})
+}
