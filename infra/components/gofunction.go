@@ -39,6 +39,9 @@ type GoFunctionProps struct {
 	// description, so a replaced producer reaches the function on the next
 	// deploy (InputsFingerprint).
 	Inputs []constructs.IConstruct
+	// ReservedConcurrency, when positive, caps the function's concurrency
+	// and sets that much aside for it.
+	ReservedConcurrency int
 }
 
 // GoFunction is a Go Lambda on provided.al2023 / arm64 with its own log group,
@@ -115,6 +118,9 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 		SystemLogLevelV2: awslambda.SystemLogLevel_WARN,
 		Role:             role,
 		Environment:      &env,
+	}
+	if props.ReservedConcurrency > 0 {
+		fnProps.ReservedConcurrentExecutions = jsii.Number(props.ReservedConcurrency)
 	}
 	if props.Network != nil {
 		fnProps.Vpc, fnProps.VpcSubnets = props.Network.Vpc(), props.Network.Subnets()

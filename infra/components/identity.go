@@ -33,12 +33,16 @@ type Identity interface {
 	Client() awscognito.UserPoolClient
 	StaffPool() awscognito.UserPool
 	StaffClient() awscognito.UserPoolClient
+	// PaymentsClient is the payment integration's confidential client: it
+	// gets client-credentials access tokens with the scope that confirms
+	// orders, from the customer pool's token endpoint.
+	PaymentsClient() awscognito.UserPoolClient
 }
 
 type identity struct {
 	constructs.Construct
-	pool, staff         awscognito.UserPool
-	client, staffClient awscognito.UserPoolClient
+	pool, staff                   awscognito.UserPool
+	client, staffClient, payments awscognito.UserPoolClient
 }
 
 const plusReason = "Threat protection needs the Plus feature plan, priced per monthly active user: on in prod (stage profile threatProtection), off in development stages"
@@ -100,6 +104,27 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 		RemovalPolicy:                StatefulRemoval(props.Prod),
 	})
 	staffClient := staff.AddClient(jsii.String("Console"), appClient())
+	confirm := awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{
+		ScopeName: jsii.String(contract.ConfirmScope), ScopeDescription: jsii.String("Confirm the payment of a pending order"),
+	})
+	server := pool.AddResourceServer(jsii.String("Shop"), &awscognito.UserPoolResourceServerOptions{
+		Identifier: jsii.String(contract.ResourceServer), Scopes: &[]awscognito.ResourceServerScope{confirm},
+	})
+	payments := pool.AddClient(jsii.String("Payments"), &awscognito.UserPoolClientOptions{
+		GenerateSecret: jsii.Bool(true), // a server, which keeps its secret
+		OAuth: &awscognito.OAuthSettings{
+			Flows:  &awscognito.OAuthFlows{ClientCredentials: jsii.Bool(true)},
+			Scopes: &[]awscognito.OAuthScope{awscognito.OAuthScope_ResourceServer(server, confirm)},
+		},
+		AccessTokenValidity:   awscdk.Duration_Minutes(jsii.Number(60)),
+		EnableTokenRevocation: jsii.Bool(true),
+	})
+	// The token endpoint: a Cognito domain named after the stack, unique in
+	// the region.
+	pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{CognitoDomain: &awscognito.CognitoDomainOptions{
+		DomainPrefix: awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("shop"),
+			awscdk.Fn_Select(jsii.Number(0), awscdk.Fn_Split(jsii.String("-"), awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil)), nil))}),
+	}})
 	awscognito.NewUserPoolGroup(this, jsii.String("Admins"), &awscognito.UserPoolGroupProps{
 		UserPool:    staff,
 		GroupName:   jsii.String(contract.AdminGroup),
@@ -114,7 +139,7 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 			&cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(plusReason)})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(pool, &customerSuppressions, jsii.Bool(false))
-	return &identity{Construct: this, pool: pool, client: client, staff: staff, staffClient: staffClient}
+	return &identity{Construct: this, pool: pool, client: client, staff: staff, staffClient: staffClient, payments: payments}
 }
 
 // appClient is a public client for SRP sign-in from a browser or an app.
@@ -135,3 +160,5 @@ func (i *identity) UserPool() awscognito.UserPool          { return i.pool }
 func (i *identity) Client() awscognito.UserPoolClient      { return i.client }
 func (i *identity) StaffPool() awscognito.UserPool         { return i.staff }
 func (i *identity) StaffClient() awscognito.UserPoolClient { return i.staffClient }
+
+func (i *identity) PaymentsClient() awscognito.UserPoolClient { return i.payments }

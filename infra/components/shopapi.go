@@ -3,6 +3,8 @@ package components
 import (
 	"fmt"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,8 +25,14 @@ type ShopApiProps struct {
 	UserPool awscognito.IUserPool
 	Client   awscognito.IUserPoolClient
 	// StaffPool and StaffClient issue the tokens of Staff routes.
-	StaffPool        awscognito.IUserPool
-	StaffClient      awscognito.IUserPoolClient
+	StaffPool   awscognito.IUserPool
+	StaffClient awscognito.IUserPoolClient
+	// PaymentsClient's client-credentials tokens (of UserPool) may call
+	// routes with a Scope, holding it.
+	PaymentsClient awscognito.IUserPoolClient
+	// RouteThrottles are per-route limits (route key, e.g. "POST /orders",
+	// to rate and burst) below the stage's default.
+	RouteThrottles   map[string]Throttle
 	ThrottleRate     float64
 	ThrottleBurst    float64
 	LogRetentionDays int
@@ -48,6 +56,14 @@ type Route struct {
 	// Staff routes (catalogue writes, image uploads) take only tokens of the
 	// staff pool, where MFA is required.
 	Staff bool
+	// Scope, when set, makes the route the payment integration's: a
+	// client-credentials access token of the payments client with this scope.
+	Scope string
+}
+
+// Throttle is a steady rate (requests per second) and a burst.
+type Throttle struct {
+	Rate, Burst float64
 }
 
 // ShopApi is the shop's HTTP API (API Gateway v2): a $default stage with
@@ -68,6 +84,7 @@ type shopApi struct {
 	api        awsapigatewayv2.HttpApi
 	authorizer awsapigatewayv2authorizers.HttpUserPoolAuthorizer
 	staff      awsapigatewayv2authorizers.HttpUserPoolAuthorizer
+	payments   awsapigatewayv2authorizers.HttpUserPoolAuthorizer
 	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	seen       map[string]bool
 	cors       bool // the API has a CORS configuration
@@ -139,6 +156,15 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 	})
 	// The L2 stage takes access log settings only through a jsii interface; the L1
 	// property says the same in one line.
+	if len(props.RouteThrottles) > 0 {
+		settings := map[string]interface{}{}
+		for _, key := range slices.Sorted(maps.Keys(props.RouteThrottles)) {
+			t := props.RouteThrottles[key]
+			settings[key] = map[string]interface{}{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
+		}
+		// The L2 stage has no per-route settings; the L1 property does.
+		stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
+	}
 	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
@@ -151,7 +177,11 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.StaffClient},
 		})
-	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, seen: map[string]bool{}, cors: cors != nil}
+	payments := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Payments"), props.UserPool,
+		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+			UserPoolClients: &[]awscognito.IUserPoolClient{props.PaymentsClient},
+		})
+	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, payments: payments, seen: map[string]bool{}, cors: cors != nil}
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
 		// request, with or without an Authorization header.
@@ -187,6 +217,9 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
 			opts.Authorizer = s.guests
 		case r.Staff:
 			opts.Authorizer = s.staff
+		case r.Scope != "":
+			opts.Authorizer = s.payments
+			opts.AuthorizationScopes = jsii.Strings(r.Scope)
 		case !r.Public:
 			opts.Authorizer = s.authorizer
 		}

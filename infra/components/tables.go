@@ -90,8 +90,18 @@ type orderTables struct {
 // NewOrderTables defines both tables.
 func NewOrderTables(scope constructs.Construct, id string, props TableProps) OrderTables {
 	this := constructs.NewConstruct(scope, &id)
+	orders := newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, contract.UserID, contract.SortKey, contract.TTLAttribute)
+	// Sparse: only a pending order carries the index's keys, so the expiry
+	// job reads the holds that end, never the history. Keys only: the job
+	// reads each order it moves, consistently, from the table.
+	orders.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(contract.PendingIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(contract.PendingKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(contract.HoldKey), Type: awsdynamodb.AttributeType_NUMBER},
+		ProjectionType: awsdynamodb.ProjectionType_KEYS_ONLY,
+	})
 	return &orderTables{Construct: this,
-		orders:    newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, contract.UserID, contract.SortKey, contract.TTLAttribute),
+		orders:    orders,
 		customers: newTable(constructs.NewConstruct(this, jsii.String("Customers")), props.Prod, contract.UserID, "", ""),
 	}
 }

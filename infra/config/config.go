@@ -45,6 +45,19 @@ type Stage struct {
 	// this address (a verified SES identity in the stage's region).
 	EmailFrom string `json:"emailFrom,omitempty"`
 
+	// Orders: how long a pending order holds its units (minutes, 0 means
+	// 15) and how many pending orders a user may hold (0 means 3).
+	OrderHoldMinutes int `json:"orderHoldMinutes,omitempty"`
+	MaxPendingOrders int `json:"maxPendingOrders,omitempty"`
+	// CheckoutThrottleRate and CheckoutThrottleBurst limit the routes that
+	// move stock (checkout, cancel, confirm), below the stage's default.
+	CheckoutThrottleRate  float64 `json:"checkoutThrottleRate"`
+	CheckoutThrottleBurst float64 `json:"checkoutThrottleBurst"`
+	// ReservedConcurrency caps each function (by name), so that none can
+	// take the account's whole concurrency; none means unreserved (new
+	// accounts have too little concurrency to reserve any).
+	ReservedConcurrency map[string]int `json:"reservedConcurrency,omitempty"`
+
 	// StageTTLDays is how long a development stage lives after its last
 	// deploy: make deploy tags its stacks expires-at, and the account's reaper
 	// deletes them after. 0 means 7; prod never expires.
@@ -135,6 +148,15 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: cdnDomainName and cdnCertificateArn go together", s.Name)
 	case s.Owner == "":
 		return fmt.Errorf("stage %s: owner is empty", s.Name)
+	case s.CheckoutThrottleRate <= 0 || s.CheckoutThrottleBurst <= 0 || s.CheckoutThrottleRate > s.ThrottleRate:
+		return fmt.Errorf("stage %s: checkoutThrottleRate and checkoutThrottleBurst must be positive, and the rate at most throttleRate", s.Name)
+	case s.OrderHoldMinutes < 0 || s.OrderHoldMinutes > 24*60 || s.MaxPendingOrders < 0 || s.MaxPendingOrders > 100:
+		return fmt.Errorf("stage %s: orderHoldMinutes must be 0 to 1440 and maxPendingOrders 0 to 100", s.Name)
+	}
+	for fn, n := range s.ReservedConcurrency {
+		if n < 1 {
+			return fmt.Errorf("stage %s: reservedConcurrency of %s must be at least 1", s.Name, fn)
+		}
 	}
 	return nil
 }
@@ -199,4 +221,20 @@ func (s Stage) ExpiresAt(now time.Time) (time.Time, bool) {
 		days = DefaultStageTTLDays
 	}
 	return now.UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second), true
+}
+
+// OrderHold is how long a pending order holds its units.
+func (s Stage) OrderHold() time.Duration {
+	if s.OrderHoldMinutes == 0 {
+		return 15 * time.Minute
+	}
+	return time.Duration(s.OrderHoldMinutes) * time.Minute
+}
+
+// MaxPending is how many pending orders a user may hold.
+func (s Stage) MaxPending() int {
+	if s.MaxPendingOrders == 0 {
+		return 3
+	}
+	return s.MaxPendingOrders
 }

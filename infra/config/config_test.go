@@ -7,8 +7,8 @@ import (
 )
 
 const profiles = `{
-  "prod": {"prod": true, "ownNetwork": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000},
-  "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000}
+  "prod": {"prod": true, "ownNetwork": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000, "checkoutThrottleRate": 20, "checkoutThrottleBurst": 40},
+  "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "checkoutThrottleRate": 5, "checkoutThrottleBurst": 10}
 }`
 
 func TestResolve(t *testing.T) {

@@ -5,8 +5,11 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -50,11 +53,15 @@ var CartRoutes = []components.Route{
 	{Method: "POST", Path: "/cart/merge"},
 }
 
-// OrderRoutes go to the orders function; all need a signed-in caller.
+// OrderRoutes go to the orders function: a signed-in caller's, but confirm,
+// which is the payment integration's (a client-credentials token with the
+// confirm scope).
 var OrderRoutes = []components.Route{
 	{Method: "POST", Path: "/orders"},
 	{Method: "GET", Path: "/orders"},
 	{Method: "GET", Path: "/orders/{order_id}"},
+	{Method: "POST", Path: "/orders/{order_id}/cancel"},
+	{Method: "POST", Path: "/orders/{order_id}/confirm", Scope: contract.ScopeConfirmOrders},
 	{Method: "GET", Path: "/me"},
 	{Method: "PATCH", Path: "/me"},
 }
@@ -67,6 +74,7 @@ type ApiStack struct {
 	Cart       components.GoFunction
 	Orders     components.GoFunction
 	Authorizer components.GoFunction
+	Expiry     components.GoFunction
 }
 
 // NewApiStack defines the stateless stack of a stage.
@@ -77,7 +85,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	common := func(name contract.Function, description string, env map[string]string, inputs ...constructs.IConstruct) components.GoFunctionProps {
 		return components.GoFunctionProps{
 			Name: name, DistDir: props.DistDir, Description: description, Environment: env, Inputs: inputs,
-			MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 10, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
+			ReservedConcurrency: stage.ReservedConcurrency[string(name)],
+			MemoryMB:            stage.LambdaMemoryMB, TimeoutSeconds: 10, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 		}
 	}
 	products := props.Data.Products.Table()
@@ -124,17 +133,42 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCustomersTable: *customers.TableName(),
 		contract.EnvCursorSecret:   *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
 		contract.EnvCurrency:       stage.Currency,
+		contract.EnvOrderHold:      stage.OrderHold().String(),
+		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
 	}, props.Data.Products, props.Data.Orders, props.Data.CursorSecret, props.Network.Cache)))
 	// Checkout reads products and takes stock in its transaction; nothing else.
 	grant(s.Orders, contract.Orders, props.Data, props.Media)
 	allowIndexes(s.Orders.Role(), "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve")
 	cache.GrantConnect(s.Orders.Role())
 
+	// The scheduled job that expires unpaid orders (outside the VPC: it
+	// needs only DynamoDB), every minute: units are back within two minutes
+	// of a hold's end.
+	s.Expiry = components.NewGoFunction(stack, "Expiry", common(contract.Expiry, "Expires pending orders past their hold, every minute", map[string]string{
+		contract.EnvProductsTable:  *products.TableName(),
+		contract.EnvOrdersTable:    *orders.TableName(),
+		contract.EnvCustomersTable: *customers.TableName(),
+	}, props.Data.Products, props.Data.Orders))
+	grant(s.Expiry, contract.Expiry, props.Data, props.Media)
+	allowIndexes(s.Expiry.Role(), "The job queries the Orders table's sparse index of pending orders")
+	awsevents.NewRule(stack, jsii.String("ExpirySchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Expires pending orders past their hold"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Expiry.Function(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		UserPool: pool, Client: client, StaffPool: props.Data.Identity.StaffPool(), StaffClient: props.Data.Identity.StaffClient(),
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod, CorsOrigins: stage.CorsOrigins,
 		GuestAuthorizer: s.Authorizer.Function(),
+		PaymentsClient:  props.Data.Identity.PaymentsClient(),
+		// The routes that move stock get less than the catalogue's reads.
+		RouteThrottles: map[string]components.Throttle{
+			"POST /orders":                    {Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
+			"POST /orders/{order_id}/cancel":  {Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
+			"POST /orders/{order_id}/confirm": {Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
+		},
 	})
 	s.Api.AddRoutes(s.Catalog.Function(), CatalogRoutes...)
 	s.Api.AddRoutes(s.Cart.Function(), CartRoutes...)
@@ -147,6 +181,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("ApiUrl", *s.Api.Api().ApiEndpoint(), "Base URL of the HTTP API")
 	out("UserPoolId", *props.Data.Identity.UserPool().UserPoolId(), "Cognito user pool")
 	out("UserPoolClientId", *props.Data.Identity.Client().UserPoolClientId(), "App client for sign-in")
+	out("PaymentsClientId", *props.Data.Identity.PaymentsClient().UserPoolClientId(), "Confidential client of the payment integration (client credentials, scope "+contract.ScopeConfirmOrders+"; its secret is in the Cognito console)")
 	out("StaffPoolId", *props.Data.Identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
 	out("StaffPoolClientId", *props.Data.Identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s

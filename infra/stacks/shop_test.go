@@ -306,14 +306,19 @@ const (
 	customerKeys = `[{"AttributeName":"user_id","KeyType":"HASH"}]`
 )
 
-// Orders: a user's partition, sorted by sk; idempotency records expire by TTL.
+// Orders: a user's partition, sorted by sk; idempotency records expire by
+// TTL; the sparse index of pending orders by the end of their hold, keys only.
 func TestOrderTables(t *testing.T) {
 	o := table(t, "Shop-dev-test-Data", orderKeys)
 	if js(o["TimeToLiveSpecification"]) != `{"AttributeName":"expires_at","Enabled":true}` {
 		t.Errorf("orders TTL = %s", js(o["TimeToLiveSpecification"]))
 	}
-	if o["GlobalSecondaryIndexes"] != nil {
-		t.Errorf("orders table has indexes: %s", js(o["GlobalSecondaryIndexes"]))
+	want := `[{"IndexName":"pending-by-expiry","KeySchema":[{"AttributeName":"pending","KeyType":"HASH"},{"AttributeName":"hold_ms","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]`
+	if js(o["GlobalSecondaryIndexes"]) != want {
+		t.Errorf("orders indexes = %s, want the sparse pending index", js(o["GlobalSecondaryIndexes"]))
+	}
+	if !strings.Contains(js(o["AttributeDefinitions"]), `{"AttributeName":"hold_ms","AttributeType":"N"}`) {
+		t.Errorf("hold_ms is not a number key: %s", js(o["AttributeDefinitions"]))
 	}
 	table(t, "Shop-dev-test-Data", customerKeys)
 }
@@ -380,6 +385,15 @@ func TestUserPools(t *testing.T) {
 			t.Errorf("%s: admin group = %s, want it in the staff pool", stack, js(g))
 		}
 		for id, c := range ofType(stack, "AWS::Cognito::UserPoolClient") {
+			if strings.HasPrefix(id, "IdentityUsersPayments") {
+				// The payment integration: a confidential client, client credentials only, the confirm scope only.
+				p := c.Properties
+				if p["GenerateSecret"] != true || js(p["AllowedOAuthFlows"]) != `["client_credentials"]` ||
+					!strings.Contains(js(p["AllowedOAuthScopes"]), `"/orders.confirm"`) || len(p["AllowedOAuthScopes"].([]any)) != 1 {
+					t.Errorf("%s/%s: payments client = %s", stack, id, js(p))
+				}
+				continue
+			}
 			if c.Properties["GenerateSecret"] != false || js(c.Properties["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` ||
 				c.Properties["PreventUserExistenceErrors"] != "ENABLED" {
 				t.Errorf("%s/%s: client = %s", stack, id, js(c.Properties))
@@ -454,8 +468,9 @@ func TestFunctions(t *testing.T) {
 // for the cart; the ENI actions only for the functions in the VPC; cache
 // connect only for those; no action wildcards.
 func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images)Role`)
-	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers", "Images": "ProductsTable"}
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Expiry)Role`)
+	tables := map[string]string{"Catalog": "ProductsTable", "Cart": "ProductsTable", "Orders": "ProductsTable|CheckoutOrders|CheckoutCustomers", "Images": "ProductsTable",
+		"Expiry": "ProductsTable|CheckoutOrders|CheckoutCustomers"}
 	seen := map[string]map[string]bool{}
 	granted := map[string]map[string][]string{} // function -> contract resource -> actions
 	add := func(fn, resource, actions string) {
@@ -519,13 +534,12 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					if tables[fn] == "" || !regexp.MustCompile(tables[fn]).MatchString(res) {
 						t.Errorf("%s: DynamoDB actions on %s", id, res)
 					}
-					switch {
-					case strings.Contains(res, "ProductsTable"):
-						add(fn, contract.ResourceProducts, actions)
-					case strings.Contains(res, "CheckoutOrders"):
-						add(fn, contract.ResourceOrders, actions)
-					case strings.Contains(res, "CheckoutCustomers"):
-						add(fn, contract.ResourceCustomers, actions)
+					// A statement may name several tables (the policy is minimized).
+					for table, resource := range map[string]string{"ProductsTable": contract.ResourceProducts,
+						"CheckoutOrders": contract.ResourceOrders, "CheckoutCustomers": contract.ResourceCustomers} {
+						if strings.Contains(res, table) {
+							add(fn, resource, actions)
+						}
 					}
 				case strings.Contains(actions, "s3:"):
 					seen[fn]["s3"] = true
@@ -556,6 +570,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	}
 	for fn, want := range map[string]string{
 		"Catalog": "dynamodb s3 xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
+		"Expiry": "dynamodb xray",
 		"Images": "dynamodb s3 xray",
 	} {
 		var got []string
@@ -568,7 +583,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 		}
 	}
 	// Each role holds exactly the DynamoDB and S3 actions its code calls.
-	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Authorizer, contract.Images} {
+	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Authorizer, contract.Images, contract.Expiry} {
 		got := map[string][]string{}
 		for resource, actions := range granted[strings.ToUpper(string(fn[:1]))+string(fn[1:])] {
 			got[resource] = slices.Compact(slices.Sorted(slices.Values(actions)))
@@ -811,7 +826,7 @@ func TestCacheAccessString(t *testing.T) {
 // missing, none stray. CDK's own functions (custom resource handlers) are not
 // the shop's and are left out.
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper)Function[0-9A-F]{8}$`)
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry)Function[0-9A-F]{8}$`)
 	seen := map[string]map[contract.Function]bool{} // by stage (Account for the account stack)
 	for stack, tp := range tpl {
 		for id, fn := range tp.Resources {
@@ -870,8 +885,8 @@ func TestHttpApi(t *testing.T) {
 		t.Error("access logs have no destination")
 	}
 	auths := ofType(stack, "AWS::ApiGatewayV2::Authorizer")
-	if len(auths) != 3 {
-		t.Fatalf("%d authorizers, want the customers' and the staff's JWT ones and the guest-or-user Lambda one", len(auths))
+	if len(auths) != 4 {
+		t.Fatalf("%d authorizers, want the customers', the staff's and the payment client's JWT ones and the guest-or-user Lambda one", len(auths))
 	}
 	for id, a := range auths {
 		auth := a.Properties
@@ -1246,5 +1261,53 @@ func TestReaper(t *testing.T) {
 		!strings.Contains(cond, `"StringNotEquals":{"aws:ResourceTag/stage":["prod","account"]}`) ||
 		!strings.Contains(js(get(deletes[0], "Resource")), ":stack/Shop-*/*") {
 		t.Errorf("DeleteStack = %s", js(deletes[0]))
+	}
+}
+
+// The lifecycle's edges: the expiry job every minute; the routes that move
+// stock throttled below the catalogue; confirm only for the payment client's
+// tokens with the confirm scope; reserved concurrency in prod.
+func TestOrderLifecycleInfrastructure(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		rule := only(t, stack, "AWS::Events::Rule").Properties
+		if rule["ScheduleExpression"] != "rate(1 minute)" || !strings.Contains(js(rule["Targets"]), "ExpiryFunction") {
+			t.Errorf("%s: expiry schedule = %s", stack, js(rule))
+		}
+		st := only(t, stack, "AWS::ApiGatewayV2::Stage").Properties
+		want := map[string]string{"dev-test": `{"ThrottlingBurstLimit":10,"ThrottlingRateLimit":5}`, "prod": `{"ThrottlingBurstLimit":40,"ThrottlingRateLimit":20}`}[stage]
+		for _, key := range []string{"POST /orders", "POST /orders/{order_id}/cancel", "POST /orders/{order_id}/confirm"} {
+			if got := js(get(st, "RouteSettings", key)); got != want {
+				t.Errorf("%s: %s throttle = %s, want %s", stack, key, got, want)
+			}
+		}
+		paymentsAuth := ""
+		for id, a := range ofType(stack, "AWS::ApiGatewayV2::Authorizer") {
+			if strings.HasPrefix(id, "HttpApiPayments") {
+				paymentsAuth = id
+				if !strings.Contains(js(get(a.Properties, "JwtConfiguration", "Audience")), "IdentityUsersPayments") {
+					t.Errorf("%s: payments authorizer audience = %s", stack, js(get(a.Properties, "JwtConfiguration", "Audience")))
+				}
+			}
+		}
+		for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
+			isConfirm := r.Properties["RouteKey"] == "POST /orders/{order_id}/confirm"
+			usesPayments := paymentsAuth != "" && js(r.Properties["AuthorizerId"]) == `{"Ref":"`+paymentsAuth+`"}`
+			if isConfirm != usesPayments {
+				t.Errorf("%s/%s (%v): payments authorizer %v", stack, id, r.Properties["RouteKey"], usesPayments)
+			}
+			if isConfirm && js(r.Properties["AuthorizationScopes"]) != `["`+contract.ScopeConfirmOrders+`"]` {
+				t.Errorf("%s: confirm scopes = %s", stack, js(r.Properties["AuthorizationScopes"]))
+			}
+		}
+		for id, fn := range ofType(stack, "AWS::Lambda::Function") {
+			rc, has := fn.Properties["ReservedConcurrentExecutions"]
+			switch {
+			case stage == "dev-test" && has:
+				t.Errorf("%s/%s: reserved concurrency %v in a development stage", stack, id, rc)
+			case stage == "prod" && (strings.HasPrefix(id, "CatalogFunction") && rc != 200.0 || strings.HasPrefix(id, "ExpiryFunction") && rc != 1.0):
+				t.Errorf("%s/%s: reserved concurrency %v", stack, id, rc)
+			}
+		}
 	}
 }
