@@ -23,7 +23,7 @@ func TestEachFunctionBuildsItsPart(t *testing.T) {
 		contract.Cart:    (&httpapi.Cart{}).Routes(),
 		contract.Orders:  (&httpapi.Orders{}).Routes(),
 	}
-	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Images} {
+	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Images, contract.Expiry} {
 		t.Run(string(fn), func(t *testing.T) {
 			cfg, err := Load(fn, plausible)
 			if err != nil {
@@ -37,9 +37,15 @@ func TestEachFunctionBuildsItsPart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fn == contract.Images {
+			switch fn {
+			case contract.Images:
 				if shop.Images == nil {
 					t.Error("no image service")
+				}
+				return
+			case contract.Expiry:
+				if shop.Lifecycle == nil || shop.Cart != nil || shop.Catalog != nil {
+					t.Errorf("expiry builds %+v, want the orders' lifecycle alone", shop)
 				}
 				return
 			}
