@@ -52,6 +52,7 @@ const (
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
 	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
+	EnvOriginVerify   = "ORIGIN_VERIFY"    // the CDN's origin-verification value; empty: no CDN in front
 	EnvOrderHold      = "ORDER_HOLD"       // how long a pending order holds its units (Go duration)
 	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
 	EnvReaperTopic    = "REAPER_TOPIC_ARN" // where notices and reports go
@@ -70,12 +71,12 @@ const (
 var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 var (
-	catalogEnv = []string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL}
+	catalogEnv = []string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvOriginVerify}
 	cacheEnv   = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCartTTLUser, EnvCartTTLGuest}
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
-		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency}, cacheEnv),
-		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending}, cacheEnv),
+		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency, EnvOriginVerify}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvOriginVerify}, cacheEnv),
 		Expiry:     {EnvProductsTable, EnvOrdersTable, EnvCustomersTable},
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     {EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL},
@@ -208,6 +209,10 @@ const (
 	HeaderLocation       = "Location"
 	HeaderRequestID      = "X-Request-Id"
 	HeaderRetryAfter     = "Retry-After"
+	// HeaderOriginVerify carries the CDN's origin-verification value: with
+	// the edge profile, CloudFront adds it to every request it forwards, and
+	// the functions refuse requests without it (straight to execute-api).
+	HeaderOriginVerify = "X-Origin-Verify"
 )
 
 // CORSAllowHeaders are the request headers a browser may send cross-origin.

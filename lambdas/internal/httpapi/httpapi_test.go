@@ -431,3 +431,22 @@ func TestOnlyVerifiedEmail(t *testing.T) {
 		}
 	}
 }
+
+// With a CDN in front, a request without the origin-verification value (a
+// call straight to execute-api) is refused before any route runs.
+func TestOriginVerification(t *testing.T) {
+	rt := newTestRouter(t).RequireOrigin("s3cret")
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{{"", 403}, {"wrong", 403}, {"s3cret", 200}} {
+		ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /products", RawPath: "/products", Headers: map[string]string{}}
+		ev.RequestContext.HTTP.Method = "GET"
+		if tc.header != "" {
+			ev.Headers["x-origin-verify"] = tc.header
+		}
+		if resp, _ := rt.Serve(context.Background(), ev); resp.StatusCode != tc.want {
+			t.Errorf("X-Origin-Verify %q: %d, want %d", tc.header, resp.StatusCode, tc.want)
+		}
+	}
+}

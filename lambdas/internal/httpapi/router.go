@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"context"
@@ -66,6 +67,16 @@ type Router struct {
 	byKey     map[string]*Route
 	log       *slog.Logger
 	elsewhere []Route // served by other functions: known for 405s only
+	origin    string  // the X-Origin-Verify value every request must carry; empty: none
+}
+
+// RequireOrigin makes the router refuse (403) every request whose
+// X-Origin-Verify header is not value: with a CDN in front of the API, a call
+// straight to the execute-api endpoint skips the WAF and is refused. An
+// empty value requires nothing.
+func (rt *Router) RequireOrigin(value string) *Router {
+	rt.origin = value
+	return rt
 }
 
 // Elsewhere tells the router of routes that other functions serve, so that
@@ -143,6 +154,11 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		reqID = shop.NewID("R", start)
 	}
 	log := rt.log.With("request_id", reqID)
+	if rt.origin != "" && subtle.ConstantTimeCompare([]byte(headerOf(ev.Headers, contract.HeaderOriginVerify)), []byte(rt.origin)) != 1 {
+		out := rt.encode(log, reqID, Response{}, newProblem(http.StatusForbidden, "direct-call", "Call the API through its CDN."))
+		log.Warn("request", "route", "-", "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath, "status", out.StatusCode, "reason", "no origin verification")
+		return out, nil
+	}
 	route, params := rt.byKey[ev.RouteKey], ev.PathParameters
 	var resp Response
 	var err error
@@ -323,11 +339,13 @@ func claims(a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) map[s
 }
 
 // Header returns the value of the named header, whatever its case.
-func (r *Request) Header(name string) string {
-	if v, ok := r.Headers[strings.ToLower(name)]; ok {
+func (r *Request) Header(name string) string { return headerOf(r.Headers, name) }
+
+func headerOf(headers map[string]string, name string) string {
+	if v, ok := headers[strings.ToLower(name)]; ok {
 		return v
 	}
-	for k, v := range r.Headers {
+	for k, v := range headers {
 		if strings.EqualFold(k, name) {
 			return v
 		}

@@ -36,6 +36,10 @@ type Config struct {
 	// CartTTL are the sliding idle times of carts.
 	CartTTL cart.TTLs
 
+	// OriginVerify, when set, is the value every request must carry in
+	// X-Origin-Verify (the CDN in front of the API adds it).
+	OriginVerify string
+
 	// OrderLimits are the pending orders' hold and the limit per user.
 	OrderLimits orders.Limits
 
@@ -60,9 +64,11 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.readProducts(e)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readBucket(e)
+		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Cart:
 		c.readProducts(e)
 		c.readCache(e)
+		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Orders:
 		c.readProducts(e)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)
@@ -70,6 +76,7 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readCache(e)
 		c.OrderLimits = orders.Limits{Hold: e.duration(contract.EnvOrderHold, orders.DefaultLimits.Hold), MaxPending: e.count(contract.EnvMaxPending, orders.DefaultLimits.MaxPending)}
+		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Expiry:
 		c.ProductsTable = e.need(contract.EnvProductsTable)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)

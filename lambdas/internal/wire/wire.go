@@ -51,6 +51,8 @@ type Shop struct {
 	Carts   *cart.Service    // the cart's use cases, which checkout shares
 	// Lifecycle is the orders' service; the expiry job uses it alone.
 	Lifecycle *orders.Service
+
+	originVerify string
 }
 
 // Build builds every part that cfg and b allow. The catalogue needs the
@@ -63,7 +65,7 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 	if b.Log == nil {
 		b.Log = Logger()
 	}
-	s := &Shop{}
+	s := &Shop{originVerify: cfg.OriginVerify}
 	products := dynamo.NewProducts(b.DB, cfg.ProductsTable)
 	if b.Images != nil {
 		if cfg.ImagesBaseURL == "" {
@@ -131,7 +133,7 @@ func (s *Shop) Router(log *slog.Logger, fns ...contract.Function) *httpapi.Route
 	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
 		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
 	})
-	return httpapi.NewRouter(log, rs...).Elsewhere(others)
+	return httpapi.NewRouter(log, rs...).Elsewhere(others).RequireOrigin(s.originVerify)
 }
 
 // Logger is the JSON logger every function writes to stdout; CloudWatch keeps the lines as they are.
