@@ -58,6 +58,12 @@ type Stage struct {
 	// accounts have too little concurrency to reserve any).
 	ReservedConcurrency map[string]int `json:"reservedConcurrency,omitempty"`
 
+	// Edge, when set, puts CloudFront with an AWS WAF web ACL in front of
+	// the API (a Shop-<stage>-Edge stack in us-east-1 holds the web ACL), and
+	// the functions refuse calls that did not come through it. It needs the
+	// stage's region pinned (region).
+	Edge *Edge `json:"edge,omitempty"`
+
 	// StageTTLDays is how long a development stage lives after its last
 	// deploy: make deploy tags its stacks expires-at, and the account's reaper
 	// deletes them after. 0 means 7; prod never expires.
@@ -153,6 +159,9 @@ func (s Stage) Validate() error {
 	case s.OrderHoldMinutes < 0 || s.OrderHoldMinutes > 24*60 || s.MaxPendingOrders < 0 || s.MaxPendingOrders > 100:
 		return fmt.Errorf("stage %s: orderHoldMinutes must be 0 to 1440 and maxPendingOrders 0 to 100", s.Name)
 	}
+	if s.Edge != nil && (s.Region == "" || s.Edge.RateLimitPer5Min < 100) {
+		return fmt.Errorf("stage %s: edge needs the stage's region pinned and rateLimitPer5Min of at least 100 (WAF's minimum)", s.Name)
+	}
 	for fn, n := range s.ReservedConcurrency {
 		if n < 1 {
 			return fmt.Errorf("stage %s: reservedConcurrency of %s must be at least 1", s.Name, fn)
@@ -238,3 +247,13 @@ func (s Stage) MaxPending() int {
 	}
 	return s.MaxPendingOrders
 }
+
+// Edge configures the CDN and web ACL in front of the API.
+type Edge struct {
+	// RateLimitPer5Min blocks an IP address that sends more requests than
+	// this in five minutes.
+	RateLimitPer5Min int `json:"rateLimitPer5Min"`
+}
+
+// EdgeRegion is where CloudFront's web ACLs live.
+const EdgeRegion = "us-east-1"

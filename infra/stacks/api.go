@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -26,7 +28,8 @@ type ApiStackProps struct {
 	Data    *DataStack
 	Network *NetworkStack
 	Media   *MediaStack
-	DistDir string // where `make build` put the function binaries
+	Edge    *EdgeStack // nil without the edge profile
+	DistDir string     // where `make build` put the function binaries
 }
 
 // CatalogRoutes are the routes of the catalogue function; the OpenAPI document
@@ -75,6 +78,7 @@ type ApiStack struct {
 	Orders     components.GoFunction
 	Authorizer components.GoFunction
 	Expiry     components.GoFunction
+	Cdn        awscloudfront.Distribution // with the edge profile
 }
 
 // NewApiStack defines the stateless stack of a stage.
@@ -90,12 +94,17 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		}
 	}
 	products := props.Data.Products.Table()
+	origin := "" // no CDN in front: the functions check nothing
+	if props.Data.OriginSecret != nil {
+		origin = *props.Data.OriginSecret.SecretValue().UnsafeUnwrap()
+	}
 	s.Catalog = components.NewGoFunction(stack, "Catalog", common(contract.Catalog, "The product catalogue: /products", map[string]string{
 		contract.EnvProductsTable: *products.TableName(),
 		contract.EnvCursorSecret:  *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
 		contract.EnvCurrency:      stage.Currency,
 		contract.EnvImagesBucket:  *props.Media.Images.Bucket().BucketName(),
 		contract.EnvImagesBaseURL: *props.Media.Images.BaseURL(),
+		contract.EnvOriginVerify:  origin,
 	}, props.Data.Products, props.Data.CursorSecret, props.Media.Images))
 	grant(s.Catalog, contract.Catalog, props.Data, props.Media)
 	allowImageKeys(s.Catalog.Role())
@@ -120,6 +129,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Cart = components.NewGoFunction(stack, "Cart", inVpc(common(contract.Cart, "Shopping carts: /cart", map[string]string{
 		contract.EnvProductsTable: *products.TableName(),
 		contract.EnvCurrency:      stage.Currency,
+		contract.EnvOriginVerify:  origin,
 	}, props.Data.Products, props.Network.Cache)))
 	// Pricing a cart reads products by key; nothing else.
 	grant(s.Cart, contract.Cart, props.Data, props.Media)
@@ -135,6 +145,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvCurrency:       stage.Currency,
 		contract.EnvOrderHold:      stage.OrderHold().String(),
 		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
+		contract.EnvOriginVerify:   origin,
 	}, props.Data.Products, props.Data.Orders, props.Data.CursorSecret, props.Network.Cache)))
 	// Checkout reads products and takes stock in its transaction; nothing else.
 	grant(s.Orders, contract.Orders, props.Data, props.Media)
@@ -174,6 +185,10 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Api.AddRoutes(s.Cart.Function(), CartRoutes...)
 	s.Api.AddRoutes(s.Orders.Function(), OrderRoutes...)
 	s.Api.SetDefault(s.Catalog.Function())
+
+	if props.Edge != nil {
+		s.Cdn = newApiCdn(stack, s.Api, props.Edge, origin)
+	}
 
 	out := func(id, value, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
@@ -227,4 +242,37 @@ func allowImageKeys(role awsiam.IRole) {
 		Reason:    jsii.String("Objects under products/ only: every product image key is products/<product_id>/<ulid>.<ext>"),
 		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*ProductImagesBucket.*\/products\/\*$/g`)}},
 	}}, jsii.Bool(true))
+}
+
+// newApiCdn puts CloudFront in front of the API, with the edge stack's web
+// ACL: nothing cached, every viewer header but Host forwarded, and the
+// origin-verification header added, which the functions require.
+func newApiCdn(stack awscdk.Stack, api components.ShopApi, edge *EdgeStack, origin string) awscloudfront.Distribution {
+	domain := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), api.Api().ApiEndpoint(), nil))
+	cdn := awscloudfront.NewDistribution(stack, jsii.String("ApiCdn"), &awscloudfront.DistributionProps{
+		Comment: jsii.String("The shop's API behind AWS WAF"),
+		DefaultBehavior: &awscloudfront.BehaviorOptions{
+			Origin: awscloudfrontorigins.NewHttpOrigin(domain, &awscloudfrontorigins.HttpOriginProps{
+				ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
+				CustomHeaders:  &map[string]*string{contract.HeaderOriginVerify: jsii.String(origin)},
+			}),
+			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+			AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
+			CachePolicy:          awscloudfront.CachePolicy_CACHING_DISABLED(),
+			OriginRequestPolicy:  awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+		},
+		HttpVersion: awscloudfront.HttpVersion_HTTP2_AND_3,
+		PriceClass:  awscloudfront.PriceClass_PRICE_CLASS_100,
+		WebAclId:    edge.WebACL.AttrArn(),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(cdn, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("The shop sells everywhere; no geo restriction")},
+		{Id: jsii.String("AwsSolutions-CFR3"), Reason: jsii.String("The API's own access log records every request, with the caller; CloudFront logs would repeat it")},
+		{Id: jsii.String("AwsSolutions-CFR4"), Reason: jsii.String("CloudFront's default certificate on its cloudfront.net name; a custom domain with TLS 1.2 is a stage option for the images CDN and can be added here the same way")},
+	}, jsii.Bool(false))
+	awscdk.NewCfnOutput(stack, jsii.String("CdnApiUrl"), &awscdk.CfnOutputProps{
+		Value:       awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), cdn.DistributionDomainName()}),
+		Description: jsii.String("Base URL of the API through its CDN and web ACL: clients use this one"),
+	})
+	return cdn
 }

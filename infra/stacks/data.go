@@ -22,6 +22,9 @@ type DataStack struct {
 	Orders       components.OrderTables
 	Identity     components.Identity
 	CursorSecret awssecretsmanager.Secret
+	// OriginSecret, with the edge profile, is the value CloudFront adds to
+	// every request it forwards to the API and the functions require.
+	OriginSecret awssecretsmanager.Secret
 }
 
 // NewDataStack defines the stateful stack of stage.
@@ -44,5 +47,18 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		Id:     jsii.String("AwsSolutions-SMG4"),
 		Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
 	}}, jsii.Bool(false))
+	if stage.Edge != nil {
+		s.OriginSecret = awssecretsmanager.NewSecret(stack, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("X-Origin-Verify: proves a request to the API came through its CDN"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+			},
+			RemovalPolicy: components.StatefulRemoval(stage.Prod),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(s.OriginSecret, &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-SMG4"),
+			Reason: jsii.String("A shared value between CloudFront and the functions; rotating it means redeploying both, which a replaced secret does"),
+		}}, jsii.Bool(false))
+	}
 	return s
 }

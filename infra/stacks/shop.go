@@ -17,6 +17,7 @@ type Shop struct {
 	Network *NetworkStack
 	Media   *MediaStack
 	Api     *ApiStack
+	Edge    *EdgeStack // with the edge profile
 }
 
 // NewShop adds the stacks of stage to app. Stack ids carry the stage, and no
@@ -38,14 +39,26 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	mediaProps.Description = jsii.String("Shop " + stage.Name + ": product images bucket, CDN and upload checks")
 	media := NewMediaStack(app, prefix+"Media", MediaStackProps{StackProps: mediaProps, Stage: stage, Data: data, DistDir: distDir})
 	media.AddStackDependency(data.Stack, jsii.String("the images function links images to products"))
+	var edge *EdgeStack
+	if stage.Edge != nil {
+		edgeProps := base
+		edgeProps.Env = &awscdk.Environment{Account: strOrNil(stage.Account), Region: jsii.String(config.EdgeRegion)}
+		edgeProps.Description = jsii.String("Shop " + stage.Name + ": the web ACL of the API's CDN (us-east-1, where CloudFront's web ACLs live)")
+		edge = NewEdgeStack(app, prefix+"Edge", &edgeProps, stage)
+	}
 	apiProps := base
 	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
-	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, Media: media, DistDir: distDir})
+	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, Media: media, Edge: edge, DistDir: distDir})
 	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
 	api.AddStackDependency(network.Stack, jsii.String("the cart functions run in the VPC and use the cache"))
 	api.AddStackDependency(media.Stack, jsii.String("the catalogue signs image uploads"))
 
-	for _, stack := range []awscdk.Stack{data.Stack, network.Stack, media.Stack, api.Stack} {
+	stacks := []awscdk.Stack{data.Stack, network.Stack, media.Stack, api.Stack}
+	if edge != nil {
+		api.AddStackDependency(edge.Stack, jsii.String("the API's CDN uses the web ACL"))
+		stacks = append(stacks, edge.Stack)
+	}
+	for _, stack := range stacks {
 		tags := awscdk.Tags_Of(stack)
 		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
@@ -53,7 +66,7 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 		awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		components.OwnFunctionLogs(stack, stage.LogRetentionDays, stage.Prod)
 	}
-	return &Shop{Data: data, Network: network, Media: media, Api: api}
+	return &Shop{Data: data, Network: network, Media: media, Api: api, Edge: edge}
 }
 
 func strOrNil(s string) *string {

@@ -205,8 +205,8 @@ func TestNoUnsuppressedNagErrors(t *testing.T) {
 			}
 		}
 	}
-	if stacks != 9 {
-		t.Errorf("found %d shop stacks in the manifest, want 9 (Data, Network, Media and Api of two stages, and Shop-Account)", stacks)
+	if stacks != 10 {
+		t.Errorf("found %d shop stacks in the manifest, want 10 (Data, Network, Media and Api of two stages, prod's Edge, and Shop-Account)", stacks)
 	}
 	// cdk-nag ran: its report exists for every stack.
 	for name := range tpl {
@@ -226,7 +226,7 @@ func TestStackIdsCarryTheStage(t *testing.T) {
 	}
 	sort.Strings(names)
 	want := []string{"Shop-Account", "Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Media", "Shop-dev-test-Network",
-		"Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Media", "Shop-prod-Network"}
+		"Shop-prod-Api", "Shop-prod-Data", "Shop-prod-Edge", "Shop-prod-Media", "Shop-prod-Network"}
 	if js(names) != js(want) {
 		t.Errorf("stacks = %v, want %v", names, want)
 	}
@@ -281,8 +281,10 @@ func TestStatefulResourcesRetainedInProdOnly(t *testing.T) {
 					t.Errorf("%s: DeletionPolicy %q DeletionProtection %v", id, pool.DeletionPolicy, pool.Properties["DeletionProtection"])
 				}
 			}
-			if s := only(t, tt.stack, "AWS::SecretsManager::Secret"); s.DeletionPolicy != tt.policy {
-				t.Errorf("secret: DeletionPolicy %q", s.DeletionPolicy)
+			for id, s := range ofType(tt.stack, "AWS::SecretsManager::Secret") {
+				if s.DeletionPolicy != tt.policy {
+					t.Errorf("%s: DeletionPolicy %q", id, s.DeletionPolicy)
+				}
 			}
 		})
 	}
@@ -1309,5 +1311,48 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 				t.Errorf("%s/%s: reserved concurrency %v", stack, id, rc)
 			}
 		}
+	}
+}
+
+// Prod's edge: CloudFront in front of the API with the us-east-1 web ACL (a
+// per-IP rate limit, AWS's common and known-bad-inputs groups), nothing
+// cached, and the origin-verification header the functions require; a
+// development stage has none of it and its functions require nothing.
+func TestApiEdge(t *testing.T) {
+	acl := only(t, "Shop-prod-Edge", "AWS::WAFv2::WebACL").Properties
+	rules := js(acl["Rules"])
+	if acl["Scope"] != "CLOUDFRONT" || js(get(acl, "DefaultAction")) != `{"Allow":{}}` ||
+		!strings.Contains(rules, `"RateBasedStatement":{"AggregateKeyType":"IP","Limit":2000}`) ||
+		!strings.Contains(rules, `"Name":"AWSManagedRulesCommonRuleSet"`) || !strings.Contains(rules, `"Name":"AWSManagedRulesKnownBadInputsRuleSet"`) {
+		t.Errorf("web ACL = %s", js(acl))
+	}
+	var apiCdn map[string]any
+	for id, d := range ofType("Shop-prod-Api", "AWS::CloudFront::Distribution") {
+		if strings.HasPrefix(id, "ApiCdn") {
+			apiCdn = get(d.Properties, "DistributionConfig").(map[string]any)
+		}
+	}
+	if apiCdn == nil {
+		t.Fatal("prod: no CDN in front of the API")
+	}
+	if !strings.Contains(js(apiCdn["WebACLId"]), `"Region":"us-east-1","StackName":"Shop-prod-Edge"`) ||
+		!strings.Contains(js(get(apiCdn, "Origins", 0, "OriginCustomHeaders")), `"HeaderName":"X-Origin-Verify"`) ||
+		js(get(apiCdn, "DefaultCacheBehavior", "CachePolicyId")) != `"4135ea2d-6df8-44a3-9df3-4b5a84be39ad"` ||
+		js(get(apiCdn, "DefaultCacheBehavior", "ViewerProtocolPolicy")) != `"https-only"` {
+		t.Errorf("API CDN = %s", js(apiCdn))
+	}
+	for _, stage := range []string{"dev-test", "prod"} {
+		for id, fn := range ofType("Shop-"+stage+"-Api", "AWS::Lambda::Function") {
+			v, has := get(fn.Properties, "Environment", "Variables").(map[string]any)[contract.EnvOriginVerify]
+			if !has {
+				continue
+			}
+			if stage == "dev-test" && v != "" || stage == "prod" && !strings.Contains(js(v), "OriginSecret") {
+				t.Errorf("%s/%s: %s = %s", stage, id, contract.EnvOriginVerify, js(v))
+			}
+		}
+	}
+	if n := len(ofType("Shop-dev-test-Api", "AWS::CloudFront::Distribution")); n != 0 {
+		t.Errorf("a development stage has %d API CDNs", n)
 	}
 }
