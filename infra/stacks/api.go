@@ -41,6 +41,7 @@ var CatalogRoutes = []components.Route{
 	{Method: "PATCH", Path: "/products/{product_id}", Staff: true},
 	{Method: "DELETE", Path: "/products/{product_id}", Staff: true},
 	{Method: "POST", Path: "/products/{product_id}/image", Staff: true},
+	{Method: "GET", Path: "/trending", Public: true},
 }
 
 // CartRoutes go to the cart function: guest sessions, and the cart, which a
@@ -98,14 +99,16 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	if props.Data.OriginSecret != nil {
 		origin = *props.Data.OriginSecret.SecretValue().UnsafeUnwrap()
 	}
-	s.Catalog = components.NewGoFunction(stack, "Catalog", common(contract.Catalog, "The product catalogue: /products", map[string]string{
+	// Every function that reads or writes products runs in the VPC next to
+	// the cache: the product cache must hear of every write.
+	s.Catalog = newFunctionNextToCache(stack, "Catalog", props.Network, common(contract.Catalog, "The product catalogue: /products, /trending", map[string]string{
 		contract.EnvProductsTable: *products.TableName(),
 		contract.EnvCursorSecret:  *props.Data.CursorSecret.SecretValue().UnsafeUnwrap(),
 		contract.EnvCurrency:      stage.Currency,
 		contract.EnvImagesBucket:  *props.Media.Images.Bucket().BucketName(),
 		contract.EnvImagesBaseURL: *props.Media.Images.BaseURL(),
 		contract.EnvOriginVerify:  origin,
-	}, props.Data.Products, props.Data.CursorSecret, props.Media.Images))
+	}, props.Data.Products, props.Data.CursorSecret, props.Media.Images, props.Network.Cache))
 	grant(s.Catalog, contract.Catalog, props.Data, props.Media)
 	allowImageKeys(s.Catalog.Role())
 	allowIndexes(s.Catalog.Role(), "Listing a category queries the table's by-category index")
@@ -115,18 +118,13 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		contract.EnvUserPoolID: *pool.UserPoolId(), contract.EnvUserPoolClient: *client.UserPoolClientId(),
 	}, props.Data.Identity))
 
-	// The cart and orders functions run in the VPC, next to the cache.
-	cache := props.Network.Cache
-	inVpc := func(p components.GoFunctionProps) components.GoFunctionProps {
-		p.Network, p.SecurityGroup = props.Network.Network, cache.Clients()
-		p.Environment[contract.EnvCacheEndpoint] = *cache.Endpoint()
-		p.Environment[contract.EnvCacheName] = cache.Name()
-		p.Environment[contract.EnvCacheUser] = cache.UserID()
+	// The cart and orders functions keep carts in the cache.
+	withCarts := func(p components.GoFunctionProps) components.GoFunctionProps {
 		p.Environment[contract.EnvCartTTLUser] = fmt.Sprintf("%dh", stage.CartTTLUserHours)
 		p.Environment[contract.EnvCartTTLGuest] = fmt.Sprintf("%dh", stage.CartTTLGuestHours)
 		return p
 	}
-	s.Cart = components.NewGoFunction(stack, "Cart", inVpc(common(contract.Cart, "Shopping carts: /cart", map[string]string{
+	s.Cart = newFunctionNextToCache(stack, "Cart", props.Network, withCarts(common(contract.Cart, "Shopping carts: /cart", map[string]string{
 		contract.EnvProductsTable: *products.TableName(),
 		contract.EnvCurrency:      stage.Currency,
 		contract.EnvOriginVerify:  origin,
@@ -134,10 +132,9 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	// Pricing a cart reads products by key; nothing else.
 	grant(s.Cart, contract.Cart, props.Data, props.Media)
 	allowIndexes(s.Cart.Role(), "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve")
-	cache.GrantConnect(s.Cart.Role())
 
 	orders, customers := props.Data.Orders.Orders(), props.Data.Orders.Customers()
-	s.Orders = components.NewGoFunction(stack, "Orders", inVpc(common(contract.Orders, "Checkout, order history and profile: /orders, /me", map[string]string{
+	s.Orders = newFunctionNextToCache(stack, "Orders", props.Network, withCarts(common(contract.Orders, "Checkout, order history and profile: /orders, /me", map[string]string{
 		contract.EnvProductsTable:  *products.TableName(),
 		contract.EnvOrdersTable:    *orders.TableName(),
 		contract.EnvCustomersTable: *customers.TableName(),
@@ -150,16 +147,14 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	// Checkout reads products and takes stock in its transaction; nothing else.
 	grant(s.Orders, contract.Orders, props.Data, props.Media)
 	allowIndexes(s.Orders.Role(), "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve")
-	cache.GrantConnect(s.Orders.Role())
 
-	// The scheduled job that expires unpaid orders (outside the VPC: it
-	// needs only DynamoDB), every minute: units are back within two minutes
-	// of a hold's end.
-	s.Expiry = components.NewGoFunction(stack, "Expiry", common(contract.Expiry, "Expires pending orders past their hold, every minute", map[string]string{
+	// The scheduled job that expires unpaid orders, every minute: units are
+	// back within two minutes of a hold's end.
+	s.Expiry = newFunctionNextToCache(stack, "Expiry", props.Network, common(contract.Expiry, "Expires pending orders past their hold, every minute", map[string]string{
 		contract.EnvProductsTable:  *products.TableName(),
 		contract.EnvOrdersTable:    *orders.TableName(),
 		contract.EnvCustomersTable: *customers.TableName(),
-	}, props.Data.Products, props.Data.Orders))
+	}, props.Data.Products, props.Data.Orders, props.Network.Cache))
 	grant(s.Expiry, contract.Expiry, props.Data, props.Media)
 	allowIndexes(s.Expiry.Role(), "The job queries the Orders table's sparse index of pending orders")
 	awsevents.NewRule(stack, jsii.String("ExpirySchedule"), &awsevents.RuleProps{
@@ -200,6 +195,19 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("StaffPoolId", *props.Data.Identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
 	out("StaffPoolClientId", *props.Data.Identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
+}
+
+// newFunctionNextToCache defines a function in the VPC next to the cache,
+// with what it needs to connect as the cache's user, and the right to.
+func newFunctionNextToCache(scope constructs.Construct, id string, network *NetworkStack, p components.GoFunctionProps) components.GoFunction {
+	cache := network.Cache
+	p.Network, p.SecurityGroup = network.Network, cache.Clients()
+	p.Environment[contract.EnvCacheEndpoint] = *cache.Endpoint()
+	p.Environment[contract.EnvCacheName] = cache.Name()
+	p.Environment[contract.EnvCacheUser] = cache.UserID()
+	f := components.NewGoFunction(scope, id, p)
+	cache.GrantConnect(f.Role())
+	return f
 }
 
 // grant gives fn's role exactly the actions its code calls (contract.Grants).

@@ -18,6 +18,7 @@ type MediaStackProps struct {
 	awscdk.StackProps
 	Stage   config.Stage
 	Data    *DataStack
+	Network *NetworkStack // the images function tells the product cache of the images it links
 	DistDir string
 }
 
@@ -40,12 +41,12 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		Prod: stage.Prod, CorsOrigins: stage.CorsOrigins, DomainName: stage.CdnDomainName, CertificateArn: stage.CdnCertificateArn,
 	})
 	bucket, products := s.Images.Bucket(), props.Data.Products.Table()
-	s.Linker = components.NewGoFunction(stack, "Images", components.GoFunctionProps{
+	s.Linker = newFunctionNextToCache(stack, "Images", props.Network, components.GoFunctionProps{
 		Name: contract.Images, DistDir: props.DistDir, Description: "Checks uploaded product images and links them to their product",
 		Environment: map[string]string{
 			contract.EnvProductsTable: *products.TableName(), contract.EnvImagesBucket: *bucket.BucketName(), contract.EnvImagesBaseURL: *s.Images.BaseURL(),
 		},
-		Inputs:   []constructs.IConstruct{props.Data.Products},
+		Inputs:   []constructs.IConstruct{props.Data.Products, props.Network.Cache},
 		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
 	})
 	grant(s.Linker, contract.Images, props.Data, s)

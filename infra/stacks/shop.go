@@ -37,8 +37,9 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	network := NewNetworkStack(app, prefix+"Network", &netProps, stage)
 	mediaProps := base
 	mediaProps.Description = jsii.String("Shop " + stage.Name + ": product images bucket, CDN and upload checks")
-	media := NewMediaStack(app, prefix+"Media", MediaStackProps{StackProps: mediaProps, Stage: stage, Data: data, DistDir: distDir})
+	media := NewMediaStack(app, prefix+"Media", MediaStackProps{StackProps: mediaProps, Stage: stage, Data: data, Network: network, DistDir: distDir})
 	media.AddStackDependency(data.Stack, jsii.String("the images function links images to products"))
+	media.AddStackDependency(network.Stack, jsii.String("the images function runs in the VPC and tells the product cache"))
 	var edge *EdgeStack
 	if stage.Edge != nil {
 		edgeProps := base
@@ -50,7 +51,7 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
 	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, Media: media, Edge: edge, DistDir: distDir})
 	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
-	api.AddStackDependency(network.Stack, jsii.String("the cart functions run in the VPC and use the cache"))
+	api.AddStackDependency(network.Stack, jsii.String("the functions run in the VPC and use the cache"))
 	api.AddStackDependency(media.Stack, jsii.String("the catalogue signs image uploads"))
 
 	stacks := []awscdk.Stack{data.Stack, network.Stack, media.Stack, api.Stack}

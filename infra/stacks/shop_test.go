@@ -571,9 +571,9 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 		}
 	}
 	for fn, want := range map[string]string{
-		"Catalog": "dynamodb s3 xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
-		"Expiry": "dynamodb xray",
-		"Images": "dynamodb s3 xray",
+		"Catalog": "dynamodb ec2 elasticache s3 xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
+		"Expiry": "dynamodb ec2 elasticache xray",
+		"Images": "dynamodb ec2 elasticache s3 xray",
 	} {
 		var got []string
 		for k := range seen[fn] {
@@ -601,39 +601,54 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 // separate AWS::IAM::Policy that CloudFormation may attach later.
 func TestNetworkInterfaceRightsAreInTheRole(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
-		stack := "Shop-" + stage + "-Api"
-		for id, pol := range ofType(stack, "AWS::IAM::Policy") {
-			if strings.Contains(js(pol.Properties), "ec2:CreateNetworkInterface") {
-				t.Errorf("%s/%s: network interface rights in a separate policy", stack, id)
-			}
-		}
-		for _, fn := range []string{"Cart", "Orders"} {
-			found := false
-			for id, r := range ofType(stack, "AWS::IAM::Role") {
-				if strings.HasPrefix(id, fn+"Role") && strings.Contains(js(r.Properties["Policies"]), "ec2:CreateNetworkInterface") {
-					found = true
+		for part, fns := range vpcFunctions {
+			stack := "Shop-" + stage + "-" + part
+			for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+				if strings.Contains(js(pol.Properties), "ec2:CreateNetworkInterface") {
+					t.Errorf("%s/%s: network interface rights in a separate policy", stack, id)
 				}
 			}
-			if !found {
-				t.Errorf("%s: the %s role has no inline network interface rights", stack, fn)
+			for _, fn := range fns {
+				found := false
+				for id, r := range ofType(stack, "AWS::IAM::Role") {
+					if strings.HasPrefix(id, fn+"Role") && strings.Contains(js(r.Properties["Policies"]), "ec2:CreateNetworkInterface") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: the %s role has no inline network interface rights", stack, fn)
+				}
 			}
 		}
 	}
 }
 
-// Only the cart and orders functions run in the VPC, in its isolated subnets,
-// with the cache's client security group.
+// vpcFunctions are the functions next to the cache, by stack: every one that
+// reads or writes products or carts (the product cache hears of every write).
+var vpcFunctions = map[string][]string{"Api": {"Catalog", "Cart", "Orders", "Expiry"}, "Media": {"Images"}}
+
+// Exactly the shop's functions that use the cache run in the VPC, in its
+// isolated subnets, with the cache's client security group; the authorizer
+// and CDK's own handlers do not.
 func TestFunctionsInTheVpc(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
-		stack := "Shop-" + stage + "-Api"
-		for id, fn := range ofType(stack, "AWS::Lambda::Function") {
-			vpc := js(get(fn.Properties, "VpcConfig"))
-			inVpc := strings.HasPrefix(id, "Cart") || strings.HasPrefix(id, "Orders")
-			switch {
-			case !inVpc && vpc != "null":
-				t.Errorf("%s/%s runs in the VPC: %s", stack, id, vpc)
-			case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || !inIsolatedSubnets(stage, vpc)):
-				t.Errorf("%s/%s: VpcConfig %s, want the client security group and both isolated subnets", stack, id, vpc)
+		for part, fns := range vpcFunctions {
+			stack := "Shop-" + stage + "-" + part
+			found := map[string]bool{}
+			for id, fn := range ofType(stack, "AWS::Lambda::Function") {
+				vpc := js(get(fn.Properties, "VpcConfig"))
+				inVpc := slices.ContainsFunc(fns, func(f string) bool { return strings.HasPrefix(id, f) })
+				switch {
+				case !inVpc && vpc != "null":
+					t.Errorf("%s/%s runs in the VPC: %s", stack, id, vpc)
+				case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || !inIsolatedSubnets(stage, vpc)):
+					t.Errorf("%s/%s: VpcConfig %s, want the client security group and both isolated subnets", stack, id, vpc)
+				case inVpc:
+					found[id] = true
+				}
+			}
+			if len(found) != len(fns) {
+				t.Errorf("%s: %d functions in the VPC (%v), want %v", stack, len(found), found, fns)
 			}
 		}
 	}

@@ -71,15 +71,18 @@ const (
 var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 var (
-	catalogEnv = []string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvOriginVerify}
-	cacheEnv   = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCartTTLUser, EnvCartTTLGuest}
+	// Every function that writes or reads products reaches the cache: the
+	// product cache must hear of every write.
+	cacheConn  = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser}
+	cacheEnv   = slices.Concat(cacheConn, []string{EnvCartTTLUser, EnvCartTTLGuest})
+	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvOriginVerify}, cacheConn)
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
 		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency, EnvOriginVerify}, cacheEnv),
 		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvOriginVerify}, cacheEnv),
-		Expiry:     {EnvProductsTable, EnvOrdersTable, EnvCustomersTable},
+		Expiry:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable}, cacheConn),
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
-		Images:     {EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL},
+		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),
 		Reaper:     {EnvReaperTopic, EnvReaperMode},
 	}
 )
@@ -186,16 +189,27 @@ const AdminGroup = "admin"
 // of objects under it, and the roles are scoped to it.
 const ImagesPrefix = "products/"
 
+// ProductKeyPrefix starts the product cache's entries ({product:<table>/<id>}) and
+// ViewsKeyPrefix the view-count buckets ({views:<table>/<list>}:<hour>).
+const (
+	ProductKeyPrefix = "{product:"
+	ViewsKeyPrefix   = "{views:"
+)
+
+// MetricsNamespace is the CloudWatch namespace of the shop's own metrics
+// (embedded-metric log lines).
+const MetricsNamespace = "Shop"
+
 // CartKeyPrefix starts every cart key in the cache ({cart:u:<sub>},
 // {cart:g:<session>}); the braces make a key's hash slot its owner's.
 const CartKeyPrefix = "{cart:"
 
 // CacheAccessString is the ACL of the functions' cache user: their own keys
-// only, reads, writes, Lua scripts, the connection commands, and the CLUSTER
+// only (carts and sessions, product entries, view buckets), reads, writes, Lua scripts, the connection commands, and the CLUSTER
 // subcommands the cluster client reads the slot map with. The CDK app gives the
 // ElastiCache user this string and the local redis-server its ACL user, so the
 // integration tests prove the string is enough.
-const CacheAccessString = "on ~" + CartKeyPrefix + "* resetchannels -@all +@read +@write +@scripting +@connection -@dangerous " +
+const CacheAccessString = "on ~" + CartKeyPrefix + "* ~" + ProductKeyPrefix + "* ~" + ViewsKeyPrefix + "* resetchannels -@all +@read +@write +@scripting +@connection -@dangerous " +
 	"+cluster|slots +cluster|shards +cluster|nodes +cluster|info +cluster|myid"
 
 // HTTP headers of the API.

@@ -58,6 +58,25 @@ type ListQuery struct {
 	After    *PageKey
 }
 
+// Cache is a read-through cache in front of the store, which also counts
+// views and knows what is trending. Writers invalidate what they wrote.
+type Cache interface {
+	Invalidator
+	// Get returns the product, from the cache or from load.
+	Get(ctx context.Context, id string, load func(context.Context, string) (Product, error)) (Product, error)
+	// View counts one view of p; best effort.
+	View(ctx context.Context, p Product)
+	// Trending is up to n product ids, most viewed in the window first, and
+	// their views; ok is false when the cache cannot be asked.
+	Trending(ctx context.Context, category string, n int) (ids []string, views []int64, ok bool)
+}
+
+// Invalidator drops products from the cache after they were written (by
+// any function: the catalogue, checkout, cancel, expiry, an image linked).
+type Invalidator interface {
+	Invalidate(ctx context.Context, ids ...string)
+}
+
 // Store keeps products. Implementations return errors wrapping shop.ErrExists,
 // shop.ErrNotFound and shop.ErrStale for the cases their methods name.
 type Store interface {

@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
@@ -15,6 +17,7 @@ type Service struct {
 	cursors  *cursor.Codec
 	currency string
 	now      func() time.Time
+	cache    Cache // optional
 }
 
 // NewService returns the catalogue over store. currency is the default for
@@ -51,6 +54,7 @@ func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
 	if err := s.store.Create(ctx, p); err != nil {
 		return Product{}, fmt.Errorf("create product %q: %w", p.ProductID, err)
 	}
+	s.invalidate(ctx, p.ProductID) // a re-created product: nothing of the old one survives
 	return p, nil
 }
 
@@ -59,11 +63,85 @@ func (s *Service) Get(ctx context.Context, id string) (Product, error) {
 	if !shop.ValidID(id) {
 		return Product{}, shop.Invalid("product_id", shop.IDRule)
 	}
-	p, err := s.store.Get(ctx, id)
+	p, err := s.read(ctx, id)
 	if err != nil {
 		return Product{}, fmt.Errorf("get product %q: %w", id, err)
 	}
+	if s.cache != nil {
+		s.cache.View(ctx, p)
+	}
 	return p, nil
+}
+
+// read is one product, through the cache when there is one.
+func (s *Service) read(ctx context.Context, id string) (Product, error) {
+	if s.cache != nil {
+		return s.cache.Get(ctx, id, s.store.Get)
+	}
+	return s.store.Get(ctx, id)
+}
+
+// SetCache puts a read-through cache in front of the store.
+func (s *Service) SetCache(c Cache) { s.cache = c }
+
+// invalidate tells the cache that id was written.
+func (s *Service) invalidate(ctx context.Context, id string) {
+	if s.cache != nil {
+		s.cache.Invalidate(ctx, id)
+	}
+}
+
+// MaxTrending bounds a trending list.
+const MaxTrending = 50
+
+// Trend is a trending product and its views in the window.
+type Trend struct {
+	Product Product `json:"product"`
+	Views   int64   `json:"views"`
+}
+
+// Trending is the most viewed products of the last 24 hours, of one category
+// or of all, most viewed first; deleted products never appear.
+func (s *Service) Trending(ctx context.Context, category string, limit int) ([]Trend, error) {
+	var v shop.Violations
+	if limit == 0 {
+		limit = 10
+	}
+	if limit < 1 || limit > MaxTrending {
+		v.Add("limit", "must be an integer from 1 to "+strconv.Itoa(MaxTrending))
+	}
+	if category != "" {
+		checkText(&v, "category", category, 1, MaxCategoryLength)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if s.cache == nil {
+		return nil, fmt.Errorf("trending: %w: no cache", shop.ErrUnavailable)
+	}
+	// Ask for more than limit: deleted products drop out below.
+	ids, views, ok := s.cache.Trending(ctx, category, 2*limit)
+	if !ok {
+		return nil, fmt.Errorf("trending: %w", shop.ErrUnavailable)
+	}
+	out := make([]Trend, 0, limit)
+	for i, id := range ids {
+		if len(out) == limit {
+			break
+		}
+		p, err := s.read(ctx, id)
+		if errors.Is(err, shop.ErrNotFound) {
+			continue // deleted
+		}
+		if err != nil {
+			return nil, fmt.Errorf("trending product %q: %w", id, err)
+		}
+		if category != "" && p.Category != category {
+			continue // moved to another category since
+		}
+		out = append(out, Trend{Product: p, Views: views[i]})
+	}
+	return out, nil
 }
 
 // List returns a page of one category (through the category index) or of all products.
@@ -114,6 +192,7 @@ func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *in
 	if err != nil {
 		return Product{}, fmt.Errorf("update product %q: %w", id, err)
 	}
+	s.invalidate(ctx, id)
 	return p, nil
 }
 
@@ -126,5 +205,6 @@ func (s *Service) Delete(ctx context.Context, id string, ifVersion *int64) (Prod
 	if err != nil {
 		return Product{}, fmt.Errorf("delete product %q: %w", id, err)
 	}
+	s.invalidate(ctx, id)
 	return p, nil
 }

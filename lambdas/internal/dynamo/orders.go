@@ -565,7 +565,7 @@ func (st *Orders) Confirm(ctx context.Context, orderID, ref string, now time.Tim
 	return orders.Order{}, fmt.Errorf("confirm order: %w: it keeps changing", shop.ErrThrottled)
 }
 
-func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) (int, error) {
+func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) ([]orders.Order, error) {
 	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &st.orders, IndexName: aws.String(contract.PendingIndex),
 		KeyConditionExpression:    aws.String("#pending = :one AND #hold <= :now"),
@@ -574,9 +574,9 @@ func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) (int,
 		Limit:                     aws.Int32(int32(limit)),
 	})
 	if err != nil {
-		return 0, classify("find due orders", err)
+		return nil, classify("find due orders", err)
 	}
-	n := 0
+	var expired []orders.Order
 	for _, item := range out.Items {
 		// The index holds keys only: the table's and its own.
 		var key struct {
@@ -584,11 +584,11 @@ func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) (int,
 			SK     string `dynamodbav:"sk"`
 		}
 		if err := attributevalue.UnmarshalMap(item, &key); err != nil {
-			return n, fmt.Errorf("decode due order: %w", err)
+			return expired, fmt.Errorf("decode due order: %w", err)
 		}
 		o, err := st.load(ctx, key.UserID, strings.TrimPrefix(key.SK, orderPrefix))
 		if err != nil {
-			return n, err
+			return expired, err
 		}
 		if !o.found || o.Status != orders.StatusPending {
 			continue // the index lags the table: moved on already
@@ -598,9 +598,10 @@ func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) (int,
 			continue // cancelled or confirmed first
 		}
 		if err != nil {
-			return n, err
+			return expired, err
 		}
-		n++
+		o.Status = orders.StatusExpired
+		expired = append(expired, o.Order)
 	}
-	return n, nil
+	return expired, nil
 }

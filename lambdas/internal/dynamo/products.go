@@ -53,6 +53,9 @@ func (s *Products) Get(ctx context.Context, id string) (catalog.Product, error) 
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table,
 		Key:       productKey(id),
+		// Strongly consistent: a read after an acknowledged write sees it,
+		// which the product cache's no-stale rule builds on.
+		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return catalog.Product{}, classify("get product", err)

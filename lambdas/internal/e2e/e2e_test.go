@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -138,7 +139,14 @@ func guest(session string) who { return who{session: session} }
 // call sends one request the way API Gateway would, to the route it matches.
 func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers ...string) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	ev := events.APIGatewayV2HTTPRequest{RouteKey: "$default", RawPath: path, Body: body, Headers: map[string]string{}}
+	path, query, _ := strings.Cut(path, "?")
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: "$default", RawPath: path, RawQueryString: query, Body: body, Headers: map[string]string{}}
+	if q, err := url.ParseQuery(query); err == nil && query != "" {
+		ev.QueryStringParameters = map[string]string{}
+		for k, v := range q {
+			ev.QueryStringParameters[k] = strings.Join(v, ",") // as API Gateway joins repeated parameters
+		}
+	}
 	ev.RequestContext.HTTP.Method = method
 	if r, params, _ := e.router.Match(method, path); r != nil {
 		ev.RouteKey, ev.PathParameters = r.Key(), params

@@ -104,6 +104,7 @@ func TestUploadLinksTheImage(t *testing.T) {
 	e := newShop(t)
 	id := "IMG" + shop.NewID("", time.Now())
 	e.addProduct(t, id, 100, 1)
+	expect(t, e.call(t, who{}, "GET", "/products/"+id, ""), 200, "a read, which fills the cache")
 	u := e.askUpload(t, id, "image/png", len(png))
 	if !strings.HasPrefix(u.Key, "products/"+id+"/") || !strings.HasSuffix(u.Key, ".png") || u.Method != "PUT" {
 		t.Fatalf("upload = %+v", u)
@@ -115,7 +116,10 @@ func TestUploadLinksTheImage(t *testing.T) {
 	if code := put(t, u, png, nil); code != 200 {
 		t.Fatalf("upload = %d", code)
 	}
-	waitFor(t, "image_url set", func() bool { return e.product(t, id).ImageURL != nil })
+	// Through the API, so through the cache, which the event handler told.
+	waitFor(t, "image_url set", func() bool {
+		return decode[catalog.Product](t, e.call(t, who{}, "GET", "/products/"+id, "")).ImageURL != nil
+	})
 	p := e.product(t, id)
 	if *p.ImageURL != "https://cdn.test/"+u.Key || p.Version != 2 {
 		t.Fatalf("image_url %q version %d", *p.ImageURL, p.Version)
@@ -148,7 +152,10 @@ func TestRepeatedUploadEventsKeepTheImage(t *testing.T) {
 	if code := put(t, u, png, nil); code != 200 {
 		t.Fatalf("upload = %d", code)
 	}
-	waitFor(t, "image_url set", func() bool { return e.product(t, id).ImageURL != nil })
+	// Through the API, so through the cache, which the event handler told.
+	waitFor(t, "image_url set", func() bool {
+		return decode[catalog.Product](t, e.call(t, who{}, "GET", "/products/"+id, "")).ImageURL != nil
+	})
 	linked := e.product(t, id)
 
 	// The same notification delivered again, twice, straight to the handler.

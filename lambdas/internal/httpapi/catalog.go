@@ -33,6 +33,7 @@ func (c *Catalog) Routes() []Route {
 		{http.MethodPatch, "/products/{product_id}", Admin, c.update},
 		{http.MethodDelete, "/products/{product_id}", Admin, c.remove},
 		{http.MethodPost, "/products/{product_id}/image", Admin, c.upload},
+		{http.MethodGet, "/trending", Public, c.trending},
 	}
 }
 
@@ -128,7 +129,7 @@ func (c *Catalog) list(ctx context.Context, r *Request) (Response, error) {
 			return Response{}, shop.Invalid(name, "is not a known query parameter")
 		}
 	}
-	limit, err := queryInt(r.Query, "limit")
+	limit, err := queryInt(r.Query, "limit", catalog.MaxPageSize)
 	if err != nil {
 		return Response{}, err
 	}
@@ -140,6 +141,29 @@ func (c *Catalog) list(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return Response{Status: http.StatusOK, Body: page}, nil
+}
+
+// trendingWindow is the window GET /trending reports.
+const trendingWindow = "24h"
+
+func (c *Catalog) trending(ctx context.Context, r *Request) (Response, error) {
+	for name := range r.Query {
+		if name != "category" && name != "limit" {
+			return Response{}, shop.Invalid(name, "is not a known query parameter")
+		}
+	}
+	limit, err := queryInt(r.Query, "limit", catalog.MaxTrending)
+	if err != nil {
+		return Response{}, err
+	}
+	if cat, ok := r.Query["category"]; ok && cat == "" {
+		return Response{}, shop.Invalid("category", "must not be empty")
+	}
+	items, err := c.svc.Trending(ctx, r.Query["category"], limit)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusOK, Body: map[string]any{"items": items, "window": trendingWindow}}, nil
 }
 
 func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {

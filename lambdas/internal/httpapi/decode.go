@@ -112,8 +112,8 @@ func (o *object) Int(name string, dst **int64) {
 // Err reports the violations found while reading.
 func (o *object) Err() error { return o.v.Err() }
 
-// queryInt reads an optional integer query parameter.
-func queryInt(q map[string]string, name string) (int, error) {
+// queryInt reads an optional integer query parameter of at most max (0 when absent).
+func queryInt(q map[string]string, name string, max int) (int, error) {
 	s, ok := q[name]
 	if !ok {
 		return 0, nil
@@ -123,7 +123,7 @@ func queryInt(q map[string]string, name string) (int, error) {
 		return 0, shop.Invalid(name, "must be an integer")
 	}
 	if n == 0 {
-		return 0, shop.Invalid(name, "must be an integer from 1 to 100")
+		return 0, shop.Invalid(name, "must be an integer from 1 to "+strconv.Itoa(max))
 	}
 	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -53,7 +54,7 @@ func (h *Orders) list(ctx context.Context, r *Request) (Response, error) {
 			return Response{}, shop.Invalid(name, "is not a known query parameter")
 		}
 	}
-	limit, err := queryInt(r.Query, "limit")
+	limit, err := queryInt(r.Query, "limit", catalog.MaxPageSize)
 	if err != nil {
 		return Response{}, err
 	}

@@ -74,6 +74,7 @@ type Service struct {
 	baseURL  string // the CDN (or locally the local API) in front of the bucket
 	log      *slog.Logger
 	now      func() time.Time
+	inv      catalog.Invalidator // the product cache, when there is one
 }
 
 // NewService returns the service; image URLs are baseURL + "/" + key.
@@ -191,12 +192,19 @@ func (s *Service) Landed(ctx context.Context, key string) (Outcome, error) {
 		s.log.WarnContext(ctx, "image rejected", "key", key, "reason", reason)
 		// A repeated PUT on a linked image's URL may have replaced good bytes
 		// with bad: the product must not point at what is about to go.
-		if _, err := s.products.ClearImage(ctx, productID, key, s.now()); err != nil {
+		cleared, err := s.products.ClearImage(ctx, productID, key, s.now())
+		if err != nil {
 			return "", fmt.Errorf("unlink %s: %w", key, err)
+		}
+		if cleared {
+			s.invalidate(ctx, productID)
 		}
 		return Rejected, s.delete(ctx, key)
 	}
 	previous, err := s.products.SetImage(ctx, productID, key, s.baseURL+"/"+key, s.now())
+	if err == nil && previous != key {
+		s.invalidate(ctx, productID)
+	}
 	switch {
 	case errors.Is(err, shop.ErrNotFound), errors.Is(err, shop.ErrStale):
 		s.log.InfoContext(ctx, "image orphaned", "key", key, "reason", err.Error())
@@ -232,4 +240,13 @@ func (s *Service) RemoveAll(ctx context.Context, productID string) error {
 		return nil
 	}
 	return s.delete(ctx, keys...)
+}
+
+// SetInvalidator tells the product cache of the products an upload changes.
+func (s *Service) SetInvalidator(inv catalog.Invalidator) { s.inv = inv }
+
+func (s *Service) invalidate(ctx context.Context, id string) {
+	if s.inv != nil {
+		s.inv.Invalidate(ctx, id)
+	}
 }

@@ -150,7 +150,7 @@ func (s *Backends) createBucket(ctx context.Context, origins []string) error {
 
 // Clients are the backends as the shop's builder takes them.
 func (s *Backends) Clients(log *slog.Logger) wire.Backends {
-	return wire.Backends{DB: s.DB, Cache: s.Cache, Images: s.Bucket, Log: log}
+	return wire.Backends{DB: s.DB, Cache: s.Cache, Images: s.Bucket, Log: log, Function: "local"}
 }
 
 // Checks are the health checks of the backends.

@@ -254,7 +254,7 @@ func (m *Orders) Confirm(_ context.Context, orderID, ref string, now time.Time) 
 	return m.finish(o, orders.StatusConfirmed, false, now), nil
 }
 
-func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) (int, error) {
+func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) ([]orders.Order, error) {
 	m.products.mu.Lock()
 	defer m.products.mu.Unlock()
 	m.mu.Lock()
@@ -266,10 +266,9 @@ func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) (int, er
 		}
 	}
 	slices.SortFunc(due, func(a, b orders.Order) int { return cmp.Compare(a.ExpiresAt, b.ExpiresAt) })
-	n := 0
+	var out []orders.Order
 	for _, o := range due[:min(limit, len(due))] {
-		m.finish(o, orders.StatusExpired, true, now)
-		n++
+		out = append(out, m.finish(o, orders.StatusExpired, true, now))
 	}
-	return n, nil
+	return out, nil
 }

@@ -107,9 +107,9 @@ type Store interface {
 	// that is not pending, or whose hold ended, is ErrNotPending.
 	Confirm(ctx context.Context, orderID, reference string, now time.Time) (Order, error)
 	// ExpireDue expires up to limit pending orders whose hold ended before
-	// now, each with its stock return in one transaction, and says how many
-	// it expired.
-	ExpireDue(ctx context.Context, now time.Time, limit int) (int, error)
+	// now, each with its stock return in one transaction, and returns the
+	// orders it expired.
+	ExpireDue(ctx context.Context, now time.Time, limit int) ([]Order, error)
 	// Get returns one of userID's orders or shop.ErrNotFound.
 	Get(ctx context.Context, userID, orderID string) (Order, error)
 	// List returns userID's orders, newest first, after the given key.

@@ -53,6 +53,7 @@ type Service struct {
 	limits   Limits
 	log      *slog.Logger
 	now      func() time.Time
+	inv      catalog.Invalidator // the product cache, when there is one
 }
 
 // NewService returns the service. currency is the carts' currency.
@@ -186,6 +187,7 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 		if err != nil {
 			return Order{}, fmt.Errorf("commit order: %w", err)
 		}
+		s.invalidate(ctx, o) // stock held: the products changed
 		return o, nil
 	}
 }
@@ -219,6 +221,7 @@ func (s *Service) Cancel(ctx context.Context, userID, orderID string) (Order, er
 	if err != nil {
 		return Order{}, fmt.Errorf("cancel order %q: %w", orderID, err)
 	}
+	s.invalidate(ctx, o) // stock returned (or, for a repeat, nothing: harmless)
 	return o, nil
 }
 
@@ -264,8 +267,12 @@ func (s *Service) ExpireDue(ctx context.Context, batch int) (int, error) {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*time.Second {
 			return total, nil
 		}
-		n, err := s.store.ExpireDue(ctx, s.now(), batch)
+		expired, err := s.store.ExpireDue(ctx, s.now(), batch)
+		n := len(expired)
 		total += n
+		for _, o := range expired {
+			s.invalidate(ctx, o)
+		}
 		if err != nil {
 			return total, fmt.Errorf("expire orders: %w", err)
 		}
@@ -356,4 +363,18 @@ func (s *Service) Rename(ctx context.Context, who shop.Identity, name string) (C
 		return Customer{}, err
 	}
 	return s.store.Rename(ctx, Customer{UserID: who.Subject, Email: who.Email, Name: name, CreatedAt: s.now().Format(time.RFC3339)})
+}
+
+// SetInvalidator tells the product cache of the products whose stock moves.
+func (s *Service) SetInvalidator(inv catalog.Invalidator) { s.inv = inv }
+
+func (s *Service) invalidate(ctx context.Context, o Order) {
+	if s.inv == nil {
+		return
+	}
+	ids := make([]string, len(o.Items))
+	for i, it := range o.Items {
+		ids[i] = it.ProductID
+	}
+	s.inv.Invalidate(ctx, ids...)
 }

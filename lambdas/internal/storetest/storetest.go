@@ -373,16 +373,16 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		place(t, e, "OF", 5, 3, now.Add(10*time.Minute)) // not due yet
 		due := now.Add(16 * time.Minute)
-		n, err := e.Orders.ExpireDue(ctx, due, 2)
-		if err != nil || n != 2 {
-			t.Fatalf("first batch = %d, %v; want 2", n, err)
+		got, err := e.Orders.ExpireDue(ctx, due, 2)
+		if err != nil || len(got) != 2 || got[0].Status != orders.StatusExpired || len(got[0].Items) != 1 {
+			t.Fatalf("first batch = %+v, %v; want 2 expired orders", got, err)
 		}
-		n, err = e.Orders.ExpireDue(ctx, due, 2)
-		if err != nil || n != 1 {
-			t.Fatalf("second batch = %d, %v; want 1", n, err)
+		got, err = e.Orders.ExpireDue(ctx, due, 2)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("second batch = %d, %v; want 1", len(got), err)
 		}
-		if n, _ := e.Orders.ExpireDue(ctx, due, 2); n != 0 {
-			t.Errorf("third batch expired %d", n)
+		if got, _ := e.Orders.ExpireDue(ctx, due, 2); len(got) != 0 {
+			t.Errorf("third batch expired %d", len(got))
 		}
 		if s := stock(t, e); s != 95 {
 			t.Errorf("stock %d, want 95 (the 3 expired returned, the fresh 5 held)", s)
@@ -424,11 +424,11 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 						t.Errorf("confirm: %v", err)
 					}
 				case 2:
-					n, err := e.Orders.ExpireDue(ctx, end, 10)
+					got, err := e.Orders.ExpireDue(ctx, end, 10)
 					if err != nil {
 						t.Errorf("expire: %v", err)
 					}
-					expired.Add(int32(n))
+					expired.Add(int32(len(got)))
 				}
 			}()
 		}

@@ -29,7 +29,7 @@ func TestEachFunctionBuildsItsPart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := cfg.Backends(awsCfg, log)
+			b, err := cfg.Backends(fn, awsCfg, log)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -65,6 +65,7 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readBucket(e)
 		c.OriginVerify = e.get(contract.EnvOriginVerify)
+		c.readCacheConn(e)
 	case contract.Cart:
 		c.readProducts(e)
 		c.readCache(e)
@@ -82,9 +83,11 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.OrdersTable = e.need(contract.EnvOrdersTable)
 		c.CustomersTable = e.need(contract.EnvCustomersTable)
 		c.OrderLimits = orders.DefaultLimits
+		c.readCacheConn(e)
 	case contract.Images:
 		c.ProductsTable = e.need(contract.EnvProductsTable)
 		c.readBucket(e)
+		c.readCacheConn(e)
 	case contract.Authorizer:
 		c.UserPoolID = e.need(contract.EnvUserPoolID)
 		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
@@ -124,10 +127,14 @@ func (c *Config) readBucket(e *envReader) {
 	c.ImagesBaseURL = e.need(contract.EnvImagesBaseURL)
 }
 
-func (c *Config) readCache(e *envReader) {
+func (c *Config) readCacheConn(e *envReader) {
 	c.CacheEndpoint = e.need(contract.EnvCacheEndpoint)
 	c.CacheName = e.need(contract.EnvCacheName)
 	c.CacheUser = e.need(contract.EnvCacheUser)
+}
+
+func (c *Config) readCache(e *envReader) {
+	c.readCacheConn(e)
 	c.CartTTL = cart.TTLs{User: e.duration(contract.EnvCartTTLUser, DefaultCartTTL.User), Guest: e.duration(contract.EnvCartTTLGuest, DefaultCartTTL.Guest)}
 }
 

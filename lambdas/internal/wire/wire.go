@@ -30,6 +30,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/views"
 )
 
 // Backends are the clients the shop runs on. A function passes only those
@@ -39,6 +40,8 @@ type Backends struct {
 	Cache  redis.Cmdable // nil: no cart, no checkout
 	Images images.Store  // nil: no uploads, no image events
 	Log    *slog.Logger
+	// Function names the function in the shop's metrics.
+	Function contract.Function
 }
 
 // Shop is the shop's parts. A part is nil when its configuration or its
@@ -51,13 +54,18 @@ type Shop struct {
 	Carts   *cart.Service    // the cart's use cases, which checkout shares
 	// Lifecycle is the orders' service; the expiry job uses it alone.
 	Lifecycle *orders.Service
+	// ProductCache is the read-through product cache, view counts and
+	// trending, when there is a cache.
+	ProductCache *views.Cache
 
 	originVerify string
 }
 
 // Build builds every part that cfg and b allow. The catalogue needs the
-// images bucket; the cart needs the cache; checkout needs the cart and the
-// order tables.
+// images bucket; the cart needs the cache and the carts' idle times; checkout
+// needs the cart and the order tables. With a cache, the product cache sits
+// in front of the catalogue, and every writer of products tells it of its
+// writes.
 func Build(cfg Config, b Backends) (*Shop, error) {
 	if cfg.ProductsTable == "" || b.DB == nil {
 		return nil, errors.New("the shop needs the Products table and a DynamoDB client")
@@ -80,10 +88,23 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 			return nil, err
 		}
 	}
-	if cursors != nil && s.Images != nil {
-		s.Catalog = httpapi.NewCatalog(catalog.NewService(products, cursors, cfg.Currency), s.Images)
-	}
+	// The product cache, which every writer of products tells of its writes.
+	var productCache *views.Cache
 	if b.Cache != nil {
+		productCache = views.New(b.Cache, b.Log, string(b.Function), cfg.ProductsTable)
+		s.ProductCache = productCache
+		if s.Images != nil {
+			s.Images.SetInvalidator(productCache)
+		}
+	}
+	if cursors != nil && s.Images != nil {
+		svc := catalog.NewService(products, cursors, cfg.Currency)
+		if productCache != nil {
+			svc.SetCache(productCache)
+		}
+		s.Catalog = httpapi.NewCatalog(svc, s.Images)
+	}
+	if b.Cache != nil && cfg.CartTTL != (cart.TTLs{}) { // the cart's functions: not the catalogue, images or the job
 		s.Carts = cart.NewService(rediscart.NewStore(b.Cache), rediscart.NewSessions(b.Cache), products, cfg.Currency, cfg.CartTTL)
 		s.Cart = httpapi.NewCart(s.Carts)
 	}
@@ -98,6 +119,9 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 			carts = s.Carts
 		}
 		s.Lifecycle = orders.NewService(store, carts, cursors, cfg.Currency, limits, b.Log)
+		if productCache != nil {
+			s.Lifecycle.SetInvalidator(productCache)
+		}
 		if s.Carts != nil && cursors != nil {
 			s.Orders = httpapi.NewOrders(s.Lifecycle)
 		}
@@ -187,8 +211,8 @@ func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
 
 // Backends connects to what cfg names in AWS: DynamoDB always, the images
 // bucket and the cache when configured.
-func (cfg Config) Backends(awsCfg aws.Config, log *slog.Logger) (Backends, error) {
-	b := Backends{DB: dynamo.NewClient(awsCfg, cfg.DynamoEndpoint), Log: log}
+func (cfg Config) Backends(fn contract.Function, awsCfg aws.Config, log *slog.Logger) (Backends, error) {
+	b := Backends{DB: dynamo.NewClient(awsCfg, cfg.DynamoEndpoint), Log: log, Function: fn}
 	if cfg.ImagesBucket != "" {
 		b.Images = bucket.New(bucket.NewClient(awsCfg, cfg.S3Endpoint), cfg.ImagesBucket)
 	}
@@ -221,7 +245,7 @@ func Function(fn contract.Function) (*Shop, *slog.Logger) {
 	if err != nil {
 		Fatal(log, err)
 	}
-	b, err := cfg.Backends(awsCfg, log)
+	b, err := cfg.Backends(fn, awsCfg, log)
 	if err != nil {
 		Fatal(log, err)
 	}
