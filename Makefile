@@ -19,7 +19,7 @@ LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -bu
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -159,8 +159,15 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 		go test -tags integration -run '^$$' -bench Expire -benchtime 1x -timeout 600s ./internal/e2e/
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
 	./.ci/synth-times.sh
+	$(MAKE) --no-print-directory load-views
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
+# The product cache under a Zipf read load, from a second process against the
+# local API (bounded: 1,000 products, 20,000 reads per run, loopback only).
+load-views: check-backends node_modules/.installed $(VERSITYGW) ## product cache hit ratio, table reads and latency, on and off
+	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local && GOWORK=off go build -o ../$(DIST)/viewload ./cmd/viewload
+	tools/with-local.sh bash -c './$(DIST)/viewload -url "$$BASE_URL"'
+
 local: check-backends node_modules/.installed $(VERSITYGW) ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)

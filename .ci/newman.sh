@@ -1,18 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Postman collection with newman against a local API that this script
-# starts on a free port and always stops.
+# Runs the Postman collection with newman against a local API that
+# tools/with-local.sh starts on a free port and always stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/node_modules/.bin:$PATH"
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-log=$(mktemp)
-DYNAMODB_LOCAL_DIR="$PWD/node_modules/amplify-dynamodb-simulator/emulator" ./dist/local --port "$port" --seed >"$log" 2>&1 &
-pid=$!
-trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 240); do
-  if curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; then break; fi
-  kill -0 $pid 2>/dev/null || { cat "$log"; echo "local API exited" >&2; exit 1; }
-  sleep 0.25
-done
-newman run docs/postman/shop.postman_collection.json -e docs/postman/local.postman_environment.json \
-  --env-var "baseUrl=http://127.0.0.1:$port" --bail --color off --reporters cli
+exec tools/with-local.sh bash -c 'newman run docs/postman/shop.postman_collection.json -e docs/postman/local.postman_environment.json \
+  --env-var "baseUrl=$BASE_URL" --bail --color off --reporters cli'

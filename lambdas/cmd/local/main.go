@@ -90,6 +90,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	defer pending.Wait()
 	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, shop.Images.HandleS3Event))
 	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
+	srv.Mount("/local/product-cache", localapi.ProductCache(shop.ProductCache))
 	if seed {
 		if err := loadSeed(ctx, dev.DB, dev.Config.ProductsTable); err != nil {
 			return err

@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,7 +56,28 @@ type Cache struct {
 	// afterLoad, in tests, runs between a miss's table read and its put:
 	// the race window, forced.
 	afterLoad func()
+
+	off          atomic.Bool  // reads go to the table (a measurement's baseline)
+	reads, loads atomic.Int64 // product reads, and those the table served
 }
+
+// Stats are the product reads through the cache and the table reads among
+// them, since the start.
+type Stats struct {
+	Reads      int64 `json:"reads"`
+	TableReads int64 `json:"table_reads"`
+	Enabled    bool  `json:"enabled"`
+}
+
+// Stats reports the reads so far.
+func (c *Cache) Stats() Stats {
+	return Stats{Reads: c.reads.Load(), TableReads: c.loads.Load(), Enabled: !c.off.Load()}
+}
+
+// SetEnabled turns the product cache on or off: off, every read goes to the
+// table (writes still invalidate, so turning it on again is safe). The local
+// API exposes it for the load measurement.
+func (c *Cache) SetEnabled(on bool) { c.off.Store(!on) }
 
 // New returns the cache of the products in table over rdb; fn names the
 // function in the metric. Keys carry the table's name, so that stages or
@@ -133,6 +155,11 @@ func (c *Cache) fallback(ctx context.Context, op string, err error) {
 // Get returns the product from the cache, or from load (the table, read
 // strongly consistent) and then fills the cache if no write came between.
 func (c *Cache) Get(ctx context.Context, id string, load func(context.Context, string) (catalog.Product, error)) (catalog.Product, error) {
+	c.reads.Add(1)
+	if c.off.Load() {
+		c.loads.Add(1)
+		return load(ctx, id)
+	}
 	var gen, body string
 	known := c.call(ctx, "get", func(ctx context.Context) error {
 		v, err := c.rdb.HMGet(ctx, c.entryKey(id), "g", "b").Result()
@@ -154,6 +181,7 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context, s
 			return p, nil
 		}
 	}
+	c.loads.Add(1)
 	p, err := load(ctx, id)
 	if err != nil || !known {
 		return p, err
