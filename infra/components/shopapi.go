@@ -32,7 +32,10 @@ type ShopApiProps struct {
 	PaymentsClient awscognito.IUserPoolClient
 	// RouteThrottles are per-route limits (route key, e.g. "POST /orders",
 	// to rate and burst) below the stage's default.
-	RouteThrottles   map[string]Throttle
+	RouteThrottles map[string]Throttle
+	// DetailedMetrics are routes (keys of RouteThrottles) that publish
+	// their own metrics (ApiId, Stage, Method, Resource), for an SLO.
+	DetailedMetrics  []string
 	ThrottleRate     float64
 	ThrottleBurst    float64
 	LogRetentionDays int
@@ -160,7 +163,11 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		settings := map[string]interface{}{}
 		for _, key := range slices.Sorted(maps.Keys(props.RouteThrottles)) {
 			t := props.RouteThrottles[key]
-			settings[key] = map[string]interface{}{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
+			setting := map[string]interface{}{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
+			if slices.Contains(props.DetailedMetrics, key) {
+				setting["DetailedMetricsEnabled"] = true
+			}
+			settings[key] = setting
 		}
 		// The L2 stage has no per-route settings; the L1 property does.
 		stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)

@@ -74,10 +74,47 @@ type Stage struct {
 	// that an account holds many development stages.
 	OwnNetwork bool `json:"ownNetwork,omitempty"`
 
+	// Monitoring: the alarms' thresholds and who hears of them. Zero
+	// values take DefaultMonitoring's.
+	Monitoring Monitoring `json:"monitoring,omitempty"`
+
 	// CDN of product images: a custom domain and its ACM certificate (in
 	// us-east-1) give it TLS 1.2 or later; both or neither.
 	CdnDomainName     string `json:"cdnDomainName,omitempty"`
 	CdnCertificateArn string `json:"cdnCertificateArn,omitempty"`
+}
+
+// Monitoring is a stage's alarm settings. Prod gets the full set of alarms
+// and the checkout SLO; development stages get the dashboard and the few
+// alarms that every tier has.
+type Monitoring struct {
+	AlarmEmail               string  `json:"alarmEmail,omitempty"`
+	Api5xxPercent            float64 `json:"api5xxPercent,omitempty"`
+	ApiLatencyP99Ms          float64 `json:"apiLatencyP99Ms,omitempty"`
+	DurationPercentOfTimeout float64 `json:"durationPercentOfTimeout,omitempty"`
+	CacheUsePercent          float64 `json:"cacheUsePercent,omitempty"`
+	PeriodMinutes            float64 `json:"periodMinutes,omitempty"`
+	EvaluationPeriods        float64 `json:"evaluationPeriods,omitempty"`
+	// CheckoutAvailability is the SLO of POST /orders (e.g. 0.999), in prod.
+	CheckoutAvailability float64 `json:"checkoutAvailability,omitempty"`
+}
+
+// DefaultMonitoring: 1% 5xx, p99 over 2 s, 80% of a function's timeout or of
+// the cache's limits, for 3 periods of 5 minutes; checkout at 99.9%.
+var DefaultMonitoring = Monitoring{Api5xxPercent: 1, ApiLatencyP99Ms: 2000, DurationPercentOfTimeout: 80, CacheUsePercent: 80,
+	PeriodMinutes: 5, EvaluationPeriods: 3, CheckoutAvailability: 0.999}
+
+// Alarms is the stage's monitoring with defaults for what it leaves zero.
+func (s Stage) Alarms() Monitoring {
+	m, d := s.Monitoring, DefaultMonitoring
+	for _, f := range []struct{ v, def *float64 }{{&m.Api5xxPercent, &d.Api5xxPercent}, {&m.ApiLatencyP99Ms, &d.ApiLatencyP99Ms},
+		{&m.DurationPercentOfTimeout, &d.DurationPercentOfTimeout}, {&m.CacheUsePercent, &d.CacheUsePercent},
+		{&m.PeriodMinutes, &d.PeriodMinutes}, {&m.EvaluationPeriods, &d.EvaluationPeriods}, {&m.CheckoutAvailability, &d.CheckoutAvailability}} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	return m
 }
 
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
@@ -158,6 +195,10 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: checkoutThrottleRate and checkoutThrottleBurst must be positive, and the rate at most throttleRate", s.Name)
 	case s.OrderHoldMinutes < 0 || s.OrderHoldMinutes > 24*60 || s.MaxPendingOrders < 0 || s.MaxPendingOrders > 100:
 		return fmt.Errorf("stage %s: orderHoldMinutes must be 0 to 1440 and maxPendingOrders 0 to 100", s.Name)
+	}
+	if m := s.Alarms(); m.Api5xxPercent < 0 || m.Api5xxPercent > 100 || m.DurationPercentOfTimeout > 100 || m.CacheUsePercent > 100 ||
+		m.PeriodMinutes < 1 || m.EvaluationPeriods < 1 || m.CheckoutAvailability <= 0.5 || m.CheckoutAvailability >= 1 {
+		return fmt.Errorf("stage %s: monitoring: percentages must be 0 to 100, periodMinutes and evaluationPeriods at least 1, checkoutAvailability between 0.5 and 1", s.Name)
 	}
 	if s.Edge != nil && (s.Region == "" || s.Edge.RateLimitPer5Min < 100) {
 		return fmt.Errorf("stage %s: edge needs the stage's region pinned and rateLimitPer5Min of at least 100 (WAF's minimum)", s.Name)

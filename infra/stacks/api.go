@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -80,6 +81,7 @@ type ApiStack struct {
 	Authorizer components.GoFunction
 	Expiry     components.GoFunction
 	Cdn        awscloudfront.Distribution // with the edge profile
+	Monitoring components.Monitoring
 }
 
 // NewApiStack defines the stateless stack of a stage.
@@ -170,6 +172,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		GuestAuthorizer: s.Authorizer.Function(),
 		PaymentsClient:  props.Data.Identity.PaymentsClient(),
 		// The routes that move stock get less than the catalogue's reads.
+		// Route metrics for checkout's SLO (custom metrics: prod only).
+		DetailedMetrics: map[bool][]string{true: {"POST /orders"}}[stage.Prod],
 		RouteThrottles: map[string]components.Throttle{
 			"POST /orders":                    {Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
 			"POST /orders/{order_id}/cancel":  {Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
@@ -180,6 +184,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Api.AddRoutes(s.Cart.Function(), CartRoutes...)
 	s.Api.AddRoutes(s.Orders.Function(), OrderRoutes...)
 	s.Api.SetDefault(s.Catalog.Function())
+
+	s.Monitoring = newMonitoring(stack, s, props)
 
 	if props.Edge != nil {
 		s.Cdn = newApiCdn(stack, s.Api, props.Edge, origin)
@@ -195,6 +201,56 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	out("StaffPoolId", *props.Data.Identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
 	out("StaffPoolClientId", *props.Data.Identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
+}
+
+// BusinessMetrics are the shop's own metrics (embedded-metric lines in
+// contract.MetricsNamespace), by name, and the functions that emit them.
+var BusinessMetrics = map[string][]string{
+	"OrdersPlaced":      {string(contract.Orders)},
+	"CheckoutConflicts": {string(contract.Orders)},
+	"IdempotentReplays": {string(contract.Orders)},
+	"CacheUnavailable":  {string(contract.Cart), string(contract.Orders)},
+	"ImagesRejected":    {string(contract.Images)},
+	"CacheFallbacks":    {string(contract.Catalog), string(contract.Orders), string(contract.Images), string(contract.Expiry)},
+}
+
+// newMonitoring declares the stage's signals: the API, every function, the
+// tables, the cache, the images failure queue, the shop's own metrics and,
+// in prod, the checkout SLO.
+func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) components.Monitoring {
+	stage, alarms := props.Stage, props.Stage.Alarms()
+	m := components.NewMonitoring(stack, "Monitoring", components.MonitoringProps{
+		Stage: stage.Name, Full: stage.Prod, AlarmEmail: alarms.AlarmEmail,
+		Thresholds: components.Thresholds{Api5xxPercent: alarms.Api5xxPercent, ApiLatencyP99Ms: alarms.ApiLatencyP99Ms,
+			DurationPercentOfTimeout: alarms.DurationPercentOfTimeout, CacheUsePercent: alarms.CacheUsePercent,
+			PeriodMinutes: alarms.PeriodMinutes, EvaluationPeriods: alarms.EvaluationPeriods},
+	})
+	apiID := s.Api.Api().ApiId()
+	m.Api(apiID)
+	for _, f := range []struct {
+		name    contract.Function
+		fn      components.GoFunction
+		timeout float64
+	}{{contract.Catalog, s.Catalog, 10}, {contract.Cart, s.Cart, 10}, {contract.Orders, s.Orders, 10},
+		{contract.Authorizer, s.Authorizer, 10}, {contract.Expiry, s.Expiry, 10}, {contract.Images, props.Media.Linker, 20}} {
+		m.Function(string(f.name), f.fn.Function(), f.timeout)
+	}
+	m.Table("products", props.Data.Products.Table())
+	m.Table("orders", props.Data.Orders.Orders())
+	m.Table("customers", props.Data.Orders.Customers())
+	m.Cache(stage.CacheName(), stage.CacheMaxECPU, stage.CacheMaxStorageGB)
+	m.FailureQueue("images", props.Media.Failures)
+	m.Business(contract.MetricsNamespace, BusinessMetrics)
+	// Checkout's availability from its route's own metrics (detailed
+	// metrics on POST /orders: see ShopApiProps.DetailedMetrics).
+	checkout := map[string]*string{"ApiId": apiID, "Stage": jsii.String("$default"), "Method": jsii.String("POST"), "Resource": jsii.String("/orders")}
+	metric := func(name, statistic string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/ApiGateway"), MetricName: jsii.String(name),
+			Statistic: jsii.String(statistic), DimensionsMap: &checkout, Period: awscdk.Duration_Minutes(jsii.Number(alarms.PeriodMinutes))})
+	}
+	m.Slo("Checkout", metric("5xx", "Sum"), metric("Count", "Sum"), alarms.CheckoutAvailability)
+	m.LatencySlo("Checkout", metric("Latency", "p99"), alarms.ApiLatencyP99Ms)
+	return m
 }
 
 // newFunctionNextToCache defines a function in the VPC next to the cache,

@@ -2,8 +2,11 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -30,6 +33,9 @@ type MediaStack struct {
 	awscdk.Stack
 	Images components.ProductImages
 	Linker components.GoFunction
+	// Failures holds the upload events that the images function failed
+	// three times (once and two retries): nothing is lost silently.
+	Failures awssqs.Queue
 }
 
 // NewMediaStack defines the media stack of stage.
@@ -52,6 +58,20 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	grant(s.Linker, contract.Images, props.Data, s)
 	allowImageKeys(s.Linker.Role())
 	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the action is a key update")
+	s.Failures = awssqs.NewQueue(stack, jsii.String("ImagesFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   components.StatefulRemoval(stage.Prod),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.Failures, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the failure destination of the images function"),
+	}}, jsii.Bool(false))
+	s.Linker.Function().ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		OnFailure:     awslambdadestinations.NewSqsDestination(s.Failures),
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+	})
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
 		&awss3.NotificationKeyFilter{Prefix: jsii.String(contract.ImagesPrefix)})
 
@@ -70,5 +90,6 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	}
 	out("ImagesBucketName", bucket.BucketName(), "Private bucket of product images")
 	out("ImagesBaseUrl", s.Images.BaseURL(), "CDN in front of the images bucket")
+	out("ImagesFailuresQueueUrl", s.Failures.QueueUrl(), "Upload events the images function failed: redrive with tools/redrive-images.sh")
 	return s
 }

@@ -559,6 +559,11 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					case actions != want || !strings.Contains(res, `"/products/*"`):
 						t.Errorf("%s: %s on %s, want %s on products/*", id, actions, res, want)
 					}
+				case strings.Contains(actions, "sqs:"):
+					seen[fn]["sqs"] = true
+					if fn != "Images" || actions != "[sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage]" || !strings.Contains(res, "ImagesFailures") {
+						t.Errorf("%s: %s on %s, want only the images function sending to its failure queue", id, actions, res)
+					}
 				case actions == "elasticache:Connect":
 					seen[fn]["elasticache"] = true
 					if !strings.Contains(res, "CartCache") || !strings.Contains(res, "CartCacheUser") {
@@ -573,7 +578,7 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 	for fn, want := range map[string]string{
 		"Catalog": "dynamodb ec2 elasticache s3 xray", "Cart": "dynamodb ec2 elasticache xray", "Orders": "dynamodb ec2 elasticache xray", "Authorizer": "xray",
 		"Expiry": "dynamodb ec2 elasticache xray",
-		"Images": "dynamodb ec2 elasticache s3 xray",
+		"Images": "dynamodb ec2 elasticache s3 sqs xray",
 	} {
 		var got []string
 		for k := range seen[fn] {
@@ -1294,6 +1299,10 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 		st := only(t, stack, "AWS::ApiGatewayV2::Stage").Properties
 		want := map[string]string{"dev-test": `{"ThrottlingBurstLimit":10,"ThrottlingRateLimit":5}`, "prod": `{"ThrottlingBurstLimit":40,"ThrottlingRateLimit":20}`}[stage]
 		for _, key := range []string{"POST /orders", "POST /orders/{order_id}/cancel", "POST /orders/{order_id}/confirm"} {
+			want := want
+			if stage == "prod" && key == "POST /orders" { // checkout's SLO reads its route metrics
+				want = `{"DetailedMetricsEnabled":true,` + want[1:]
+			}
 			if got := js(get(st, "RouteSettings", key)); got != want {
 				t.Errorf("%s: %s throttle = %s, want %s", stack, key, got, want)
 			}

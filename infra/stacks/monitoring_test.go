@@ -1,0 +1,181 @@
+package stacks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// alarmSpec is what an alarm watches, read from the template.
+func alarmSpec(a resource) string {
+	p := a.Properties
+	if p["Metrics"] != nil { // metric math: the expression and its inputs
+		var parts []string
+		for _, m := range p["Metrics"].([]any) {
+			mm := m.(map[string]any)
+			if e, ok := mm["Expression"]; ok {
+				parts = append(parts, fmt.Sprint(e))
+				continue
+			}
+			stat := get(mm, "MetricStat")
+			parts = append(parts, fmt.Sprintf("%s/%s %s %v", get(stat, "Metric", "Namespace"), get(stat, "Metric", "MetricName"), get(stat, "Stat"), get(stat, "Period")))
+		}
+		return strings.Join(parts, "; ")
+	}
+	stat := p["Statistic"]
+	if stat == nil {
+		stat = p["ExtendedStatistic"]
+	}
+	return fmt.Sprintf("%s/%s %s %v", p["Namespace"], p["MetricName"], stat, p["Period"])
+}
+
+// Every alarm of each tier: what it watches, its threshold and how long a
+// breach must last, and that it tells the stage's alarm topic.
+func TestAlarmsPerTier(t *testing.T) {
+	want := map[string]map[string]string{
+		"dev-test": {
+			"Api5xx":                "IF(requests > 0, 100 * errors / requests, 0); AWS/ApiGateway/5xx Sum 300; AWS/ApiGateway/Count Sum 300 >= 1 x3",
+			"FunctionCatalogErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionCartErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
+			"FunctionOrdersErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionAuthorizerErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
+			"FunctionExpiryErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionImagesErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
+			"CacheThrottled": "AWS/ElastiCache/ThrottledCmds Sum 300 >= 1 x3",
+			"ImagesFailures": "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
+		},
+	}
+	prod := map[string]string{
+		"ApiLatency":              "AWS/ApiGateway/Latency p99 300 >= 2000 x3",
+		"CacheEcpu":               "AWS/ElastiCache/ElastiCacheProcessingUnits Sum 300 >= 2.4e+07 x3", // 100,000/s x 80% x 300 s
+		"CacheStorage":            "AWS/ElastiCache/BytesUsedForCache Maximum 300 >= 8e+09 x3",        // 10 GB x 80%
+		"TableProductsThrottles":  "reads + writes; AWS/DynamoDB/ReadThrottleEvents Sum 300; AWS/DynamoDB/WriteThrottleEvents Sum 300 >= 1 x3",
+		"TableOrdersThrottles":    "reads + writes; AWS/DynamoDB/ReadThrottleEvents Sum 300; AWS/DynamoDB/WriteThrottleEvents Sum 300 >= 1 x3",
+		"TableCustomersThrottles": "reads + writes; AWS/DynamoDB/ReadThrottleEvents Sum 300; AWS/DynamoDB/WriteThrottleEvents Sum 300 >= 1 x3",
+		"CheckoutLatencyP99":      "AWS/ApiGateway/Latency p99 300 >= 2000 x3",
+		"CheckoutBurn144x60m":     "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 3600; AWS/ApiGateway/Count Sum 3600 >= 0.0144 x1",
+		"CheckoutBurn144x5m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 300; AWS/ApiGateway/Count Sum 300 >= 0.0144 x1",
+		"CheckoutBurn6x360m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 21600; AWS/ApiGateway/Count Sum 21600 >= 0.006 x1",
+		"CheckoutBurn6x30m":       "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 1800; AWS/ApiGateway/Count Sum 1800 >= 0.006 x1",
+	}
+	for _, fn := range []string{"Catalog", "Cart", "Orders", "Authorizer", "Expiry", "Images"} {
+		timeout := map[bool]string{true: "16000", false: "8000"}[fn == "Images"] // 80% of 20 s or 10 s
+		prod["Function"+fn+"Throttles"] = "AWS/Lambda/Throttles Sum 300 >= 1 x3"
+		prod["Function"+fn+"Duration"] = "AWS/Lambda/Duration p99 300 >= " + timeout + " x3"
+	}
+	want["prod"] = map[string]string{}
+	for k, v := range want["dev-test"] {
+		want["prod"][k] = v
+	}
+	for k, v := range prod {
+		want["prod"][k] = v
+	}
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		topic := ""
+		for id := range ofType(stack, "AWS::SNS::Topic") {
+			if strings.HasPrefix(id, "MonitoringAlarms") {
+				topic = id
+			}
+		}
+		if topic == "" {
+			t.Fatalf("%s: no alarm topic", stack)
+		}
+		got := map[string]string{}
+		for id, a := range ofType(stack, "AWS::CloudWatch::Alarm") {
+			name := strings.TrimPrefix(id, "Monitoring")
+			name = name[:len(name)-8] // the hash CDK appends
+			got[name] = fmt.Sprintf("%s >= %v x%v", alarmSpec(a), a.Properties["Threshold"], a.Properties["EvaluationPeriods"])
+			if !strings.Contains(js(a.Properties["AlarmActions"]), topic) || !strings.Contains(js(a.Properties["OKActions"]), topic) {
+				if !strings.HasPrefix(name, "CheckoutBurn") { // the composite alarms notify
+					t.Errorf("%s/%s does not tell the topic: %s", stack, id, js(a.Properties["AlarmActions"]))
+				}
+			}
+			if a.Properties["TreatMissingData"] != "notBreaching" {
+				t.Errorf("%s/%s: missing data %v", stack, id, a.Properties["TreatMissingData"])
+			}
+		}
+		for name, spec := range want[stage] {
+			if got[name] != spec {
+				t.Errorf("%s: alarm %s = %q, want %q", stack, name, got[name], spec)
+			}
+		}
+		var extra []string
+		for name := range got {
+			if _, ok := want[stage][name]; !ok {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			t.Errorf("%s: alarms not in the tier: %v", stack, extra)
+		}
+		composites := ofType(stack, "AWS::CloudWatch::CompositeAlarm")
+		if stage == "prod" {
+			if len(composites) != 2 {
+				t.Errorf("%s: %d burn-rate composite alarms, want 2", stack, len(composites))
+			}
+			for id, c := range composites {
+				rule := js(c.Properties["AlarmRule"])
+				if !strings.Contains(rule, "AND") || !strings.Contains(js(c.Properties["AlarmActions"]), topic) {
+					t.Errorf("%s/%s: rule %s, actions %s", stack, id, rule, js(c.Properties["AlarmActions"]))
+				}
+			}
+		} else if len(composites) != 0 {
+			t.Errorf("%s: SLO alarms in a development stage", stack)
+		}
+		t.Logf("%s: %d alarms, %d composite", stack, len(got), len(composites))
+	}
+}
+
+// The SLO's metrics exist only with detailed metrics on the route; the
+// alarms' dimensions are the API, its stage and the route.
+func TestCheckoutSloReadsTheRouteMetrics(t *testing.T) {
+	stack := "Shop-prod-Api"
+	for id, a := range ofType(stack, "AWS::CloudWatch::Alarm") {
+		if !strings.Contains(id, "Burn") {
+			continue
+		}
+		dims := js(get(a.Properties, "Metrics", 1, "MetricStat", "Metric", "Dimensions"))
+		for _, d := range []string{`"Name":"ApiId"`, `{"Name":"Method","Value":"POST"}`, `{"Name":"Resource","Value":"/orders"}`, `{"Name":"Stage","Value":"$default"}`} {
+			if !strings.Contains(dims, d) {
+				t.Errorf("%s: dimensions %s lack %s", id, dims, d)
+			}
+		}
+	}
+}
+
+// A dashboard per stage, with the API, every function, the tables, the
+// cache, the failure queue and the shop's own metrics.
+func TestDashboard(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Api"
+		d := only(t, stack, "AWS::CloudWatch::Dashboard").Properties
+		if d["DashboardName"] != "Shop-"+stage {
+			t.Errorf("%s: dashboard %v", stack, d["DashboardName"])
+		}
+		body := js(d["DashboardBody"])
+		for _, s := range []string{`API requests and errors`, `API latency`, `catalog function`, `images function`, `expiry function`,
+			`products table`, `Cache ECPU`, `images failures`, `OrdersPlaced`, `CheckoutConflicts`, `IdempotentReplays`,
+			`CacheUnavailable`, `ImagesRejected`, `CacheFallbacks`, `ThrottledCmds`, `BytesUsedForCache`, `ConcurrentExecutions`} {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: the dashboard has no %s", stack, s)
+			}
+		}
+	}
+}
+
+// The images function's failed events go to an encrypted queue, kept 14
+// days, after two retries.
+func TestImagesFailureDestination(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Media"
+		q := only(t, stack, "AWS::SQS::Queue").Properties
+		if q["SqsManagedSseEnabled"] != true || q["MessageRetentionPeriod"] != float64(14*24*3600) {
+			t.Errorf("%s: failure queue %s", stack, js(q))
+		}
+		cfg := only(t, stack, "AWS::Lambda::EventInvokeConfig").Properties
+		if cfg["MaximumRetryAttempts"] != float64(2) || !strings.Contains(js(get(cfg, "DestinationConfig", "OnFailure")), "ImagesFailures") ||
+			!strings.Contains(js(cfg["FunctionName"]), "Images") {
+			t.Errorf("%s: async config %s", stack, js(cfg))
+		}
+	}
+}
