@@ -203,17 +203,6 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	return s
 }
 
-// BusinessMetrics are the shop's own metrics (embedded-metric lines in
-// contract.MetricsNamespace), by name, and the functions that emit them.
-var BusinessMetrics = map[string][]string{
-	"OrdersPlaced":      {string(contract.Orders)},
-	"CheckoutConflicts": {string(contract.Orders)},
-	"IdempotentReplays": {string(contract.Orders)},
-	"CacheUnavailable":  {string(contract.Cart), string(contract.Orders)},
-	"ImagesRejected":    {string(contract.Images)},
-	"CacheFallbacks":    {string(contract.Catalog), string(contract.Orders), string(contract.Images), string(contract.Expiry)},
-}
-
 // newMonitoring declares the stage's signals: the API, every function, the
 // tables, the cache, the images failure queue, the shop's own metrics and,
 // in prod, the checkout SLO.
@@ -240,7 +229,13 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	m.Table("customers", props.Data.Orders.Customers())
 	m.Cache(stage.CacheName(), stage.CacheMaxECPU, stage.CacheMaxStorageGB)
 	m.FailureQueue("images", props.Media.Failures)
-	m.Business(contract.MetricsNamespace, BusinessMetrics)
+	business := map[string][]string{}
+	for name, fns := range contract.Metrics {
+		for _, fn := range fns {
+			business[name] = append(business[name], string(fn))
+		}
+	}
+	m.Business(contract.MetricsNamespace, business)
 	// Checkout's availability from its route's own metrics (detailed
 	// metrics on POST /orders: see ShopApiProps.DetailedMetrics).
 	checkout := map[string]*string{"ApiId": apiID, "Stage": jsii.String("$default"), "Method": jsii.String("POST"), "Resource": jsii.String("/orders")}

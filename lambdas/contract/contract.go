@@ -200,6 +200,17 @@ const (
 // (embedded-metric log lines).
 const MetricsNamespace = "Shop"
 
+// Metrics are the shop's own metrics and the functions that emit them: the
+// dashboard graphs each, by function.
+var Metrics = map[string][]Function{
+	"OrdersPlaced":      {Orders},
+	"CheckoutConflicts": {Orders},
+	"IdempotentReplays": {Orders},
+	"CacheUnavailable":  {Cart, Orders},
+	"ImagesRejected":    {Images},
+	"CacheFallbacks":    {Catalog, Orders, Images, Expiry},
+}
+
 // CartKeyPrefix starts every cart key in the cache ({cart:u:<sub>},
 // {cart:g:<session>}); the braces make a key's hash slot its owner's.
 const CartKeyPrefix = "{cart:"

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -39,11 +40,17 @@ func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
 	}
 	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header("Idempotency-Key"), req)
 	if err != nil {
+		if p, _ := problemFor(err); p.Status == http.StatusConflict {
+			metrics.Add(ctx, metrics.CheckoutConflicts, 1)
+		}
 		return Response{}, err
 	}
 	headers := map[string]string{"Location": "/orders/" + o.OrderID}
 	if replayed {
 		headers["Idempotent-Replayed"] = "true"
+		metrics.Add(ctx, metrics.IdempotentReplays, 1)
+	} else {
+		metrics.Add(ctx, metrics.OrdersPlaced, 1)
 	}
 	return Response{Status: http.StatusCreated, Headers: headers, Body: o}, nil
 }

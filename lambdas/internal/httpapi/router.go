@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -68,6 +69,13 @@ type Router struct {
 	log       *slog.Logger
 	elsewhere []Route // served by other functions: known for 405s only
 	origin    string  // the X-Origin-Verify value every request must carry; empty: none
+	function  string  // the metrics' Function dimension
+}
+
+// Named names the function in the metrics of the request lines.
+func (rt *Router) Named(function string) *Router {
+	rt.function = function
+	return rt
 }
 
 // RequireOrigin makes the router refuse (403) every request whose
@@ -190,6 +198,7 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		}
 	}
 	routeKey, sub := "-", ""
+	ctx, counts := metrics.With(ctx)
 	if route != nil {
 		routeKey = route.Key()
 		req := newRequest(ev, params, log)
@@ -202,9 +211,15 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		resp, err = rt.call(callCtx, route, req)
 		cancel()
 	}
+	if errors.Is(err, shop.ErrCacheUnavailable) {
+		metrics.Add(ctx, metrics.CacheUnavailable, 1)
+	}
 	out := rt.encode(log, reqID, resp, err)
-	log.Info("request", "route", routeKey, "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath, "sub", sub,
-		"status", out.StatusCode, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	// One line per request, which carries the request's metrics too.
+	attrs := append([]slog.Attr{slog.String("route", routeKey), slog.String("method", ev.RequestContext.HTTP.Method),
+		slog.String("path", ev.RawPath), slog.String("sub", sub), slog.Int("status", out.StatusCode),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}, counts.Attrs(rt.function, start)...)
+	log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	return out, nil
 }
 

@@ -203,7 +203,7 @@ func classify(op string, err error) error {
 	if errors.As(err, &reply) && !transient(reply.Error()) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return fmt.Errorf("%s: %w: %w", op, shop.ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %w", op, shop.ErrCacheUnavailable, err)
 }
 
 func transient(msg string) bool {

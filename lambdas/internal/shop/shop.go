@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -23,6 +24,8 @@ var (
 	ErrUnauthenticated      = errors.New("unauthenticated")
 	ErrForbidden            = errors.New("forbidden")
 	ErrUnavailable          = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry
+	// ErrCacheUnavailable is ErrUnavailable of the cache, counted apart.
+	ErrCacheUnavailable = fmt.Errorf("cache: %w", ErrUnavailable)
 	ErrThrottled            = errors.New("throttled")           // a dependency refused for load; safe to retry
 )
 

@@ -34,6 +34,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 )
 
 // TTL is how long a cached product lives. It bounds how stale a product
@@ -137,19 +138,13 @@ func (c *Cache) call(ctx context.Context, op string, f func(ctx context.Context)
 	return true
 }
 
-// fallback logs one fallback as a CloudWatch embedded-metric line.
+// fallback counts one fallback (CacheFallbacks, on the request's line) and
+// logs why, once per failed call: while the breaker is open, the count only.
 func (c *Cache) fallback(ctx context.Context, op string, err error) {
-	attrs := []slog.Attr{
-		slog.Any("_aws", map[string]any{"Timestamp": c.now().UnixMilli(), "CloudWatchMetrics": []any{map[string]any{
-			"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{"Function"}},
-			"Metrics": []any{map[string]string{"Name": "CacheFallbacks", "Unit": "Count"}},
-		}}}),
-		slog.String("Function", c.fn), slog.Int("CacheFallbacks", 1), slog.String("op", op),
-	}
+	metrics.Count(ctx, c.log, c.fn, metrics.CacheFallbacks)
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		c.log.WarnContext(ctx, "cache fallback", "op", op, "error", err.Error())
 	}
-	c.log.LogAttrs(ctx, slog.LevelWarn, "cache fallback", attrs...)
 }
 
 // Get returns the product from the cache, or from load (the table, read

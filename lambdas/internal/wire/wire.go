@@ -59,6 +59,7 @@ type Shop struct {
 	ProductCache *views.Cache
 
 	originVerify string
+	function     string
 }
 
 // Build builds every part that cfg and b allow. The catalogue needs the
@@ -73,7 +74,7 @@ func Build(cfg Config, b Backends) (*Shop, error) {
 	if b.Log == nil {
 		b.Log = Logger()
 	}
-	s := &Shop{originVerify: cfg.OriginVerify}
+	s := &Shop{originVerify: cfg.OriginVerify, function: string(b.Function)}
 	products := dynamo.NewProducts(b.DB, cfg.ProductsTable)
 	if b.Images != nil {
 		if cfg.ImagesBaseURL == "" {
@@ -157,7 +158,7 @@ func (s *Shop) Router(log *slog.Logger, fns ...contract.Function) *httpapi.Route
 	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
 		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
 	})
-	return httpapi.NewRouter(log, rs...).Elsewhere(others).RequireOrigin(s.originVerify)
+	return httpapi.NewRouter(log, rs...).Elsewhere(others).RequireOrigin(s.originVerify).Named(s.function)
 }
 
 // Logger is the JSON logger every function writes to stdout; CloudWatch keeps the lines as they are.

@@ -1,0 +1,99 @@
+// Package metrics counts the shop's business events in CloudWatch's
+// embedded metric format: the counts of one request (or one event) go out
+// as one JSON log line, the request's own "request" line, which CloudWatch
+// Logs turns into metrics in contract.MetricsNamespace, by function. No API
+// call, no agent: the Lambda's log is the transport.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+)
+
+// The shop's metrics: the infra's dashboard graphs each (stacks.BusinessMetrics).
+const (
+	OrdersPlaced      = "OrdersPlaced"
+	CheckoutConflicts = "CheckoutConflicts"
+	IdempotentReplays = "IdempotentReplays"
+	CacheUnavailable  = "CacheUnavailable"
+	ImagesRejected    = "ImagesRejected"
+	CacheFallbacks    = "CacheFallbacks"
+)
+
+// Set is the counts of one request.
+type Set struct {
+	mu     sync.Mutex
+	counts map[string]float64
+}
+
+type key struct{}
+
+// With returns a context that collects counts into a new set.
+func With(ctx context.Context) (context.Context, *Set) {
+	s := &Set{counts: map[string]float64{}}
+	return context.WithValue(ctx, key{}, s), s
+}
+
+// Add counts n of name in ctx's set; false when ctx has none.
+func Add(ctx context.Context, name string, n float64) bool {
+	s, ok := ctx.Value(key{}).(*Set)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	s.counts[name] += n
+	s.mu.Unlock()
+	return true
+}
+
+// Attrs are the embedded-metric attributes of the set for function fn: the
+// _aws directive, the Function dimension and one value per metric; none
+// when nothing was counted.
+func (s *Set) Attrs(fn string, now time.Time) []slog.Attr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.counts) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(s.counts))
+	defs := make([]map[string]string, len(names))
+	attrs := make([]slog.Attr, 0, len(names)+2)
+	for i, name := range names {
+		defs[i] = map[string]string{"Name": name, "Unit": "Count"}
+	}
+	attrs = append(attrs, slog.Any("_aws", map[string]any{
+		"Timestamp": now.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{"Function"}}, "Metrics": defs,
+		}},
+	}), slog.String("Function", fn))
+	for _, name := range names {
+		attrs = append(attrs, slog.Float64(name, s.counts[name]))
+	}
+	return attrs
+}
+
+// Emit logs the set as one line of its own, for work that has no request
+// line (the images function's events, the expiry job).
+func (s *Set) Emit(ctx context.Context, log *slog.Logger, fn string) {
+	if attrs := s.Attrs(fn, time.Now()); attrs != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "metrics", attrs...)
+	}
+}
+
+// Count counts one of name: into ctx's set, or on a line of its own when
+// ctx has none.
+func Count(ctx context.Context, log *slog.Logger, fn, name string) {
+	if Add(ctx, name, 1) {
+		return
+	}
+	_, s := With(ctx)
+	s.counts[name] = 1
+	s.Emit(ctx, log, fn)
+}
