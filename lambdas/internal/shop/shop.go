@@ -26,7 +26,7 @@ var (
 	ErrUnavailable          = errors.New("backend unavailable") // a dependency cannot be reached; safe to retry
 	// ErrCacheUnavailable is ErrUnavailable of the cache, counted apart.
 	ErrCacheUnavailable = fmt.Errorf("cache: %w", ErrUnavailable)
-	ErrThrottled            = errors.New("throttled")           // a dependency refused for load; safe to retry
+	ErrThrottled        = errors.New("throttled") // a dependency refused for load; safe to retry
 )
 
 // FieldError says what is wrong with one named field of a request.
