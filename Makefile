@@ -19,7 +19,7 @@ LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -bu
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cost local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -162,6 +162,9 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 	$(MAKE) --no-print-directory load-views
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
+cost: synth ## monthly cost of STAGE from its templates, idle and under infra/cost/usage.json (USAGE=file overrides; DETAIL=1 lists resources)
+	go run ./infra/cmd/cost -stage "$$(./$(DIST)/cdkapp -print-stage)" $(if $(USAGE),-usage $(USAGE)) $(if $(DETAIL),-detail)
+
 # The product cache under a Zipf read load, from a second process against the
 # local API (bounded: 1,000 products, 20,000 reads per run, loopback only).
 load-views: check-backends node_modules/.installed $(VERSITYGW) ## product cache hit ratio, table reads and latency, on and off

@@ -1,0 +1,98 @@
+package stacks
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/go-cdk-shop/shop/infra/cost"
+)
+
+func stageTemplates(t *testing.T, stage string) map[string]cost.Template {
+	t.Helper()
+	out := map[string]cost.Template{}
+	for name, tp := range tpl {
+		if !strings.HasPrefix(name, "Shop-"+stage+"-") {
+			continue
+		}
+		raw, _ := json.Marshal(tp)
+		var c cost.Template
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = c
+	}
+	return out
+}
+
+// The idle month of each tier, from the synthesized templates, against a
+// figure worked out by hand from prices.json (tolerance 1%).
+func TestIdleCostPerTier(t *testing.T) {
+	const (
+		alarmMetric = 0.10
+		scheduled   = 43800.0 // rate(1 minute) over 730 hours
+		// The expiry job: 43,800 requests at $0.20/M plus 43,800 x 50 ms x memory in GB x $0.0000133334.
+		expiryDev  = scheduled*0.20/1e6 + scheduled*0.05*256.0/1024*0.0000133334 // 0.0161
+		expiryProd = scheduled*0.20/1e6 + scheduled*0.05*512.0/1024*0.0000133334 // 0.0234
+		cacheIdle  = 0.1 * 0.0837 * 730                                          // 100 MB minimum: 6.11
+	)
+	want := map[string]map[string]float64{
+		"dev-test": {
+			// 9 alarms on 10 metrics (the 5xx rate reads two), the dashboard, the job.
+			"Shop-dev-test-Api":     10*alarmMetric + 3 + expiryDev,
+			"Shop-dev-test-Data":    0.40, // the cursor secret
+			"Shop-dev-test-Network": cacheIdle,
+			"Shop-dev-test-Media":   0,
+		},
+		"prod": {
+			// 32 alarms on 40 metrics (the 5xx rate, 3 tables and 4 burn-rate
+			// windows read two each), 2 composite alarms, the dashboard, 5 detailed
+			// route metrics of POST /orders at $0.30, the job.
+			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd,
+			"Shop-prod-Data":    2 * 0.40, // cursor and origin secrets
+			"Shop-prod-Network": cacheIdle,
+			"Shop-prod-Media":   0,
+			"Shop-prod-Edge":    5 + 3*1.0, // web ACL and 3 rules (rate limit, 2 managed groups)
+		},
+	}
+	usage, err := cost.DefaultUsage(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stage, stacks := range want {
+		lines, err := cost.Estimate(stageTemplates(t, stage), cost.DefaultPrices(), usage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, idle, busy := cost.Totals(lines)
+		var total, wantTotal float64
+		for stack, w := range stacks {
+			if math.Abs(idle[stack]-w) > 0.01*w+0.001 {
+				t.Errorf("%s idle = %.4f, want %.4f", stack, idle[stack], w)
+			}
+			wantTotal += w
+		}
+		for _, n := range names {
+			total += idle[n]
+			if busy[n] < idle[n] {
+				t.Errorf("%s: under usage %.2f is less than idle %.2f", n, busy[n], idle[n])
+			}
+		}
+		if len(names) > len(stacks) {
+			t.Errorf("%s: priced stacks %v, want %d", stage, names, len(stacks))
+		}
+		t.Logf("%s: idle %.2f USD a month (hand-computed %.2f)", stage, total, wantTotal)
+	}
+}
+
+// An override that names an unknown key is refused, not ignored.
+func TestUsageOverride(t *testing.T) {
+	u, err := cost.DefaultUsage([]byte(`{"apiRequests": 10, "note": "x"}`))
+	if err != nil || u.APIRequests != 10 || u.Orders == 0 {
+		t.Fatalf("override = %+v, %v", u, err)
+	}
+	if _, err := cost.DefaultUsage([]byte(`{"apiRequest": 10}`)); err == nil {
+		t.Fatal("a misspelt key was accepted")
+	}
+}
