@@ -124,17 +124,9 @@ func (c *Catalog) get(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Catalog) list(ctx context.Context, r *Request) (Response, error) {
-	for name := range r.Query {
-		if name != "category" && name != "limit" && name != "cursor" {
-			return Response{}, shop.Invalid(name, "is not a known query parameter")
-		}
-	}
-	limit, err := queryInt(r.Query, "limit", catalog.MaxPageSize)
+	limit, err := listQuery(r.Query, catalog.MaxPageSize, "category", "limit", "cursor")
 	if err != nil {
 		return Response{}, err
-	}
-	if cat, ok := r.Query["category"]; ok && cat == "" {
-		return Response{}, shop.Invalid("category", "must not be empty")
 	}
 	page, err := c.svc.List(ctx, r.Query["category"], limit, r.Query["cursor"])
 	if err != nil {
@@ -147,17 +139,9 @@ func (c *Catalog) list(ctx context.Context, r *Request) (Response, error) {
 const trendingWindow = "24h"
 
 func (c *Catalog) trending(ctx context.Context, r *Request) (Response, error) {
-	for name := range r.Query {
-		if name != "category" && name != "limit" {
-			return Response{}, shop.Invalid(name, "is not a known query parameter")
-		}
-	}
-	limit, err := queryInt(r.Query, "limit", catalog.MaxTrending)
+	limit, err := listQuery(r.Query, catalog.MaxTrending, "category", "limit")
 	if err != nil {
 		return Response{}, err
-	}
-	if cat, ok := r.Query["category"]; ok && cat == "" {
-		return Response{}, shop.Invalid("category", "must not be empty")
 	}
 	items, err := c.svc.Trending(ctx, r.Query["category"], limit)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +112,25 @@ func (o *object) Int(name string, dst **int64) {
 
 // Err reports the violations found while reading.
 func (o *object) Err() error { return o.v.Err() }
+
+// listQuery reads the query of a list route: only the known parameters; an
+// optional limit of at most maxLimit (0 when absent); a category, when
+// known and present, must not be empty.
+func listQuery(q map[string]string, maxLimit int, known ...string) (int, error) {
+	for name := range q {
+		if !slices.Contains(known, name) {
+			return 0, shop.Invalid(name, "is not a known query parameter")
+		}
+	}
+	limit, err := queryInt(q, "limit", maxLimit)
+	if err != nil {
+		return 0, err
+	}
+	if cat, ok := q["category"]; ok && cat == "" {
+		return 0, shop.Invalid("category", "must not be empty")
+	}
+	return limit, nil
+}
 
 // queryInt reads an optional integer query parameter of at most max (0 when absent).
 func queryInt(q map[string]string, name string, max int) (int, error) {

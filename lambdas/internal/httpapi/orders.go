@@ -56,12 +56,7 @@ func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (h *Orders) list(ctx context.Context, r *Request) (Response, error) {
-	for name := range r.Query {
-		if name != "limit" && name != "cursor" {
-			return Response{}, shop.Invalid(name, "is not a known query parameter")
-		}
-	}
-	limit, err := queryInt(r.Query, "limit", catalog.MaxPageSize)
+	limit, err := listQuery(r.Query, catalog.MaxPageSize, "limit", "cursor")
 	if err != nil {
 		return Response{}, err
 	}
