@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -61,7 +63,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	s.Failures = awssqs.NewQueue(stack, jsii.String("ImagesFailures"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(contract.ImagesSweepAfterDays)),
 		RemovalPolicy:   components.StatefulRemoval(stage.Prod),
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(s.Failures, &[]*cdknag.NagPackSuppression{{
@@ -71,6 +73,13 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		OnFailure:     awslambdadestinations.NewSqsDestination(s.Failures),
 		RetryAttempts: jsii.Number(2),
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+	})
+	// Daily, the same function deletes uploads that no product links and
+	// whose events can no longer be redriven.
+	awsevents.NewRule(stack, jsii.String("ImagesSweep"), &awsevents.RuleProps{
+		Description: jsii.String("Deletes unlinked product image uploads older than the failure queue keeps their events"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Linker.Function(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
 	})
 	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
 		&awss3.NotificationKeyFilter{Prefix: jsii.String(contract.ImagesPrefix)})

@@ -1227,9 +1227,18 @@ func TestImageNotification(t *testing.T) {
 		!strings.HasPrefix(fmt.Sprint(get(cfgs[0], "LambdaFunctionArn", "Fn::GetAtt", 0)), "ImagesFunction") {
 		t.Errorf("notification = %s", js(n))
 	}
-	perm := only(t, stack, "AWS::Lambda::Permission").Properties
-	if perm["Principal"] != "s3.amazonaws.com" || !strings.Contains(js(perm["SourceArn"]), "ProductImagesBucket") {
-		t.Errorf("invoke permission = %s", js(perm))
+	// Two invokers: the bucket, and the daily sweep's schedule.
+	principals := map[string]string{}
+	for _, p := range ofType(stack, "AWS::Lambda::Permission") {
+		principals[fmt.Sprint(p.Properties["Principal"])] = js(p.Properties["SourceArn"])
+	}
+	if len(principals) != 2 || !strings.Contains(principals["s3.amazonaws.com"], "ProductImagesBucket") ||
+		!strings.Contains(principals["events.amazonaws.com"], "ImagesSweep") {
+		t.Errorf("invoke permissions = %v", principals)
+	}
+	rule := only(t, stack, "AWS::Events::Rule").Properties
+	if rule["ScheduleExpression"] != "rate(1 day)" || !strings.Contains(js(rule["Targets"]), "ImagesFunction") {
+		t.Errorf("sweep schedule = %s", js(rule))
 	}
 }
 

@@ -132,7 +132,8 @@ var grants = map[Function]map[string][]string{
 	},
 	// Links or unlinks an upload (UpdateItem); heads and reads its first
 	// bytes (GetObject serves HeadObject too), deletes rejects.
-	Images: {ResourceProducts: {"dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}},
+	// Checks uploads and links them; sweeps the unlinked ones daily (lists, reads products).
+	Images: {ResourceProducts: {"dynamodb:GetItem", "dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}, ResourceImagesIndex: {"s3:ListBucket"}},
 }
 
 // Grants are the DynamoDB and S3 actions fn's code calls, by resource,
@@ -188,6 +189,11 @@ const AdminGroup = "admin"
 // products/<product_id>/<ulid>.<ext>. The bucket notifies the images function
 // of objects under it, and the roles are scoped to it.
 const ImagesPrefix = "products/"
+
+// ImagesSweepAfterDays: the daily sweep deletes unlinked uploads older than
+// this, which is also how long the images function's failure queue keeps a
+// failed event: an upload stays while its event can still be redriven.
+const ImagesSweepAfterDays = 14
 
 // ProductKeyPrefix starts the product cache's entries ({product:<table>/<id>}) and
 // ViewsKeyPrefix the view-count buckets ({views:<table>/<list>}:<hour>).

@@ -1,8 +1,16 @@
 // Command images is the Lambda the images bucket invokes when an object is
 // created under products/: it checks the upload and links it to its product.
+// A daily schedule invokes it too: then it sweeps uploads that no product
+// links, older than contract.ImagesSweepAfterDays.
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -11,5 +19,22 @@ import (
 
 func main() {
 	shop, _ := wire.Function(contract.Images)
-	lambda.Start(shop.Images.HandleS3Event)
+	lambda.Start(func(ctx context.Context, raw json.RawMessage) error {
+		var probe struct {
+			Records    []json.RawMessage `json:"Records"`
+			DetailType string            `json:"detail-type"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return fmt.Errorf("not an event: %w", err)
+		}
+		if probe.DetailType == "Scheduled Event" {
+			_, err := shop.Images.Sweep(ctx, time.Now().Add(-contract.ImagesSweepAfterDays*24*time.Hour))
+			return err
+		}
+		var ev events.S3Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return fmt.Errorf("not an S3 event: %w", err)
+		}
+		return shop.Images.HandleS3Event(ctx, ev)
+	})
 }

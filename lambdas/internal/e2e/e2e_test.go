@@ -32,6 +32,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
@@ -82,6 +83,7 @@ type shopEnv struct {
 	carts     *cart.Service
 	store     *dynamo.Orders
 	lifecycle *orders.Service
+	images    *images.Service
 }
 
 func newShop(t testing.TB) *shopEnv {
@@ -106,7 +108,7 @@ func newShop(t testing.TB) *shopEnv {
 	}
 	handle := built.Images.HandleS3Event
 	onS3Event.Store(&handle)
-	e := &shopEnv{cfg: cfg, carts: built.Carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable), lifecycle: built.Lifecycle}
+	e := &shopEnv{cfg: cfg, carts: built.Carts, store: dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable), lifecycle: built.Lifecycle, images: built.Images}
 	e.router = built.Router(quiet)
 	return e
 }

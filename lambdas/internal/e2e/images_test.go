@@ -18,10 +18,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -299,4 +302,35 @@ func BenchmarkUploadToLinked(b *testing.B) {
 		}))
 	}
 	lat.report(b)
+}
+
+// The daily sweep against VersityGW and DynamoDB Local: an old upload that
+// no product links goes; the linked image and a recent upload stay.
+func TestSweepUnlinkedUploads(t *testing.T) {
+	e := newShop(t)
+	id := "SWP" + shop.NewID("", time.Now())
+	e.addProduct(t, id, 100, 1)
+	u := e.askUpload(t, id, "image/png", len(png))
+	if code := put(t, u, png, nil); code != 200 {
+		t.Fatalf("upload = %d", code)
+	}
+	waitFor(t, "image linked", func() bool { return e.product(t, id).ImageKey == u.Key })
+	recent := e.askUpload(t, id, "image/png", len(png)) // asked for, put, its event lost
+	old := contract.ImagesPrefix + id + "/" + shop.NewID("", time.Now().Add(-30*24*time.Hour)) + ".png"
+	onS3Event.Store(nil) // the events of these two never reach the function
+	for _, k := range []string{recent.Key, old} {
+		if _, err := dev.S3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(localdev.BucketName), Key: aws.String(k),
+			Body: bytes.NewReader(png), ContentType: aws.String("image/png")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.images.Sweep(context.Background(), time.Now().Add(-contract.ImagesSweepAfterDays*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	}
+	want := []string{u.Key, recent.Key}
+	sort.Strings(want)
+	if got := objects(t, id); !slices.Equal(got, want) {
+		t.Fatalf("after the sweep: %v, want %v", got, want)
+	}
 }

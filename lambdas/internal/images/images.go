@@ -8,6 +8,7 @@ package images
 
 import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"slices"
 
 	"bytes"
 	"context"
@@ -118,21 +119,71 @@ func (s *Service) NewUpload(ctx context.Context, productID, contentType string, 
 
 // ParseKey splits products/<product_id>/<name>.<ext>.
 func ParseKey(key string) (productID, contentType string, ok bool) {
+	productID, contentType, _, ok = parseKey(key)
+	return productID, contentType, ok
+}
+
+// Sweep deletes the uploads made before before that no product links:
+// objects whose event never reached the function or failed every attempt
+// (and were not redriven). Linked images, and uploads younger than before,
+// whose events may still come, stay. It returns how many it deleted.
+func (s *Service) Sweep(ctx context.Context, before time.Time) (int, error) {
+	keys, err := s.storage.List(ctx, contract.ImagesPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("list uploads: %w", err)
+	}
+	linked := map[string]string{} // product id -> its image key ("" when it has none or is gone)
+	var gone []string
+	for _, key := range keys {
+		productID, _, id, ok := parseKey(key)
+		made, okTime := shop.IDTime("", id)
+		if !ok || !okTime || !made.Before(before) {
+			continue
+		}
+		current, seen := linked[productID]
+		if !seen {
+			p, err := s.products.Get(ctx, productID)
+			switch {
+			case errors.Is(err, shop.ErrNotFound):
+			case err != nil:
+				return 0, fmt.Errorf("sweep %s: %w", key, err)
+			default:
+				current = p.ImageKey
+			}
+			linked[productID] = current
+		}
+		if key != current {
+			gone = append(gone, key)
+		}
+	}
+	for chunk := range slices.Chunk(gone, 1000) {
+		if err := s.storage.Delete(ctx, chunk...); err != nil {
+			return 0, fmt.Errorf("sweep: %w", err)
+		}
+	}
+	if len(gone) > 0 {
+		s.log.InfoContext(ctx, "swept unlinked uploads", "count", len(gone), "before", before.UTC().Format(time.RFC3339))
+	}
+	return len(gone), nil
+}
+
+// parseKey also returns the upload's id, the ULID of its name.
+func parseKey(key string) (productID, contentType, id string, ok bool) {
 	rest, found := strings.CutPrefix(key, contract.ImagesPrefix)
 	productID, name, found2 := strings.Cut(rest, "/")
 	if !found || !found2 || !shop.ValidID(productID) || strings.Contains(name, "/") {
-		return "", "", false
+		return "", "", "", false
 	}
 	base, ext, found := strings.Cut(name, ".")
 	if !found || !shop.ValidID(base) {
-		return "", "", false
+		return "", "", "", false
 	}
 	for ct, e := range extensions {
 		if e == ext {
-			return productID, ct, true
+			return productID, ct, base, true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 // Sniff tells an image type by its first bytes, or "".

@@ -10,6 +10,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
 func TestSniff(t *testing.T) {
@@ -112,5 +113,33 @@ func TestLanded(t *testing.T) {
 				t.Fatalf("the product still points at the deleted object %s", tc.key)
 			}
 		})
+	}
+}
+
+// The sweep deletes old uploads that no product links, and nothing else.
+func TestSweep(t *testing.T) {
+	now := time.Now()
+	old, young := now.Add(-15*24*time.Hour), now.Add(-time.Hour)
+	key := func(product string, at time.Time) string {
+		return "products/" + product + "/" + shop.NewID("", at) + ".png"
+	}
+	bucket, products := memory.NewBucket(), memory.NewProducts()
+	ctx := context.Background()
+	_ = products.Create(ctx, catalog.Product{ProductID: "P1", Version: 1})
+	linked, oldUnlinked, youngUnlinked := key("P1", old), key("P1", old.Add(time.Second)), key("P1", young)
+	_, _ = products.SetImage(ctx, "P1", linked, "https://cdn.test/"+linked, now)
+	ofGone := key("GONE", old) // its product was deleted
+	for _, k := range []string{linked, oldUnlinked, youngUnlinked, ofGone, "products/P1/not-an-upload", "elsewhere/x.png"} {
+		bucket.Put(k, "image/png", []byte("x"))
+	}
+	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	n, err := svc.Sweep(ctx, now.Add(-14*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want 2", n, err)
+	}
+	for k, kept := range map[string]bool{linked: true, oldUnlinked: false, youngUnlinked: true, ofGone: false, "products/P1/not-an-upload": true} {
+		if _, _, err := bucket.Head(ctx, k); (err == nil) != kept {
+			t.Errorf("%s kept = %v, want %v", k, err == nil, kept)
+		}
 	}
 }

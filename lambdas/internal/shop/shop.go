@@ -137,6 +137,23 @@ func NewID(prefix string, now time.Time) string {
 	return prefix + string(out[:])
 }
 
+// IDTime is when id (a ULID after prefix) was made, to the millisecond.
+func IDTime(prefix, id string) (time.Time, bool) {
+	u, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(u) != 26 {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for _, c := range []byte(u[:10]) { // 50 bits: the 48 of the time, after 2 zero bits
+		i := strings.IndexByte(crockford, c)
+		if i < 0 {
+			return time.Time{}, false
+		}
+		ms = ms<<5 | uint64(i)
+	}
+	return time.UnixMilli(int64(ms)), true
+}
+
 // Identity is the signed-in caller, as the token's claims describe them.
 type Identity struct {
 	Subject string

@@ -45,3 +45,18 @@ func TestNewIDSortsByTimeAndIsValid(t *testing.T) {
 		t.Errorf("two ids in the same millisecond are equal: %q", a)
 	}
 }
+
+func TestIDTime(t *testing.T) {
+	for _, at := range []time.Time{time.UnixMilli(0), time.UnixMilli(1795872953536), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		id := NewID("P", at)
+		got, ok := IDTime("P", id)
+		if !ok || !got.Equal(at) {
+			t.Errorf("IDTime(%s) = %v %v, want %v", id, got, ok, at)
+		}
+	}
+	for _, bad := range []string{"", "P", "P01ARZ3NDEKTSV4RRFFQ69G5F", "P01ARZ3NDEKTSV4RRFFQ69G5FAV!", "X01ARZ3NDEKTSV4RRFFQ69G5FAV", "P01ARZ3NDEKUSV4RRFFQ69G5FA"} {
+		if _, ok := IDTime("P", bad); ok {
+			t.Errorf("IDTime(%q) accepted", bad)
+		}
+	}
+}
