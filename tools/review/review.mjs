@@ -52,6 +52,8 @@ function parseArgs(argv) {
       case '--head': args.head = v; i++; break;
       case '--report': args.report = v; i++; break;
       case '--title': args.title = v; i++; break;
+      case '--cost-base': args.costBase = v; i++; break;
+      case '--cost-head': args.costHead = v; i++; break;
       case '--max-chars': args.maxChars = Number(v); i++; break;
       case '--allow-replace':
         for (const id of (v || '').split(/[\s,]+/)) if (id) args.allow.add(id);
@@ -144,7 +146,25 @@ function table(rows) {
 
 // report builds the Markdown report; blocks is the full diff per stack, which
 // the caller may shorten.
-export function report(stacks, { title, allow = new Set() }) {
+// costSection is the monthly cost per stack before and after, idle and under
+// the usage profile (make cost), or says that no estimate was available.
+export function costSection(base, head) {
+  const lines = ['### Monthly cost (make cost, USD)', ''];
+  if (!base || !head) return [...lines, 'No estimate available.', ''];
+  const usd = (v) => (v || 0).toFixed(2);
+  const delta = (a, b) => `${b - a >= 0 ? '+' : '−'}${Math.abs(b - a).toFixed(2)}`;
+  const rows = [['stack', 'idle before', 'idle after', 'change', 'under usage before', 'after', 'change']];
+  const total = { bi: 0, hi: 0, bb: 0, hb: 0 };
+  for (const name of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {
+    const b = base[name] || {}, h = head[name] || {};
+    rows.push([name, usd(b.idle), usd(h.idle), delta(b.idle || 0, h.idle || 0), usd(b.busy), usd(h.busy), delta(b.busy || 0, h.busy || 0)]);
+    total.bi += b.idle || 0; total.hi += h.idle || 0; total.bb += b.busy || 0; total.hb += h.busy || 0;
+  }
+  rows.push(['total', usd(total.bi), usd(total.hi), delta(total.bi, total.hi), usd(total.bb), usd(total.hb), delta(total.bb, total.hb)]);
+  return [...lines, table(rows), ''];
+}
+
+export function report(stacks, { title, allow = new Set(), cost = {} }) {
   const lines = [`## ${title}`, ''];
   const changed = stacks.filter((s) => !s.diff.isEmpty);
   if (changed.length === 0) {
@@ -199,6 +219,7 @@ export function report(stacks, { title, allow = new Set() }) {
   if (code.length === 0) lines.push('None.');
   for (const s of code) lines.push(`- ${s.name}: ${s.codeOnly.sort().join(', ')}`);
   lines.push('');
+  lines.push(...costSection(cost.base, cost.head));
 
   const blocks = changed.map((s) => ({ name: s.name, text: formatted(s.diff) }));
   return { head: lines.join('\n'), blocks, blocked };
@@ -241,7 +262,9 @@ function main() {
     process.exit(2);
   }
   const stacks = analyse(templates(args.base), templates(args.head));
-  const r = report(stacks, { title: args.title, allow: args.allow });
+  const cost = args.costBase && args.costHead
+    ? { base: JSON.parse(readFileSync(args.costBase, 'utf8')), head: JSON.parse(readFileSync(args.costHead, 'utf8')) } : {};
+  const r = report(stacks, { title: args.title, allow: args.allow, cost });
   const { short, full } = render(r, args.maxChars, args.report);
   if (args.report) writeFileSync(args.report, full + '\n');
   process.stdout.write(short + '\n');

@@ -42,5 +42,14 @@ rm -rf "$head"
 STAGE=$stage "$synth" "$head"
 mkdir -p "$root/cdk.out"
 title="Infrastructure review: $stage, $base (${sha:0:12}) → working tree"
+# The monthly cost of both sides, from this checkout's estimator (make cost);
+# REVIEW_COST=off, or an estimator that cannot price them, leaves it out.
+costs=()
+if [ "${REVIEW_COST:-on}" != off ]; then
+  if (cd "$here" && go run ./infra/cmd/cost -stage "$stage" -dir "$cache" -json) > "$root/cdk.out/review-cost-base.json" 2>/dev/null &&
+    (cd "$here" && go run ./infra/cmd/cost -stage "$stage" -dir "$head" -json) > "$root/cdk.out/review-cost-head.json" 2>/dev/null; then
+    costs=(--cost-base "$root/cdk.out/review-cost-base.json" --cost-head "$root/cdk.out/review-cost-head.json")
+  fi
+fi
 "$node" "$here/tools/review/review.mjs" --base "$cache" --head "$head" --report "$root/cdk.out/review.md" \
-  --allow-replace "${ALLOW_REPLACE:-}" --title "$title"
+  --allow-replace "${ALLOW_REPLACE:-}" --title "$title" "${costs[@]}"

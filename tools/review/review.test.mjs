@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { render, isStateful } from './review.mjs';
+import { render, isStateful, costSection } from './review.mjs';
 
 const reviewSh = join(dirname(fileURLToPath(import.meta.url)), 'review.sh');
 
@@ -74,7 +74,7 @@ function scratch(states) {
       git('checkout', '-q', commits[i]);
       const r = spawnSync(reviewSh, [], {
         cwd: dir, encoding: 'utf8',
-        env: { ...process.env, BASE: commits[i - 1], STAGE: 'test', REVIEW_SYNTH: './synth.sh', SYNTH_LOG: log, ...env },
+        env: { ...process.env, BASE: commits[i - 1], STAGE: 'test', REVIEW_SYNTH: './synth.sh', REVIEW_COST: 'off', SYNTH_LOG: log, ...env },
       });
       return { status: r.status, out: r.stdout, err: r.stderr, full: readFileSync(join(dir, 'cdk.out', 'review.md'), 'utf8') };
     },
@@ -154,4 +154,15 @@ test('stateful types', () => {
   assert.ok(isStateful({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } }));
   assert.ok(!isStateful({ Type: 'AWS::Logs::LogGroup', Properties: {} }));
   assert.ok(!isStateful({ Type: 'AWS::Lambda::Function' }));
+});
+
+test('the cost section shows each stack before, after and the change', () => {
+  const text = costSection(
+    { 'Shop-prod-Api': { idle: 9.52, busy: 18.04 }, 'Shop-prod-Old': { idle: 1, busy: 1 } },
+    { 'Shop-prod-Api': { idle: 9.62, busy: 18.14 } },
+  ).join('\n');
+  assert.match(text, /\| Shop-prod-Api \| 9\.52 \| 9\.62 \| \+0\.10 \| 18\.04 \| 18\.14 \| \+0\.10 \|/);
+  assert.match(text, /\| Shop-prod-Old \| 1\.00 \| 0\.00 \| −1\.00 \|/);
+  assert.match(text, /\| total \| 10\.52 \| 9\.62 \| −0\.90 \|/);
+  assert.match(costSection(undefined, undefined).join('\n'), /No estimate available/);
 });

@@ -19,14 +19,15 @@ func main() {
 	dir := flag.String("dir", "cdk.out", "the cloud assembly")
 	usageFile := flag.String("usage", "", "a JSON file of usage keys to lay over infra/cost/usage.json")
 	detail := flag.Bool("detail", false, "list every priced resource")
+	asJSON := flag.Bool("json", false, "print {stack: {idle, busy}} as JSON (for make review)")
 	flag.Parse()
-	if err := run(*stage, *dir, *usageFile, *detail); err != nil {
+	if err := run(*stage, *dir, *usageFile, *detail, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "cost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(stage, dir, usageFile string, detail bool) error {
+func run(stage, dir, usageFile string, detail, asJSON bool) error {
 	if stage == "" {
 		return fmt.Errorf("name the stage: -stage NAME")
 	}
@@ -61,6 +62,14 @@ func run(stage, dir, usageFile string, detail bool) error {
 	lines, err := cost.Estimate(stacks, prices, usage)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		names, idle, busy := cost.Totals(lines)
+		out := map[string]map[string]float64{}
+		for _, n := range names {
+			out[n] = map[string]float64{"idle": idle[n], "busy": busy[n]}
+		}
+		return json.NewEncoder(os.Stdout).Encode(out)
 	}
 	cost.Print(os.Stdout, stage, lines, prices, usage, detail)
 	return nil
