@@ -78,18 +78,19 @@ func BenchmarkSetLine(b *testing.B) {
 	reportConns(b, c)
 }
 
-func BenchmarkGetCart5Lines(b *testing.B) {
+// benchGetCart is GET /cart of 5 lines for caller(e).
+func benchGetCart(b *testing.B, caller func(e *shopEnv) who) {
 	e, c := benchShop(b)
-	u := user(shop.NewID("b", time.Now()))
+	w := caller(e)
 	for i := range 5 {
 		id := fmt.Sprint("P", i)
 		e.addProduct(b, id, 100, 100)
-		e.call(b, u, "PUT", "/cart/items/"+id, `{"quantity":1}`)
+		e.call(b, w, "PUT", "/cart/items/"+id, `{"quantity":1}`)
 	}
 	var lat latencies
 	for b.Loop() {
 		start := time.Now()
-		resp := e.call(b, u, "GET", "/cart", "")
+		resp := e.call(b, w, "GET", "/cart", "")
 		lat = append(lat, time.Since(start))
 		if resp.StatusCode != 200 {
 			b.Fatal(resp.Body)
@@ -99,27 +100,14 @@ func BenchmarkGetCart5Lines(b *testing.B) {
 	reportConns(b, c)
 }
 
+func BenchmarkGetCart5Lines(b *testing.B) {
+	benchGetCart(b, func(*shopEnv) who { return user(shop.NewID("b", time.Now())) })
+}
+
 // BenchmarkGetGuestCart5Lines is GET /cart for a guest with a server-issued
 // session: the session's check (one PEXPIRE) comes on top of the cart read.
 func BenchmarkGetGuestCart5Lines(b *testing.B) {
-	e, c := benchShop(b)
-	g := guest(e.session(b))
-	for i := range 5 {
-		id := fmt.Sprint("P", i)
-		e.addProduct(b, id, 100, 100)
-		e.call(b, g, "PUT", "/cart/items/"+id, `{"quantity":1}`)
-	}
-	var lat latencies
-	for b.Loop() {
-		start := time.Now()
-		resp := e.call(b, g, "GET", "/cart", "")
-		lat = append(lat, time.Since(start))
-		if resp.StatusCode != 200 {
-			b.Fatal(resp.Body)
-		}
-	}
-	lat.report(b)
-	reportConns(b, c)
+	benchGetCart(b, func(e *shopEnv) who { return guest(e.session(b)) })
 }
 
 func benchCheckout(b *testing.B, lines int) {
