@@ -133,7 +133,7 @@ var grants = map[Function]map[string][]string{
 	// Links or unlinks an upload (UpdateItem); heads and reads its first
 	// bytes (GetObject serves HeadObject too), deletes rejects.
 	// Checks uploads and links them; sweeps the unlinked ones daily (lists, reads products).
-	Images: {ResourceProducts: {"dynamodb:GetItem", "dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}, ResourceImagesIndex: {"s3:ListBucket"}},
+	Images: {ResourceProducts: {"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}, ResourceImages: {"s3:DeleteObject", "s3:GetObject"}, ResourceImagesIndex: {"s3:ListBucket"}},
 }
 
 // Grants are the DynamoDB and S3 actions fn's code calls, by resource,

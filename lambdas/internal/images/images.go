@@ -8,6 +8,7 @@ package images
 
 import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"maps"
 	"slices"
 
 	"bytes"
@@ -59,6 +60,8 @@ type Store interface {
 // Products is what images need of the catalogue.
 type Products interface {
 	Get(ctx context.Context, id string) (catalog.Product, error)
+	// GetMany returns the products that exist among ids, by id.
+	GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error)
 	// SetImage links key (at url) to the product unless a newer key is linked
 	// already (shop.ErrStale) or the product is gone (shop.ErrNotFound); it
 	// returns the key it replaced (key itself when it was linked already,
@@ -132,28 +135,24 @@ func (s *Service) Sweep(ctx context.Context, before time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list uploads: %w", err)
 	}
-	linked := map[string]string{} // product id -> its image key ("" when it has none or is gone)
-	var gone []string
+	old := map[string][]string{} // product id -> its uploads made before before
 	for _, key := range keys {
 		productID, _, id, ok := parseKey(key)
-		made, okTime := shop.IDTime("", id)
-		if !ok || !okTime || !made.Before(before) {
-			continue
+		if made, okTime := shop.IDTime("", id); ok && okTime && made.Before(before) {
+			old[productID] = append(old[productID], key)
 		}
-		current, seen := linked[productID]
-		if !seen {
-			p, err := s.products.Get(ctx, productID)
-			switch {
-			case errors.Is(err, shop.ErrNotFound):
-			case err != nil:
-				return 0, fmt.Errorf("sweep %s: %w", key, err)
-			default:
-				current = p.ImageKey
+	}
+	// One batch read per 100 products: a product that is gone links nothing.
+	products, err := s.products.GetMany(ctx, slices.Sorted(maps.Keys(old)))
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	var gone []string
+	for productID, uploads := range old {
+		for _, key := range uploads {
+			if key != products[productID].ImageKey {
+				gone = append(gone, key)
 			}
-			linked[productID] = current
-		}
-		if key != current {
-			gone = append(gone, key)
 		}
 	}
 	for chunk := range slices.Chunk(gone, 1000) {
