@@ -233,12 +233,87 @@ func productKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{contract.ProductID: &types.AttributeValueMemberS{Value: id}}
 }
 
+// decodeProduct reads a product item field by field: what
+// attributevalue.UnmarshalMap does by reflection (the same names, types and
+// errors, TestDecodeProductAgreesWithTheSDK), at a fraction of its cost on
+// the hottest read (one GET of a product).
 func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error) {
 	var p catalog.Product
-	if err := attributevalue.UnmarshalMap(item, &p); err != nil {
-		return catalog.Product{}, fmt.Errorf("decode product: %w", err)
+	for name, av := range item {
+		var err error
+		switch name {
+		case "product_id":
+			err = decodeS(av, &p.ProductID)
+		case "name":
+			err = decodeS(av, &p.Name)
+		case "description":
+			err = decodeS(av, &p.Description)
+		case "price":
+			err = decodeN(av, &p.Price)
+		case "currency":
+			err = decodeS(av, &p.Currency)
+		case "category":
+			err = decodeS(av, &p.Category)
+		case "quantity":
+			err = decodeN(av, &p.Quantity)
+		case "image_url":
+			var u string
+			if err = decodeS(av, &u); err == nil && !isNull(av) {
+				p.ImageURL = &u
+			}
+		case "image_key":
+			err = decodeS(av, &p.ImageKey)
+		case "updated_by":
+			err = decodeS(av, &p.UpdatedBy)
+		case "version":
+			err = decodeN(av, &p.Version)
+		case "created_at":
+			err = decodeS(av, &p.CreatedAt)
+		case "updated_at":
+			err = decodeS(av, &p.UpdatedAt)
+		}
+		if err != nil {
+			return catalog.Product{}, fmt.Errorf("decode product: %s: %w", name, err)
+		}
 	}
 	return p, nil
+}
+
+func isNull(av types.AttributeValue) bool {
+	_, ok := av.(*types.AttributeValueMemberNULL)
+	return ok
+}
+
+// decodeS reads a string attribute (or a number's text, as the SDK does);
+// NULL leaves the zero value.
+func decodeS(av types.AttributeValue, into *string) error {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		*into = v.Value
+		return nil
+	case *types.AttributeValueMemberN:
+		*into = v.Value
+		return nil
+	case *types.AttributeValueMemberNULL:
+		return nil
+	}
+	return fmt.Errorf("a %T is not a string", av)
+}
+
+// decodeN reads a whole-number attribute; NULL leaves the zero value.
+func decodeN(av types.AttributeValue, into *int64) error {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return err
+		}
+		*into = n
+		return nil
+	case *types.AttributeValueMemberNULL:
+		return nil
+	}
+	return fmt.Errorf("a %T is not a number", av)
 }
 
 // GetMany reads the products among ids that exist, in one BatchGetItem per 100

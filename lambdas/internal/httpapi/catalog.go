@@ -180,7 +180,7 @@ func (c *Catalog) remove(ctx context.Context, r *Request) (Response, error) {
 	// is an orphan that no product links to, and a later upload event for it
 	// deletes it too.
 	if err := c.images.RemoveAll(ctx, p.ProductID); err != nil {
-		r.Log.WarnContext(ctx, "delete the images of a deleted product", "product_id", p.ProductID, "error", err.Error())
+		r.Logger().WarnContext(ctx, "delete the images of a deleted product", "product_id", p.ProductID, "error", err.Error())
 	}
 	return Response{Status: http.StatusNoContent}, nil
 }

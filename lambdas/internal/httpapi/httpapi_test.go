@@ -418,6 +418,33 @@ func TestWritesNameTheCaller(t *testing.T) {
 	}
 }
 
+// A handler's own lines carry the request id and the caller too, and the
+// request line is still one line per request.
+func TestHandlerLinesNameTheRequestAndTheCaller(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	rt := NewRouter(log, Route{Method: "POST", Pattern: "/products", Access: Admin, Handle: func(ctx context.Context, r *Request) (Response, error) {
+		r.Logger().InfoContext(ctx, "handler line")
+		r.Logger().InfoContext(ctx, "handler line")
+		return Response{Status: 204}, nil
+	}})
+	resp := do(t, rt, "POST", "/products", `{}`, admin, nil)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 2 handler lines and the request line: %s", len(lines), logs.String())
+	}
+	for _, l := range lines {
+		var line struct {
+			Sub       string `json:"sub"`
+			RequestID string `json:"request_id"`
+		}
+		_ = json.Unmarshal([]byte(l), &line)
+		if line.Sub != admin.sub || line.RequestID != resp.Headers["X-Request-Id"] {
+			t.Errorf("line %s: want sub %q and request_id %q", l, admin.sub, resp.Headers["X-Request-Id"])
+		}
+	}
+}
+
 // Only a verified email reaches the domain: an unverified one is not the
 // caller's address.
 func TestOnlyVerifiedEmail(t *testing.T) {
@@ -426,7 +453,7 @@ func TestOnlyVerifiedEmail(t *testing.T) {
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
 				"sub": "u1", "token_use": "id", "email": "u1@example.com", "email_verified": verified}}}
-		if r := newRequest(ev, nil, quiet); r.Identity == nil || r.Identity.Email != want {
+		if r := newRequest(ev, nil, quiet, "R"); r.Identity == nil || r.Identity.Email != want {
 			t.Errorf("email_verified %q: identity %+v, want email %q", verified, r.Identity, want)
 		}
 	}

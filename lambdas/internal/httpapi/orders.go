@@ -169,6 +169,6 @@ func (h *Orders) confirm(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	r.Log.InfoContext(ctx, "order confirmed", "order_id", o.OrderID, "client_id", r.Client.ID)
+	r.Logger().InfoContext(ctx, "order confirmed", "order_id", o.OrderID, "client_id", r.Client.ID)
 	return Response{Status: http.StatusOK, Body: o}, nil
 }

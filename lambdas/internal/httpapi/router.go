@@ -161,10 +161,14 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	if reqID == "" {
 		reqID = shop.NewID("R", start)
 	}
-	log := rt.log.With("request_id", reqID)
+	// Every line of the request carries its id. The router writes its own
+	// lines with the id as an attribute; a handler's logger is built only
+	// when the handler logs (Request.Logger): most requests write one line.
+	idAttr := slog.String("request_id", reqID)
 	if rt.origin != "" && subtle.ConstantTimeCompare([]byte(headerOf(ev.Headers, contract.HeaderOriginVerify)), []byte(rt.origin)) != 1 {
-		out := rt.encode(log, reqID, Response{}, newProblem(http.StatusForbidden, "direct-call", "Call the API through its CDN."))
-		log.Warn("request", "route", "-", "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath, "status", out.StatusCode, "reason", "no origin verification")
+		out := rt.encode(ctx, idAttr, Response{}, newProblem(http.StatusForbidden, "direct-call", "Call the API through its CDN."))
+		rt.log.LogAttrs(ctx, slog.LevelWarn, "request", idAttr, slog.String("route", "-"), slog.String("method", ev.RequestContext.HTTP.Method),
+			slog.String("path", ev.RawPath), slog.Int("status", out.StatusCode), slog.String("reason", "no origin verification"))
 		return out, nil
 	}
 	route, params := rt.byKey[ev.RouteKey], ev.PathParameters
@@ -174,7 +178,8 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		// A CORS preflight (the OPTIONS /{proxy+} route, or $default): 204
 		// for any path. API Gateway puts the stage's CORS headers on it.
 		out := events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{contract.HeaderRequestID: reqID}}
-		log.Info("request", "route", "preflight", "method", http.MethodOptions, "path", ev.RawPath, "status", out.StatusCode)
+		rt.log.LogAttrs(ctx, slog.LevelInfo, "request", idAttr, slog.String("route", "preflight"), slog.String("method", http.MethodOptions),
+			slog.String("path", ev.RawPath), slog.Int("status", out.StatusCode))
 		return out, nil
 	}
 	if route == nil {
@@ -200,12 +205,14 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	routeKey, sub := "-", ""
 	ctx, counts := metrics.With(ctx)
 	if route != nil {
-		routeKey = route.Key()
-		req := newRequest(ev, params, log)
+		routeKey = ev.RouteKey
+		if rt.byKey[routeKey] != route {
+			routeKey = route.Key()
+		}
+		req := newRequest(ev, params, rt.log, reqID)
 		if req.Identity != nil {
 			// Every line of the request names the caller: who changed what.
 			sub = req.Identity.Subject
-			req.Log = log.With("sub", sub)
 		}
 		callCtx, cancel := withBudget(ctx)
 		resp, err = rt.call(callCtx, route, req)
@@ -214,19 +221,31 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	if errors.Is(err, shop.ErrCacheUnavailable) {
 		metrics.Add(ctx, metrics.CacheUnavailable, 1)
 	}
-	out := rt.encode(log, reqID, resp, err)
+	out := rt.encode(ctx, idAttr, resp, err)
 	// One line per request, which carries the request's metrics too.
-	attrs := append([]slog.Attr{slog.String("route", routeKey), slog.String("method", ev.RequestContext.HTTP.Method),
+	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.RequestContext.HTTP.Method),
 		slog.String("path", ev.RawPath), slog.String("sub", sub), slog.Int("status", out.StatusCode),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}, counts.Attrs(rt.function, start)...)
-	log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	rt.line(ctx, "request", attrs)
 	return out, nil
+}
+
+// line writes the request line straight to the handler: no source position
+// (the line is always this one), so no stack walk on every request.
+func (rt *Router) line(ctx context.Context, msg string, attrs []slog.Attr) {
+	h := rt.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r)
 }
 
 func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Response, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.Log.Error("handler panicked", "panic", v, "stack", string(debug.Stack()))
+			r.Logger().Error("handler panicked", "panic", v, "stack", string(debug.Stack()))
 			resp, err = Response{}, errors.New("handler panicked")
 		}
 	}()
@@ -255,26 +274,31 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 	return route.Handle(ctx, r)
 }
 
-func (rt *Router) encode(log *slog.Logger, reqID string, resp Response, err error) events.APIGatewayV2HTTPResponse {
-	headers := map[string]string{"X-Request-Id": reqID}
+func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err error) events.APIGatewayV2HTTPResponse {
+	reqID := id.Value.String()
 	if err != nil {
+		headers := map[string]string{"X-Request-Id": reqID}
 		p, internal := problemFor(err)
 		if internal {
-			log.Error("request failed", "error", err.Error())
+			rt.log.LogAttrs(ctx, slog.LevelError, "request failed", id, slog.String("error", err.Error()))
 		}
 		p = withRequestID(p, reqID)
 		p.headers(headers)
 		body, _ := json.Marshal(p)
 		return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(body)}
 	}
-	for k, v := range resp.Headers {
-		headers[k] = v
+	// The handler's headers map is the response's: handlers build it per
+	// response and never keep it.
+	headers := resp.Headers
+	if headers == nil {
+		headers = make(map[string]string, 2)
 	}
+	headers["X-Request-Id"] = reqID
 	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers}
 	if resp.Body != nil {
 		body, mErr := json.Marshal(resp.Body)
 		if mErr != nil {
-			return rt.encode(log, reqID, Response{}, mErr)
+			return rt.encode(ctx, id, Response{}, mErr)
 		}
 		headers["Content-Type"] = "application/json"
 		out.Body = string(body)
@@ -299,15 +323,30 @@ type Request struct {
 	Identity *shop.Identity
 	// Client is the machine caller of an access token (token_use access).
 	Client *shop.Client
-	Log    *slog.Logger
 
 	bodyErr error
+	base    *slog.Logger // the router's
+	reqID   string
+	log     *slog.Logger // built by Logger
 }
 
-func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log *slog.Logger) *Request {
+// Logger is the request's logger: its lines carry the request id and, for a
+// signed-in caller, the caller's sub (who changed what).
+func (r *Request) Logger() *slog.Logger {
+	if r.log == nil {
+		args := []any{"request_id", r.reqID}
+		if r.Identity != nil {
+			args = append(args, "sub", r.Identity.Subject)
+		}
+		r.log = r.base.With(args...)
+	}
+	return r.log
+}
+
+func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log *slog.Logger, reqID string) *Request {
 	r := &Request{
 		Method: ev.RequestContext.HTTP.Method, Path: ev.RawPath, Params: params,
-		Query: ev.QueryStringParameters, Headers: ev.Headers, Log: log,
+		Query: ev.QueryStringParameters, Headers: ev.Headers, base: log, reqID: reqID,
 	}
 	if ev.IsBase64Encoded {
 		r.Body, r.bodyErr = base64.StdEncoding.DecodeString(ev.Body)

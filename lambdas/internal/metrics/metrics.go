@@ -26,7 +26,8 @@ const (
 	CacheFallbacks    = "CacheFallbacks"
 )
 
-// Set is the counts of one request.
+// Set is the counts of one request. Most requests count nothing: the map
+// is made at the first count.
 type Set struct {
 	mu     sync.Mutex
 	counts map[string]float64
@@ -36,7 +37,7 @@ type key struct{}
 
 // With returns a context that collects counts into a new set.
 func With(ctx context.Context) (context.Context, *Set) {
-	s := &Set{counts: map[string]float64{}}
+	s := &Set{}
 	return context.WithValue(ctx, key{}, s), s
 }
 
@@ -46,10 +47,17 @@ func Add(ctx context.Context, name string, n float64) bool {
 	if !ok {
 		return false
 	}
+	s.add(name, n)
+	return true
+}
+
+func (s *Set) add(name string, n float64) {
 	s.mu.Lock()
+	if s.counts == nil {
+		s.counts = map[string]float64{}
+	}
 	s.counts[name] += n
 	s.mu.Unlock()
-	return true
 }
 
 // Attrs are the embedded-metric attributes of the set for function fn: the
@@ -93,7 +101,7 @@ func Count(ctx context.Context, log *slog.Logger, fn, name string) {
 	if Add(ctx, name, 1) {
 		return
 	}
-	_, s := With(ctx)
-	s.counts[name] = 1
+	var s Set
+	s.add(name, 1)
 	s.Emit(ctx, log, fn)
 }
