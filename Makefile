@@ -51,6 +51,11 @@ VERSITYGW := $(DIST)/versitygw
 $(VERSITYGW): tools/versitygw/go.mod tools/versitygw/go.sum
 	cd tools/versitygw && GOWORK=off go build -trimpath -o ../../$(VERSITYGW) github.com/versity/versitygw/cmd/versitygw
 
+# The Lambda Runtime Interface Emulator, pinned in its own module.
+RIE := $(DIST)/aws-lambda-rie
+$(RIE): tools/rie/go.mod tools/rie/go.sum
+	cd tools/rie && GOWORK=off go build -trimpath -o ../../$(RIE) github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
 build-%:
 	cd lambdas && $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o ../$(DIST)/$*/bootstrap ./cmd/$*
 
@@ -160,6 +165,17 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
 	./.ci/synth-times.sh
 	$(MAKE) --no-print-directory load-views
+	$(MAKE) --no-print-directory cold
+
+# Each request-path function and the floor (an empty aws-lambda-go handler),
+# built like the deployed ones but for this machine, started under the
+# emulator against the local backends (cmd/coldstart).
+COLD_FUNCTIONS := catalog cart orders authorizer images expiry
+cold: check-backends node_modules/.installed $(VERSITYGW) $(RIE) ## cold path under the Lambda emulator: init, first and warm invoke, size, beside an empty handler
+	cd lambdas && for f in $(COLD_FUNCTIONS); do CGO_ENABLED=0 GOWORK=off go build $(LAMBDA_FLAGS) -o ../$(DIST)/host/$$f/bootstrap ./cmd/$$f || exit 1; done
+	cd lambdas && CGO_ENABLED=0 GOWORK=off go build $(LAMBDA_FLAGS) -o ../$(DIST)/host/floor/bootstrap ./cmd/coldstart/floor
+	cd lambdas && GOWORK=off go build -o ../$(DIST)/coldstart ./cmd/coldstart
+	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator ./$(DIST)/coldstart -rie $(RIE) -bin $(DIST)/host -starts $(or $(STARTS),7)
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
 cost: synth ## monthly cost of STAGE from its templates, idle and under infra/cost/usage.json (USAGE=file overrides; DETAIL=1 lists resources)

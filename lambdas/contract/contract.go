@@ -64,7 +64,15 @@ const (
 const (
 	EnvDynamoEndpoint = "DYNAMODB_ENDPOINT"
 	EnvS3Endpoint     = "S3_ENDPOINT"
+	// EnvCachePassword is the local cache user's password, in place of the
+	// IAM auth token; EnvCacheCAFile the PEM file of the CA that signed the
+	// local cache's certificate.
+	EnvCachePassword = "LOCAL_CACHE_PASSWORD"
+	EnvCacheCAFile   = "LOCAL_CACHE_CA_FILE"
 )
+
+// LocalOnly are the local-only variables.
+var LocalOnly = []string{EnvDynamoEndpoint, EnvS3Endpoint, EnvCachePassword, EnvCacheCAFile}
 
 // Variables Lambda itself sets in every execution environment; no template
 // names them.

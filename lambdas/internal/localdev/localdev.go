@@ -57,7 +57,10 @@ type Backends struct {
 	Redis     *servers.Redis
 	Dynamo    *servers.Process  // DynamoDB Local, for tests that pause it
 	Endpoints map[string]string // name -> address, for logs and tests
-	stops     []func()
+	// S3AccessKey and S3SecretKey are what the S3 server checks signatures
+	// with (DynamoDB Local takes any).
+	S3AccessKey, S3SecretKey string
+	stops                    []func()
 }
 
 // BucketName is the local images bucket.
@@ -116,6 +119,7 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 		Password: func(context.Context) (string, error) { return s.Redis.Password, nil }})
 	s.stops = append(s.stops, func() { s.Cache.Close() })
 	s.DB = dynamo.NewClient(dynamo.LocalConfig(), ddb.Endpoint)
+	s.S3AccessKey, s.S3SecretKey = s3p.AccessKey, s3p.SecretKey
 	s3cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(s3p.AccessKey, s3p.SecretKey, "")}
 	s.S3 = bucket.NewClient(s3cfg, s3p.Endpoint)
 	s.Bucket = bucket.New(s.S3, BucketName)

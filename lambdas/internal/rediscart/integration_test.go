@@ -283,3 +283,18 @@ func TestServerHungFailsFast(t *testing.T) {
 		t.Fatalf("after resume: %v", err)
 	}
 }
+
+// Warm runs with the functions' ACL user alone (the slot map, PING, COMMAND
+// and a keyed read are all in its access string) and leaves a connection in
+// the pool and the command table loaded.
+func TestWarmWithTheFunctionsUser(t *testing.T) {
+	c := NewClient(Options{Addr: server.Addr, Username: server.User, TLS: server.TLS,
+		Password: func(context.Context) (string, error) { return server.Password, nil }})
+	defer c.Close()
+	if err := Warm(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.PoolStats().TotalConns; n == 0 {
+		t.Fatal("no connection after the warm-up")
+	}
+}

@@ -33,6 +33,10 @@ type Config struct {
 	CacheEndpoint string // host:port of the serverless cache
 	CacheName     string // the cache's name, which IAM tokens are signed for
 	CacheUser     string // the IAM-enabled ElastiCache user (id = name)
+	// CachePassword and CacheCAFile point a function at a local cache: a
+	// fixed password in place of the IAM token, and the CA to trust. Empty
+	// in AWS.
+	CachePassword, CacheCAFile string
 	// CartTTL are the sliding idle times of carts.
 	CartTTL cart.TTLs
 
@@ -58,7 +62,8 @@ var DefaultCartTTL = cart.TTLs{User: 7 * 24 * time.Hour, Guest: 24 * time.Hour}
 // required variable that is missing or malformed is named in one error.
 func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	e := &envReader{get: getenv}
-	c := Config{DynamoEndpoint: getenv(contract.EnvDynamoEndpoint), S3Endpoint: getenv(contract.EnvS3Endpoint)}
+	c := Config{DynamoEndpoint: getenv(contract.EnvDynamoEndpoint), S3Endpoint: getenv(contract.EnvS3Endpoint),
+		CachePassword: getenv(contract.EnvCachePassword), CacheCAFile: getenv(contract.EnvCacheCAFile)}
 	switch fn {
 	case contract.Catalog:
 		c.readProducts(e)

@@ -10,6 +10,9 @@ import (
 
 // plausible is a value every variable accepts.
 func plausible(name string) string {
+	if slices.Contains(contract.LocalOnly, name) {
+		return "" // as in AWS
+	}
 	switch name {
 	case contract.EnvCurrency:
 		return "EUR"
@@ -38,8 +41,9 @@ func TestLoadReadsExactlyTheContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			delete(read, contract.EnvDynamoEndpoint)
-			delete(read, contract.EnvS3Endpoint)
+			for _, name := range contract.LocalOnly {
+				delete(read, name)
+			}
 			var got []string
 			for name := range read {
 				got = append(got, name)

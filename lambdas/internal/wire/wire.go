@@ -5,7 +5,9 @@
 package wire
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,9 +15,12 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -204,10 +209,22 @@ func Cache(cfg Config, awsCfg aws.Config) (*redis.ClusterClient, error) {
 		return nil, fmt.Errorf("cache endpoint %q: %w", cfg.CacheEndpoint, err)
 	}
 	tok := &rediscart.IAMToken{CacheName: cfg.CacheName, UserID: cfg.CacheUser, Region: awsCfg.Region, Credentials: awsCfg.Credentials}
-	return rediscart.NewClient(rediscart.Options{
-		Addr: cfg.CacheEndpoint, Username: cfg.CacheUser, Password: tok.Token,
-		TLS: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12},
-	}), nil
+	password := tok.Token
+	if cfg.CachePassword != "" { // a local cache
+		password = func(context.Context) (string, error) { return cfg.CachePassword, nil }
+	}
+	tlsCfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if cfg.CacheCAFile != "" {
+		pem, err := os.ReadFile(cfg.CacheCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", contract.EnvCacheCAFile, err)
+		}
+		tlsCfg.RootCAs = x509.NewCertPool()
+		if !tlsCfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate in %s", contract.EnvCacheCAFile, cfg.CacheCAFile)
+		}
+	}
+	return rediscart.NewClient(rediscart.Options{Addr: cfg.CacheEndpoint, Username: cfg.CacheUser, Password: password, TLS: tlsCfg}), nil
 }
 
 // Backends connects to what cfg names in AWS: DynamoDB always, the images
@@ -226,6 +243,33 @@ func (cfg Config) Backends(fn contract.Function, awsCfg aws.Config, log *slog.Lo
 		b.Cache = c
 	}
 	return b, nil
+}
+
+// warmBudget bounds the connections Warm opens at init.
+const warmBudget = time.Second
+
+// Warm opens at init, at once, the connections the first request would
+// otherwise open one after the other: DynamoDB's (TCP and TLS) and the
+// cache's (the cluster's slots, TLS, AUTH). A failure is logged, and the
+// first request connects as it would have.
+func (b Backends) Warm(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, warmBudget)
+	defer cancel()
+	var wg sync.WaitGroup
+	warm := func(backend string, connect func(context.Context) error) {
+		wg.Go(func() {
+			if err := connect(ctx); err != nil {
+				b.Log.WarnContext(ctx, "warm-up failed; the first request connects", "backend", backend, "error", err.Error())
+			}
+		})
+	}
+	if c, ok := b.DB.(*dynamodb.Client); ok {
+		warm("dynamodb", func(ctx context.Context) error { return dynamo.Warm(ctx, c) })
+	}
+	if c, ok := b.Cache.(*redis.ClusterClient); ok {
+		warm("cache", func(ctx context.Context) error { return rediscart.Warm(ctx, c) })
+	}
+	wg.Wait()
 }
 
 // Fatal logs why a function cannot start and exits; Lambda reports the init error.
@@ -254,6 +298,7 @@ func Function(fn contract.Function) (*Shop, *slog.Logger) {
 	if err != nil {
 		Fatal(log, err)
 	}
+	b.Warm(context.Background())
 	return s, log
 }
 

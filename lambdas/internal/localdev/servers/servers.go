@@ -164,6 +164,9 @@ type Redis struct {
 	slotted bool // the node owns the slots (after the first start)
 }
 
+// CAFile is the PEM file of the certificate the server presents (its own CA).
+func (r *Redis) CAFile() string { return filepath.Join(r.dir, "cert.pem") }
+
 // StartRedis starts redis-server in dir (made if missing) for user with the
 // given ACL access string.
 func StartRedis(ctx context.Context, dir, user, access string, log io.Writer) (*Redis, error) {
