@@ -54,7 +54,6 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 	tags := awscdk.Tags_Of(stack)
 	tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 	tags.Add(jsii.String("stage"), jsii.String("account"), nil)
-	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	components.OwnFunctionLogs(stack, account.LogRetentionDays, true)
 	return s
 }

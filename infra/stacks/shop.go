@@ -3,7 +3,6 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
@@ -64,7 +63,6 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
 		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
 		tags.Add(jsii.String("owner"), jsii.String(stage.Owner), nil)
-		awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		components.OwnFunctionLogs(stack, stage.LogRetentionDays, stage.Prod)
 	}
 	return &Shop{Data: data, Network: network, Media: media, Api: api, Edge: edge}

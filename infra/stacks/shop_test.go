@@ -111,6 +111,7 @@ func synth(dir string) {
 		must(err)
 		NewShop(app, stage, dist)
 	}
+	Checks(app)
 	app.Synth(nil)
 	files, err := filepath.Glob(filepath.Join(assembly, "*.template.json"))
 	must(err)

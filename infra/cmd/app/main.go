@@ -64,6 +64,11 @@ func main() {
 	dist := firstNonEmpty(contextString(app, "distDir"), "dist")
 	stacks.NewAccountStack(app, account, dist)
 	stacks.NewShop(app, stage, dist)
+	// cdk-nag on every synth, but the base side of a review (-c checks=false),
+	// which was checked when it landed.
+	if contextString(app, "checks") != "false" {
+		stacks.Checks(app)
+	}
 	app.Synth(nil)
 }
 
