@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -296,14 +298,31 @@ func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err e
 	headers["X-Request-Id"] = reqID
 	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers}
 	if resp.Body != nil {
-		body, mErr := json.Marshal(resp.Body)
+		body, mErr := marshal(resp.Body)
 		if mErr != nil {
 			return rt.encode(ctx, id, Response{}, mErr)
 		}
 		headers["Content-Type"] = "application/json"
-		out.Body = string(body)
+		out.Body = body
 	}
 	return out
+}
+
+// buffers are the encoders' buffers, reused across requests: the body is
+// copied once, into the response's string.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// marshal is json.Marshal into a string, as the response carries it.
+func marshal(v any) (string, error) {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(true) // as json.Marshal
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 func withRequestID(p *Problem, reqID string) *Problem {
