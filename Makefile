@@ -19,7 +19,7 @@ LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -bu
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cost local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -166,6 +166,12 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 	./.ci/synth-times.sh
 	$(MAKE) --no-print-directory load-views
 	$(MAKE) --no-print-directory cold
+	@if [ -n "$(PEER_DIR)" ] && [ -x "$(PEER_BENCH)" ]; then "$(PEER_BENCH)" . "$(PEER_DIR)"; \
+	else echo "peer comparison skipped: the peer is not in a package registry; PEER_DIR=<a clone of aws-samples/serverless-go-demo> PEER_BENCH=<peer-bench.sh> make bench runs it"; fi
+
+# The warm path beside aws-samples/serverless-go-demo's GET handler on the
+# same SDK versions (BenchmarkGetProduct against its GetHandler, interleaved).
+PEER_BENCH ?= ../shared/bench/peer-bench.sh
 
 # Each request-path function and the floor (an empty aws-lambda-go handler),
 # built like the deployed ones but for this machine, started under the
