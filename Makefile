@@ -155,6 +155,7 @@ lint: node_modules/.installed ## tracked build output, workflows, gofmt, go vet,
 	cd lambdas && GOWORK=off go mod tidy -diff
 	cd lambdas/contract && GOWORK=off go mod tidy -diff
 	cd tools/versitygw && GOWORK=off go mod tidy -diff
+	cd tools/rie && GOWORK=off go mod tidy -diff
 
 bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
