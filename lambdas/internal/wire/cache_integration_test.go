@@ -1,0 +1,58 @@
+//go:build integration
+
+package wire
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
+	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
+)
+
+// The local-only cache variables reach a TLS redis-server as the functions'
+// ACL user, the way `make cold` starts the real binaries; without the CA,
+// the same cache is refused.
+func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
+	server, err := servers.StartRedis(context.Background(), t.TempDir(), "cart", contract.CacheAccessString, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	cfg := Config{CacheEndpoint: server.Addr, CacheName: "local", CacheUser: server.User, CachePassword: server.Password, CacheCAFile: server.CAFile()}
+	c, err := Cache(cfg, awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := rediscart.Warm(context.Background(), c); err != nil {
+		t.Fatalf("with the CA and the password: %v", err)
+	}
+
+	cfg.CacheCAFile = ""
+	untrusted, err := Cache(cfg, awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusted.Close()
+	if rediscart.Warm(context.Background(), untrusted) == nil {
+		t.Fatal("a cache whose certificate no CA vouches for was trusted")
+	}
+
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.CacheCAFile = notPEM
+	if _, err := Cache(cfg, awsCfg); err == nil {
+		t.Fatal("a CA file without a certificate was accepted")
+	}
+}
