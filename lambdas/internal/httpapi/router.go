@@ -309,13 +309,20 @@ func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err e
 }
 
 // buffers are the encoders' buffers, reused across requests: the body is
-// copied once, into the response's string.
+// copied once, into the response's string. A buffer grown past
+// maxPooledBuffer by a large answer is left to the collector, not kept.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 256 << 10
 
 // marshal is json.Marshal into a string, as the response carries it.
 func marshal(v any) (string, error) {
 	buf := buffers.Get().(*bytes.Buffer)
-	defer buffers.Put(buf)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buffers.Put(buf)
+		}
+	}()
 	buf.Reset()
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(true) // as json.Marshal
