@@ -5,9 +5,10 @@ package components
 
 import (
 	"fmt"
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"os"
 	"path/filepath"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"

@@ -2,11 +2,10 @@ package components
 
 import (
 	"fmt"
-	"github.com/go-cdk-shop/shop/lambdas/contract"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -30,12 +29,12 @@ type ShopApiProps struct {
 	// PaymentsClient's client-credentials tokens (of UserPool) may call
 	// routes with a Scope, holding it.
 	PaymentsClient awscognito.IUserPoolClient
-	// RouteThrottles are per-route limits (route key, e.g. "POST /orders",
-	// to rate and burst) below the stage's default.
-	RouteThrottles map[string]Throttle
-	// DetailedMetrics are routes (keys of RouteThrottles) that publish
-	// their own metrics (ApiId, Stage, Method, Resource), for an SLO.
-	DetailedMetrics  []string
+	// StockThrottle is the limit of the routes that move stock
+	// (contract.StockThrottle), below the stage's default.
+	StockThrottle Throttle
+	// DetailedMetrics: the routes with an SLO (contract.Route.SLO) publish
+	// their own metrics (ApiId, Stage, Method, Resource).
+	DetailedMetrics  bool
 	ThrottleRate     float64
 	ThrottleBurst    float64
 	LogRetentionDays int
@@ -44,24 +43,6 @@ type ShopApiProps struct {
 	// GuestAuthorizer, when set, is the Lambda authorizer of the routes a
 	// guest or a signed-in caller may call (Route.Guest).
 	GuestAuthorizer awslambda.IFunction
-}
-
-// Route is one route of the API and whether it needs a signed-in caller.
-type Route struct {
-	Method string // GET, POST, ...
-	Path   string // /products/{product_id}
-	// Public routes skip the authorizer. Every other route needs a valid Cognito
-	// token; finer rules (admin only, own orders) are the function's.
-	Public bool
-	// Guest routes take a guest (no token) or a valid token, through the
-	// shop's Lambda authorizer; the JWT authorizer refuses requests without one.
-	Guest bool
-	// Staff routes (catalogue writes, image uploads) take only tokens of the
-	// staff pool, where MFA is required.
-	Staff bool
-	// Scope, when set, makes the route the payment integration's: a
-	// client-credentials access token of the payments client with this scope.
-	Scope string
 }
 
 // Throttle is a steady rate (requests per second) and a burst.
@@ -75,8 +56,10 @@ type Throttle struct {
 type ShopApi interface {
 	constructs.Construct
 	Api() awsapigatewayv2.HttpApi
-	// AddRoutes sends routes to fn.
-	AddRoutes(fn awslambda.IFunction, routes ...Route)
+	// AddRoutes sends routes of the table (contract.Routes) to fn, each
+	// behind the authorizer its Access names, with its throttle and, for an
+	// SLO, its detailed metrics.
+	AddRoutes(fn awslambda.IFunction, routes ...contract.Route)
 	// SetDefault sends every request that matches no route to fn, so that the
 	// function answers unknown paths with a problem+json 404 or 405.
 	SetDefault(fn awslambda.IFunction)
@@ -91,6 +74,9 @@ type shopApi struct {
 	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	seen       map[string]bool
 	cors       bool // the API has a CORS configuration
+	stage      awsapigatewayv2.HttpStage
+	settings   map[string]interface{} // the stage's RouteSettings, by route key
+	props      ShopApiProps
 }
 
 // accessLogFormat is one JSON object per request; the keys are stable for log queries.
@@ -159,19 +145,6 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 	})
 	// The L2 stage takes access log settings only through a jsii interface; the L1
 	// property says the same in one line.
-	if len(props.RouteThrottles) > 0 {
-		settings := map[string]interface{}{}
-		for _, key := range slices.Sorted(maps.Keys(props.RouteThrottles)) {
-			t := props.RouteThrottles[key]
-			setting := map[string]interface{}{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
-			if slices.Contains(props.DetailedMetrics, key) {
-				setting["DetailedMetricsEnabled"] = true
-			}
-			settings[key] = setting
-		}
-		// The L2 stage has no per-route settings; the L1 property does.
-		stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
-	}
 	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
@@ -188,7 +161,8 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.PaymentsClient},
 		})
-	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, payments: payments, seen: map[string]bool{}, cors: cors != nil}
+	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, payments: payments, seen: map[string]bool{}, cors: cors != nil,
+		stage: stage, settings: map[string]interface{}{}, props: props}
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
 		// request, with or without an Authorization header.
@@ -204,10 +178,10 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 
 func (s *shopApi) Api() awsapigatewayv2.HttpApi { return s.api }
 
-func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
+func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(*fn.Node().Id()+"Integration"), fn, nil)
 	for _, r := range routes {
-		key := r.Method + " " + r.Path
+		key := r.Key()
 		if s.seen[key] {
 			panic("ShopApi: route " + key + " added twice")
 		}
@@ -217,25 +191,48 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...Route) {
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integration,
 		}
-		switch {
-		case r.Guest && s.guests == nil:
-			panic("ShopApi: guest route " + key + " needs ShopApiProps.GuestAuthorizer")
-		case r.Guest:
+		switch r.Access {
+		case contract.Guest:
+			if s.guests == nil {
+				panic("ShopApi: guest route " + key + " needs ShopApiProps.GuestAuthorizer")
+			}
 			opts.Authorizer = s.guests
-		case r.Staff:
+		case contract.Staff:
 			opts.Authorizer = s.staff
-		case r.Scope != "":
+		case contract.Payment:
 			opts.Authorizer = s.payments
-			opts.AuthorizationScopes = jsii.Strings(r.Scope)
-		case !r.Public:
+			opts.AuthorizationScopes = jsii.Strings(r.Scopes()...)
+		case contract.User:
 			opts.Authorizer = s.authorizer
+		case contract.Public:
+		default:
+			panic("ShopApi: route " + key + " has no access " + string(r.Access))
 		}
 		for _, route := range *s.api.AddRoutes(opts) {
-			if r.Public {
+			if r.Access == contract.Public {
 				allowPublic(route)
 			}
 		}
+		s.addSetting(r)
 	}
+}
+
+// addSetting gives r its own stage settings when it has a throttle or an
+// SLO of its own; the stage's default covers the rest.
+func (s *shopApi) addSetting(r contract.Route) {
+	setting := map[string]interface{}{}
+	if r.Throttle == contract.StockThrottle {
+		setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"] = s.props.StockThrottle.Rate, s.props.StockThrottle.Burst
+	}
+	if r.SLO != "" && s.props.DetailedMetrics {
+		setting["DetailedMetricsEnabled"] = true
+	}
+	if len(setting) == 0 {
+		return
+	}
+	s.settings[r.Key()] = setting
+	// The L2 stage has no per-route settings; the L1 property does.
+	s.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(s.settings)
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {

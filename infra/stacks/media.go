@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/go-cdk-shop/shop/infra/components"
@@ -48,18 +49,9 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	s.Images = components.NewProductImages(stack, "ProductImages", components.ProductImagesProps{
 		Prod: stage.Prod, CorsOrigins: stage.CorsOrigins, DomainName: stage.CdnDomainName, CertificateArn: stage.CdnCertificateArn,
 	})
-	bucket, products := s.Images.Bucket(), props.Data.Products.Table()
-	s.Linker = newFunctionNextToCache(stack, "Images", props.Network, components.GoFunctionProps{
-		Name: contract.Images, DistDir: props.DistDir, Description: "Checks uploaded product images and links them to their product",
-		Environment: map[string]string{
-			contract.EnvProductsTable: *products.TableName(), contract.EnvImagesBucket: *bucket.BucketName(), contract.EnvImagesBaseURL: *s.Images.BaseURL(),
-		},
-		Inputs:   []constructs.IConstruct{props.Data.Products, props.Network.Cache},
-		MemoryMB: stage.LambdaMemoryMB, TimeoutSeconds: 20, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
-	})
-	grant(s.Linker, contract.Images, props.Data, s)
-	allowImageKeys(s.Linker.Role())
-	allowIndexes(s.Linker.Role(), "Table.Grant names the table's indexes too; the action is a key update")
+	bucket := s.Images.Bucket()
+	env := newStageEnv(stage, props.Data, props.Network, s.Images)
+	s.Linker = newShopFunction(stack, imagesFunction, stage, props.DistDir, env, props.Data, props.Network, s.Images)
 	s.Failures = awssqs.NewQueue(stack, jsii.String("ImagesFailures"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -94,9 +86,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("CDK's own custom resource handlers pin their runtime; the shop's functions run on provided.al2023")},
 	}, jsii.Bool(true))
 
-	out := func(id string, value *string, description string) {
-		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
-	}
+	out := func(id string, value *string, description string) { output(stack, id, value, description) }
 	out("ImagesBucketName", bucket.BucketName(), "Private bucket of product images")
 	out("ImagesBaseUrl", s.Images.BaseURL(), "CDN in front of the images bucket")
 	out("ImagesFailuresQueueUrl", s.Failures.QueueUrl(), "Upload events the images function failed: redrive with tools/redrive-images.sh")

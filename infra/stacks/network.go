@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
+
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/go-cdk-shop/shop/infra/components"

@@ -6,10 +6,11 @@ import (
 	"context"
 
 	"fmt"
-	"github.com/aws/aws-lambda-go/events"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/redis/go-redis/v9"
 

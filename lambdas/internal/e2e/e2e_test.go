@@ -157,7 +157,7 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 			if w.groups != "" {
 				claims["cognito:groups"] = w.groups
 			}
-			if r.Access == httpapi.Optional { // the Lambda authorizer's context
+			if r.Access == contract.Guest { // the Lambda authorizer's context
 				ctx := map[string]any{}
 				for k, v := range claims {
 					ctx[k] = v

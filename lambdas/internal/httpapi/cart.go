@@ -3,8 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"net/http"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -18,18 +19,18 @@ type Cart struct {
 // NewCart returns the cart's HTTP handlers over svc.
 func NewCart(svc *cart.Service) *Cart { return &Cart{svc: svc} }
 
-// Routes are the cart's routes and the guest sessions'. Guests may call all
-// but merge, which moves a guest's cart into the signed-in caller's.
+// Routes are the cart's routes and the guest sessions' of the table
+// (contract.RoutesOf), each with its handler.
 func (c *Cart) Routes() []Route {
-	return []Route{
-		{http.MethodPost, "/sessions", Public, c.openSession},
-		{http.MethodDelete, "/sessions/current", Optional, c.closeSession},
-		{http.MethodGet, "/cart", Optional, c.get},
-		{http.MethodDelete, "/cart", Optional, c.clear},
-		{http.MethodPut, "/cart/items/{product_id}", Optional, c.setLine},
-		{http.MethodDelete, "/cart/items/{product_id}", Optional, c.removeLine},
-		{http.MethodPost, "/cart/merge", SignedIn, c.merge},
-	}
+	return bind(contract.Cart, map[string]HandlerFunc{
+		"POST /sessions":                  c.openSession,
+		"DELETE /sessions/current":        c.closeSession,
+		"GET /cart":                       c.get,
+		"DELETE /cart":                    c.clear,
+		"PUT /cart/items/{product_id}":    c.setLine,
+		"DELETE /cart/items/{product_id}": c.removeLine,
+		"POST /cart/merge":                c.merge,
+	})
 }
 
 // guest is the session that X-Session-Id names; a token the API did not

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -24,17 +26,18 @@ func NewCatalog(svc *catalog.Service, imgs *images.Service) *Catalog {
 	return &Catalog{svc: svc, images: imgs}
 }
 
-// Routes are the catalogue's routes, as the CDK app declares them on the HTTP API.
+// Routes are the catalogue's routes of the table (contract.RoutesOf), each
+// with its handler.
 func (c *Catalog) Routes() []Route {
-	return []Route{
-		{http.MethodGet, "/products", Public, c.list},
-		{http.MethodPost, "/products", Admin, c.create},
-		{http.MethodGet, "/products/{product_id}", Public, c.get},
-		{http.MethodPatch, "/products/{product_id}", Admin, c.update},
-		{http.MethodDelete, "/products/{product_id}", Admin, c.remove},
-		{http.MethodPost, "/products/{product_id}/image", Admin, c.upload},
-		{http.MethodGet, "/trending", Public, c.trending},
-	}
+	return bind(contract.Catalog, map[string]HandlerFunc{
+		"GET /products":                     c.list,
+		"POST /products":                    c.create,
+		"GET /products/{product_id}":        c.get,
+		"PATCH /products/{product_id}":      c.update,
+		"DELETE /products/{product_id}":     c.remove,
+		"POST /products/{product_id}/image": c.upload,
+		"GET /trending":                     c.trending,
+	})
 }
 
 // DecodeUpload reads an upload request: {"content_type": "...", "content_length": n}.
@@ -111,7 +114,7 @@ func (c *Catalog) create(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	resp := productResponse(http.StatusCreated, p)
-	resp.Headers["Location"] = "/products/" + p.ProductID
+	resp.Headers[contract.HeaderLocation] = "/products/" + p.ProductID
 	return resp, nil
 }
 
@@ -151,7 +154,7 @@ func (c *Catalog) trending(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {
-	ifVersion, err := ParseIfMatch(r.Header("If-Match"))
+	ifVersion, err := ParseIfMatch(r.Header(contract.HeaderIfMatch))
 	if err != nil {
 		return Response{}, err
 	}
@@ -168,7 +171,7 @@ func (c *Catalog) update(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (c *Catalog) remove(ctx context.Context, r *Request) (Response, error) {
-	ifVersion, err := ParseIfMatch(r.Header("If-Match"))
+	ifVersion, err := ParseIfMatch(r.Header(contract.HeaderIfMatch))
 	if err != nil {
 		return Response{}, err
 	}
@@ -210,7 +213,7 @@ func withRules(decodeErr, ruleErr error) error {
 }
 
 func productResponse(status int, p catalog.Product) Response {
-	return Response{Status: status, Body: p, Headers: map[string]string{"ETag": ETag(p.Version)}}
+	return Response{Status: status, Body: p, Headers: map[string]string{contract.HeaderETag: ETag(p.Version)}}
 }
 
 // ETag is the entity tag of a resource at version v.
@@ -224,11 +227,11 @@ func ParseIfMatch(h string) (*int64, error) {
 		return nil, nil
 	}
 	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
-		return nil, shop.Invalid("If-Match", `must be an entity tag such as "3", as sent in ETag`)
+		return nil, shop.Invalid(contract.HeaderIfMatch, `must be an entity tag such as "3", as sent in ETag`)
 	}
 	v, err := strconv.ParseInt(h[1:len(h)-1], 10, 64)
 	if err != nil || v < 1 {
-		return nil, shop.Invalid("If-Match", `must be an entity tag such as "3", as sent in ETag`)
+		return nil, shop.Invalid(contract.HeaderIfMatch, `must be an entity tag such as "3", as sent in ETag`)
 	}
 	return &v, nil
 }

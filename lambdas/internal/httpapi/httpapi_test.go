@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
@@ -282,9 +283,9 @@ func TestBase64Body(t *testing.T) {
 
 // A failure of our own is a 500 that carries the request id and nothing else.
 func TestInternalErrorsDoNotLeak(t *testing.T) {
-	rt := NewRouter(quiet, Route{http.MethodGet, "/boom", Public, func(context.Context, *Request) (Response, error) {
+	rt := NewRouter(quiet, Route{contract.Route{Method: http.MethodGet, Path: "/boom", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
 		panic("secret table arn:aws:dynamodb:eu-west-1:123456789012:table/x")
-	}}, Route{http.MethodGet, "/fail", Public, func(context.Context, *Request) (Response, error) {
+	}}, Route{contract.Route{Method: http.MethodGet, Path: "/fail", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
 		return Response{}, io.ErrUnexpectedEOF
 	}})
 	for _, path := range []string{"/boom", "/fail"} {
@@ -363,7 +364,7 @@ func TestMatch(t *testing.T) {
 // On the $default route, a path another function serves, with a method it does
 // not, is a 405 naming the allowed methods; an unknown path stays a 404.
 func TestElsewhereRoutesGive405(t *testing.T) {
-	rt := newTestRouter(t).Elsewhere((&Cart{}).Routes())
+	rt := newTestRouter(t).Elsewhere(contract.RoutesOf(contract.Cart)...)
 	ev := event(rt, "PATCH", "/cart", "", nil, nil)
 	ev.RouteKey = "$default"
 	resp, _ := rt.Serve(context.Background(), ev)
@@ -379,7 +380,7 @@ func TestElsewhereRoutesGive405(t *testing.T) {
 // A preflight that reaches a function (the OPTIONS /{proxy+} route, or
 // $default) is a 204 for any path: API Gateway adds the CORS headers.
 func TestPreflightReachingTheFunctionIs204(t *testing.T) {
-	rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil))).Elsewhere(AllRoutes())
+	rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil))).Elsewhere(contract.Routes()...)
 	for _, path := range []string{"/products", "/cart/items/P1", "/orders/O1", "/nowhere"} {
 		ev := events.APIGatewayV2HTTPRequest{RouteKey: "OPTIONS /{proxy+}", RawPath: path}
 		ev.RequestContext.HTTP.Method = "OPTIONS"
@@ -423,7 +424,7 @@ func TestWritesNameTheCaller(t *testing.T) {
 func TestHandlerLinesNameTheRequestAndTheCaller(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	rt := NewRouter(log, Route{Method: "POST", Pattern: "/products", Access: Admin, Handle: func(ctx context.Context, r *Request) (Response, error) {
+	rt := NewRouter(log, Route{Route: contract.Route{Method: "POST", Path: "/products", Access: contract.Staff}, Handle: func(ctx context.Context, r *Request) (Response, error) {
 		r.Logger().InfoContext(ctx, "handler line")
 		r.Logger().InfoContext(ctx, "handler line")
 		return Response{Status: 204}, nil

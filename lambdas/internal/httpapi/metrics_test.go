@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -22,17 +23,17 @@ import (
 func TestRequestLineCarriesTheMetrics(t *testing.T) {
 	var buf bytes.Buffer
 	rt := NewRouter(slog.New(slog.NewJSONHandler(&buf, nil)),
-		Route{http.MethodPost, "/count", Public, func(ctx context.Context, _ *Request) (Response, error) {
+		Route{contract.Route{Method: http.MethodPost, Path: "/count", Access: contract.Public}, func(ctx context.Context, _ *Request) (Response, error) {
 			metrics.Add(ctx, metrics.OrdersPlaced, 1)
 			metrics.Add(ctx, metrics.CacheFallbacks, 1)
 			metrics.Add(ctx, metrics.CacheFallbacks, 1)
 			return Response{Status: 201}, nil
 		}},
-		Route{http.MethodGet, "/plain", Public, func(context.Context, *Request) (Response, error) { return Response{Status: 200}, nil }},
-		Route{http.MethodGet, "/cache-down", Public, func(context.Context, *Request) (Response, error) {
+		Route{contract.Route{Method: http.MethodGet, Path: "/plain", Access: contract.Public}, func(context.Context, *Request) (Response, error) { return Response{Status: 200}, nil }},
+		Route{contract.Route{Method: http.MethodGet, Path: "/cache-down", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
 			return Response{}, fmt.Errorf("get cart: %w", shop.ErrCacheUnavailable)
 		}},
-		Route{http.MethodGet, "/table-down", Public, func(context.Context, *Request) (Response, error) {
+		Route{contract.Route{Method: http.MethodGet, Path: "/table-down", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
 			return Response{}, fmt.Errorf("get product: %w", shop.ErrUnavailable)
 		}},
 	).Named("orders")

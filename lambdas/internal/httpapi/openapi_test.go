@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/openapi"
 )
 
@@ -25,8 +26,8 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	served := map[string]string{}
-	for _, r := range AllRoutes() {
-		served[r.Key()] = map[Access]string{Public: "anyone", SignedIn: "token", Admin: "token", Optional: "guest or token", Payment: "token"}[r.Access]
+	for _, r := range contract.Routes() {
+		served[r.Key()] = map[contract.Access]string{contract.Public: "anyone", contract.User: "token", contract.Staff: "token", contract.Guest: "guest or token", contract.Payment: "token"}[r.Access]
 	}
 	for key, who := range served {
 		docWho, ok := documented[key]

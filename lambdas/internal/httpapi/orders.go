@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
@@ -19,33 +21,33 @@ type Orders struct {
 // NewOrders returns the handlers over svc.
 func NewOrders(svc *orders.Service) *Orders { return &Orders{svc: svc} }
 
-// Routes are the orders' and the profile's routes: a signed-in caller's, but
-// confirm, which is the payment integration's.
+// Routes are the orders' and the profile's routes of the table
+// (contract.RoutesOf), each with its handler.
 func (h *Orders) Routes() []Route {
-	return []Route{
-		{http.MethodPost, "/orders", SignedIn, h.checkout},
-		{http.MethodGet, "/orders", SignedIn, h.list},
-		{http.MethodGet, "/orders/{order_id}", SignedIn, h.get},
-		{http.MethodPost, "/orders/{order_id}/cancel", SignedIn, h.cancel},
-		{http.MethodPost, "/orders/{order_id}/confirm", Payment, h.confirm},
-		{http.MethodGet, "/me", SignedIn, h.me},
-		{http.MethodPatch, "/me", SignedIn, h.rename},
-	}
+	return bind(contract.Orders, map[string]HandlerFunc{
+		"POST /orders":                    h.checkout,
+		"GET /orders":                     h.list,
+		"GET /orders/{order_id}":          h.get,
+		"POST /orders/{order_id}/cancel":  h.cancel,
+		"POST /orders/{order_id}/confirm": h.confirm,
+		"GET /me":                         h.me,
+		"PATCH /me":                       h.rename,
+	})
 }
 
 func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
 	req, bodyErr := DecodeCheckout(r.Body)
-	if err := shop.JoinInvalid(orders.CheckKey(r.Header("Idempotency-Key")), bodyErr); err != nil {
+	if err := shop.JoinInvalid(orders.CheckKey(r.Header(contract.HeaderIdempotencyKey)), bodyErr); err != nil {
 		return Response{}, err
 	}
-	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header("Idempotency-Key"), req)
+	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header(contract.HeaderIdempotencyKey), req)
 	if err != nil {
 		if p, _ := problemFor(err); p.Status == http.StatusConflict {
 			metrics.Add(ctx, metrics.CheckoutConflicts, 1)
 		}
 		return Response{}, err
 	}
-	headers := map[string]string{"Location": "/orders/" + o.OrderID}
+	headers := map[string]string{contract.HeaderLocation: "/orders/" + o.OrderID}
 	if replayed {
 		headers["Idempotent-Replayed"] = "true"
 		metrics.Add(ctx, metrics.IdempotentReplays, 1)

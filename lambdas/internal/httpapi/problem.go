@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -86,8 +88,8 @@ func problemFor(err error) (p *Problem, internal bool) {
 }
 
 func (p *Problem) headers(h map[string]string) {
-	h["Content-Type"] = "application/problem+json"
+	h[contract.HeaderContentType] = "application/problem+json"
 	if p.retryAfter > 0 {
-		h["Retry-After"] = strconv.Itoa(p.retryAfter)
+		h[contract.HeaderRetryAfter] = strconv.Itoa(p.retryAfter)
 	}
 }

@@ -5,13 +5,12 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/subtle"
-	"github.com/go-cdk-shop/shop/lambdas/contract"
-
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -29,33 +29,36 @@ import (
 // with a 4000-character description) is well below it.
 const MaxBodyBytes = 64 << 10
 
-// Access says who may call a route.
-type Access int
-
-const (
-	Public   Access = iota // anyone
-	SignedIn               // a valid token (checked by the API Gateway authorizer)
-	Admin                  // a valid token of a member of the admin group
-	Optional               // a guest, or a valid token (checked by the shop's Lambda authorizer)
-	// Payment is the payment integration: a client-credentials access token
-	// with the scope contract.ScopeConfirmOrders (checked by the route's
-	// authorizer in AWS, and again here).
-	Payment
-)
-
 // HandlerFunc serves one route.
 type HandlerFunc func(ctx context.Context, r *Request) (Response, error)
 
-// Route is one method and path pattern, in API Gateway's route key syntax.
+// Route is a route of the table (contract.Routes) with the handler that
+// serves it. Who may call it is the table's Access: the API Gateway
+// authorizer checks it in AWS, the local API checks it locally, and the
+// router checks it again from the authorizer's claims.
 type Route struct {
-	Method  string
-	Pattern string // e.g. /products/{product_id}
-	Access  Access
-	Handle  HandlerFunc
+	contract.Route
+	Handle HandlerFunc
 }
 
-// Key is the route key API Gateway sends in the event, e.g. "GET /products/{product_id}".
-func (r Route) Key() string { return r.Method + " " + r.Pattern }
+// bind pairs fn's routes in the table with handlers by route key. A route
+// without a handler, or a handler without a route, is a wiring mistake:
+// every test that builds a router fails on it.
+func bind(fn contract.Function, handlers map[string]HandlerFunc) []Route {
+	table := contract.RoutesOf(fn)
+	out := make([]Route, 0, len(table))
+	for _, r := range table {
+		h, ok := handlers[r.Key()]
+		if !ok {
+			panic(fmt.Sprintf("httpapi: %s serves %s but has no handler for it", fn, r.Key()))
+		}
+		out = append(out, Route{Route: r, Handle: h})
+	}
+	if len(handlers) != len(out) {
+		panic(fmt.Sprintf("httpapi: %s has %d handlers for %d routes of the table", fn, len(handlers), len(out)))
+	}
+	return out
+}
 
 // Response is what a handler answers; Body is encoded as JSON unless nil.
 type Response struct {
@@ -69,9 +72,9 @@ type Router struct {
 	routes    []Route
 	byKey     map[string]*Route
 	log       *slog.Logger
-	elsewhere []Route // served by other functions: known for 405s only
-	origin    string  // the X-Origin-Verify value every request must carry; empty: none
-	function  string  // the metrics' Function dimension
+	elsewhere []contract.Route // served by other functions: known for 405s only
+	origin    string           // the X-Origin-Verify value every request must carry; empty: none
+	function  string           // the metrics' Function dimension
 }
 
 // Named names the function in the metrics of the request lines.
@@ -93,10 +96,8 @@ func (rt *Router) RequireOrigin(value string) *Router {
 // the HTTP API's $default route, which reaches this router for any method and
 // path no route matched, answers a known path with a wrong method with 405
 // and its allowed methods, not 404. Their handlers are never called.
-func (rt *Router) Elsewhere(routes ...[]Route) *Router {
-	for _, rs := range routes {
-		rt.elsewhere = append(rt.elsewhere, rs...)
-	}
+func (rt *Router) Elsewhere(routes ...contract.Route) *Router {
+	rt.elsewhere = append(rt.elsewhere, routes...)
 	return rt
 }
 
@@ -118,7 +119,7 @@ func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
 func (rt *Router) Match(method, path string) (route *Route, params map[string]string, allowed []string) {
 	for i := range rt.routes {
 		r := &rt.routes[i]
-		p, ok := matchPattern(r.Pattern, path)
+		p, ok := matchPattern(r.Path, path)
 		if !ok {
 			continue
 		}
@@ -191,7 +192,7 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		route, params, allowed = rt.Match(ev.RequestContext.HTTP.Method, ev.RawPath)
 		if route == nil && len(allowed) == 0 {
 			for _, r := range rt.elsewhere {
-				if _, ok := matchPattern(r.Pattern, ev.RawPath); ok {
+				if _, ok := matchPattern(r.Path, ev.RawPath); ok {
 					allowed = append(allowed, r.Method)
 				}
 			}
@@ -252,18 +253,20 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 		}
 	}()
 	switch route.Access {
-	case Payment:
+	case contract.Payment:
 		if r.Client == nil {
 			return Response{}, shop.ErrUnauthenticated
 		}
-		if !r.Client.Has(contract.ScopeConfirmOrders) {
-			return Response{}, shop.ErrForbidden
+		for _, scope := range route.Scopes() {
+			if !r.Client.Has(scope) {
+				return Response{}, shop.ErrForbidden
+			}
 		}
-	case SignedIn, Admin:
+	case contract.User, contract.Staff:
 		if r.Identity == nil {
 			return Response{}, shop.ErrUnauthenticated
 		}
-		if route.Access == Admin && !r.Identity.In(contract.AdminGroup) {
+		if route.Access == contract.Staff && !r.Identity.In(contract.AdminGroup) {
 			return Response{}, shop.ErrForbidden
 		}
 	}
@@ -279,7 +282,7 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err error) events.APIGatewayV2HTTPResponse {
 	reqID := id.Value.String()
 	if err != nil {
-		headers := map[string]string{"X-Request-Id": reqID}
+		headers := map[string]string{contract.HeaderRequestID: reqID}
 		p, internal := problemFor(err)
 		if internal {
 			rt.log.LogAttrs(ctx, slog.LevelError, "request failed", id, slog.String("error", err.Error()))
@@ -295,14 +298,14 @@ func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err e
 	if headers == nil {
 		headers = make(map[string]string, 2)
 	}
-	headers["X-Request-Id"] = reqID
+	headers[contract.HeaderRequestID] = reqID
 	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers}
 	if resp.Body != nil {
 		body, mErr := marshal(resp.Body)
 		if mErr != nil {
 			return rt.encode(ctx, id, Response{}, mErr)
 		}
-		headers["Content-Type"] = "application/json"
+		headers[contract.HeaderContentType] = "application/json"
 		out.Body = body
 	}
 	return out

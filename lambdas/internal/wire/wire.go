@@ -160,10 +160,10 @@ func (s *Shop) Routes(fns ...contract.Function) []httpapi.Route {
 // known path with a wrong method 405.
 func (s *Shop) Router(log *slog.Logger, fns ...contract.Function) *httpapi.Router {
 	rs := s.Routes(fns...)
-	others := slices.DeleteFunc(httpapi.AllRoutes(), func(r httpapi.Route) bool {
+	others := slices.DeleteFunc(contract.Routes(), func(r contract.Route) bool {
 		return slices.ContainsFunc(rs, func(o httpapi.Route) bool { return o.Key() == r.Key() })
 	})
-	return httpapi.NewRouter(log, rs...).Elsewhere(others).RequireOrigin(s.originVerify).Named(s.function)
+	return httpapi.NewRouter(log, rs...).Elsewhere(others...).RequireOrigin(s.originVerify).Named(s.function)
 }
 
 // Logger is the JSON logger every function writes to stdout; CloudWatch keeps the lines as they are.

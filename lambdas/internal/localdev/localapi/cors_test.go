@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 )
 
@@ -14,11 +15,11 @@ import (
 // other origin gets no allow header. The router behind the local API is the
 // shop's whole route table, so no path slips through to a 404 or 405.
 func TestPreflightForEveryRouteFamily(t *testing.T) {
-	s := New(httpapi.NewRouter(quiet).Elsewhere(httpapi.AllRoutes()), nil, quiet, nil)
+	s := New(httpapi.NewRouter(quiet).Elsewhere(contract.Routes()...), nil, quiet, nil)
 	s.SetCORS(CORS{Origins: []string{"http://localhost:3000"}})
 	paths := map[string]string{}
-	for _, r := range httpapi.AllRoutes() {
-		paths[r.Key()] = strings.NewReplacer("{product_id}", "P1", "{order_id}", "O1").Replace(r.Pattern)
+	for _, r := range contract.Routes() {
+		paths[r.Key()] = strings.NewReplacer("{product_id}", "P1", "{order_id}", "O1").Replace(r.Path)
 	}
 	for key, path := range paths {
 		method := strings.Fields(key)[0]

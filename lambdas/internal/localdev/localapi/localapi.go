@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -158,18 +159,18 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 		}
 	}
 	ev.PathParameters = params
-	if route.Access == httpapi.Public {
+	if route.Access == contract.Public {
 		return ev, 0 // no authorizer on the route: API Gateway passes no claims
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok && route.Access == httpapi.Optional && r.Header.Get("Authorization") == "" {
+	token, ok := strings.CutPrefix(r.Header.Get(contract.HeaderAuthorization), "Bearer ")
+	if !ok && route.Access == contract.Guest && r.Header.Get(contract.HeaderAuthorization) == "" {
 		return ev, 0 // a guest
 	}
 	if !ok {
 		return ev, http.StatusUnauthorized
 	}
 	verify := s.tokens.Verify
-	if route.Access == httpapi.Payment {
+	if route.Access == contract.Payment {
 		// In AWS: the route's JWT authorizer, for the payment client's
 		// access tokens, requiring the confirm scope.
 		verify = s.tokens.VerifyAccess
@@ -178,7 +179,7 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 	if err != nil {
 		return ev, http.StatusUnauthorized
 	}
-	if route.Access == httpapi.Optional {
+	if route.Access == contract.Guest {
 		// In AWS these routes have the shop's Lambda authorizer, whose context
 		// carries the claims.
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: authorizer.Context(claims)}

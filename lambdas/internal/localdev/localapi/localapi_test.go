@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 )
 
@@ -26,10 +27,10 @@ func newServer(t *testing.T) (*Server, *Tokens) {
 		t.Fatal(err)
 	}
 	rt := httpapi.NewRouter(quiet,
-		httpapi.Route{Method: "GET", Pattern: "/products", Access: httpapi.Public, Handle: ok},
-		httpapi.Route{Method: "GET", Pattern: "/products/{product_id}", Access: httpapi.Public, Handle: ok},
-		httpapi.Route{Method: "PATCH", Pattern: "/products/{product_id}", Access: httpapi.Admin, Handle: ok},
-		httpapi.Route{Method: "POST", Pattern: "/orders", Access: httpapi.SignedIn, Handle: ok},
+		httpapi.Route{Route: contract.Route{Method: "GET", Path: "/products", Access: contract.Public}, Handle: ok},
+		httpapi.Route{Route: contract.Route{Method: "GET", Path: "/products/{product_id}", Access: contract.Public}, Handle: ok},
+		httpapi.Route{Route: contract.Route{Method: "PATCH", Path: "/products/{product_id}", Access: contract.Staff}, Handle: ok},
+		httpapi.Route{Route: contract.Route{Method: "POST", Path: "/orders", Access: contract.User}, Handle: ok},
 	)
 	return New(rt, tokens, quiet, nil), tokens
 }
