@@ -4,19 +4,14 @@
 package main
 
 import (
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
-	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
+	"github.com/go-cdk-shop/shop/lambdas/internal/authorizer"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 )
 
 func main() {
-	log := wire.Logger()
-	cfg, err := wire.FromEnv(contract.Authorizer)
-	if err != nil {
-		wire.Fatal(log, err)
-	}
-	lambda.Start(wire.Authorizer(cfg, os.Getenv("AWS_REGION")).Handle)
+	fn := lambdaenv.Start(contract.Authorizer)
+	lambda.Start(authorizer.New(fn.AWS.Region, fn.Config.UserPoolID, fn.Config.UserPoolClientID).Handle)
 }

@@ -4,13 +4,24 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	shop, log := wire.Function(contract.Catalog)
-	lambda.StartHandlerFunc(shop.Router(log, contract.Catalog).Serve)
+	fn := lambdaenv.Start(contract.Catalog)
+	rdb, err := wire.Cache(fn.Config, fn.AWS, fn.Log)
+	fn.Must(err)
+	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log,
+		Images: bucket.New(bucket.NewClient(fn.AWS, fn.Config.S3Endpoint), fn.Config.ImagesBucket)}
+	catalog, err := wire.Catalog(fn.Config, b)
+	fn.Must(err)
+	b.Warm(context.Background())
+	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), catalog.Routes()...).Serve)
 }

@@ -123,7 +123,7 @@ func run(rie, bin string, starts int) error {
 }
 
 // seed writes the product the requests read and an uploaded image of it.
-func seed(ctx context.Context, dev *localdev.Backends) (string, error) {
+func seed(ctx context.Context, dev *localdev.Harness) (string, error) {
 	now := time.Now().UTC().Format(time.RFC3339)
 	for _, id := range []string{productID, imageProductID} {
 		p := catalog.Product{ProductID: id, Name: "Cold start", Price: 100, Currency: "EUR", Category: "bench", Quantity: 5, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -141,7 +141,7 @@ func seed(ctx context.Context, dev *localdev.Backends) (string, error) {
 // environment is each function's environment: exactly the variables its
 // contract names, with the local backends' values, plus the local-only ones
 // and what Lambda itself sets.
-func environment(dev *localdev.Backends) map[contract.Function][]string {
+func environment(dev *localdev.Harness) map[contract.Function][]string {
 	c := dev.Config
 	values := map[string]string{
 		contract.EnvProductsTable: c.ProductsTable, contract.EnvOrdersTable: c.OrdersTable, contract.EnvCustomersTable: c.CustomersTable,

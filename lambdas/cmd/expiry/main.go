@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
@@ -16,10 +17,16 @@ import (
 const batch = 25
 
 func main() {
-	shop, log := wire.Function(contract.Expiry)
+	fn := lambdaenv.Start(contract.Expiry)
+	rdb, err := wire.Cache(fn.Config, fn.AWS, fn.Log)
+	fn.Must(err)
+	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log}
+	lifecycle, err := wire.Expiry(fn.Config, b)
+	fn.Must(err)
+	b.Warm(context.Background())
 	lambda.Start(func(ctx context.Context) error {
-		n, err := shop.Lifecycle.ExpireDue(ctx, batch)
-		log.InfoContext(ctx, "expired pending orders", "count", n)
+		n, err := lifecycle.ExpireDue(ctx, batch)
+		fn.Log.InfoContext(ctx, "expired pending orders", "count", n)
 		return err
 	})
 }

@@ -14,11 +14,21 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	shop, _ := wire.Function(contract.Images)
+	fn := lambdaenv.Start(contract.Images)
+	rdb, err := wire.Cache(fn.Config, fn.AWS, fn.Log)
+	fn.Must(err)
+	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log,
+		Images: bucket.New(bucket.NewClient(fn.AWS, fn.Config.S3Endpoint), fn.Config.ImagesBucket)}
+	imgs, err := wire.Images(fn.Config, b)
+	fn.Must(err)
+	b.Warm(context.Background())
+	uploaded := bucket.OnCreated(fn.Log, imgs.Uploaded)
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) error {
 		var probe struct {
 			Records    []json.RawMessage `json:"Records"`
@@ -28,13 +38,13 @@ func main() {
 			return fmt.Errorf("not an event: %w", err)
 		}
 		if probe.DetailType == "Scheduled Event" {
-			_, err := shop.Images.Sweep(ctx, time.Now().Add(-contract.ImagesSweepAfterDays*24*time.Hour))
+			_, err := imgs.Sweep(ctx, time.Now().Add(-contract.ImagesSweepAfterDays*24*time.Hour))
 			return err
 		}
 		var ev events.S3Event
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return fmt.Errorf("not an S3 event: %w", err)
 		}
-		return shop.Images.HandleS3Event(ctx, ev)
+		return uploaded(ctx, ev)
 	})
 }

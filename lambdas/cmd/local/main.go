@@ -22,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -35,7 +37,7 @@ func main() {
 	seed := flag.Bool("seed", os.Getenv("SEED") == "1", "load the sample catalogue")
 	data := flag.String("data", os.Getenv("DATA_DIR"), "keep data in this directory between runs (default: start clean)")
 	flag.Parse()
-	log := wire.Logger()
+	log := lambdaenv.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, log, *port, *seed, *data, nil); err != nil {
@@ -76,7 +78,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		}
 		dev.Config.OrderLimits.Hold = d
 	}
-	shop, err := wire.Build(dev.Config, dev.Clients(log))
+	shop, err := wire.NewLocal(dev.Config, dev.Clients(log))
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	// images function asynchronously, and the CDN serves the bucket.
 	var pending sync.WaitGroup
 	defer pending.Wait()
-	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, shop.Images.HandleS3Event))
+	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, bucket.OnCreated(log, shop.Images.Uploaded)))
 	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
 	srv.Mount("/local/product-cache", localapi.ProductCache(shop.ProductCache))
 	if seed {
@@ -139,7 +141,7 @@ func envOr(name, fallback string) string {
 // expiryEvery is how often make local runs the expiry job.
 const expiryEvery = 3 * time.Second
 
-func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Shop, every time.Duration) {
+func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -4,13 +4,22 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
 func main() {
-	shop, log := wire.Function(contract.Orders)
-	lambda.StartHandlerFunc(shop.Router(log, contract.Orders).Serve)
+	fn := lambdaenv.Start(contract.Orders)
+	rdb, err := wire.Cache(fn.Config, fn.AWS, fn.Log)
+	fn.Must(err)
+	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log}
+	orders, err := wire.Orders(fn.Config, b)
+	fn.Must(err)
+	b.Warm(context.Background())
+	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), orders.Routes()...).Serve)
 }

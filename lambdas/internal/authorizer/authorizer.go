@@ -25,6 +25,16 @@ type Handler struct {
 	Tokens Verifier
 }
 
+// New is the authorizer function's builder: ID tokens of the user pool
+// poolID in region, issued to the app client clientID, verified against the
+// pool's published keys. It lives here rather than in wire, whose builders
+// link DynamoDB: the authorizer calls no AWS API.
+func New(region, poolID, clientID string) Handler {
+	issuer := idtoken.CognitoIssuer(region, poolID)
+	keys := &idtoken.JWKS{URL: issuer + "/.well-known/jwks.json"}
+	return Handler{Tokens: &idtoken.Verifier{Issuer: issuer, Audience: clientID, Key: keys.Key}}
+}
+
 // Handle decides one request.
 func (h Handler) Handle(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	header := ""

@@ -12,8 +12,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 func newService(t *testing.T) (*cart.Service, *memory.Products) {

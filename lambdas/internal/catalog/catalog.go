@@ -10,21 +10,21 @@ import (
 
 // Product is one thing the shop sells. Money is in minor units of Currency.
 type Product struct {
-	ProductID   string  `json:"product_id" dynamodbav:"product_id"`
-	Name        string  `json:"name" dynamodbav:"name"`
-	Description string  `json:"description" dynamodbav:"description"`
-	Price       int64   `json:"price" dynamodbav:"price"`
-	Currency    string  `json:"currency" dynamodbav:"currency"`
-	Category    string  `json:"category" dynamodbav:"category"`
-	Quantity    int64   `json:"quantity" dynamodbav:"quantity"`
-	ImageURL    *string `json:"image_url" dynamodbav:"image_url,omitempty"`
-	ImageKey    string  `json:"-" dynamodbav:"image_key,omitempty"`
+	ProductID   string  `json:"product_id"`
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Price       int64   `json:"price"`
+	Currency    string  `json:"currency"`
+	Category    string  `json:"category"`
+	Quantity    int64   `json:"quantity"`
+	ImageURL    *string `json:"image_url"`
+	ImageKey    string  `json:"-"`
 	// UpdatedBy is the sub of who last created or changed the product; it is
 	// kept for accountability and not shown on the public catalogue.
-	UpdatedBy string `json:"-" dynamodbav:"updated_by,omitempty"`
-	Version   int64  `json:"version" dynamodbav:"version"`
-	CreatedAt string `json:"created_at" dynamodbav:"created_at"`
-	UpdatedAt string `json:"updated_at" dynamodbav:"updated_at"`
+	UpdatedBy string `json:"-"`
+	Version   int64  `json:"version"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // Fields are the writable fields of a product as a client sent them; nil means

@@ -21,9 +21,10 @@ type Service struct {
 }
 
 // NewService returns the catalogue over store. currency is the default for
-// products created without one; cursors seals list positions.
-func NewService(store Store, cursors *cursor.Codec, currency string) *Service {
-	return &Service{store: store, cursors: cursors, currency: currency, now: func() time.Time { return time.Now().UTC() }}
+// products created without one; cursors seals list positions; cache, when
+// not nil, is a read-through cache in front of the store.
+func NewService(store Store, cursors *cursor.Codec, currency string, cache Cache) *Service {
+	return &Service{store: store, cursors: cursors, currency: currency, now: func() time.Time { return time.Now().UTC() }, cache: cache}
 }
 
 // Page is one page of a listing and the cursor of the next.
@@ -80,9 +81,6 @@ func (s *Service) read(ctx context.Context, id string) (Product, error) {
 	}
 	return s.store.Get(ctx, id)
 }
-
-// SetCache puts a read-through cache in front of the store.
-func (s *Service) SetCache(c Cache) { s.cache = c }
 
 // invalidate tells the cache that id was written.
 func (s *Service) invalidate(ctx context.Context, id string) {

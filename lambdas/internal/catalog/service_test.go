@@ -8,8 +8,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 func newCatalog(t *testing.T) (*catalog.Service, *memory.Products) {
@@ -19,7 +19,7 @@ func newCatalog(t *testing.T) (*catalog.Service, *memory.Products) {
 		t.Fatal(err)
 	}
 	store := memory.NewProducts()
-	return catalog.NewService(store, codec, "EUR"), store
+	return catalog.NewService(store, codec, "EUR", nil), store
 }
 
 func ptr[T any](v T) *T { return &v }

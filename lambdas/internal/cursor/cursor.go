@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,20 @@ const MaxLength = 1024
 // Codec seals and opens page tokens with one secret key.
 type Codec struct {
 	key []byte
+}
+
+// FromSecret returns the Codec of a configured secret (CURSOR_SECRET): hex,
+// or else text, at least 32 bytes either way.
+func FromSecret(secret string) (*Codec, error) {
+	key := []byte(secret)
+	if b, err := hex.DecodeString(secret); err == nil {
+		key = b
+	}
+	c, err := New(key)
+	if err != nil {
+		return nil, fmt.Errorf("CURSOR_SECRET: %w", err)
+	}
+	return c, nil
 }
 
 // New returns a Codec for key, which must be at least 32 bytes.

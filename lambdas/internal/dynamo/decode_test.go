@@ -12,9 +12,9 @@ import (
 
 // sdkDecode is what decodeProduct replaces: the SDK's reflection decoder.
 func sdkDecode(item map[string]types.AttributeValue) (catalog.Product, error) {
-	var p catalog.Product
+	var p productItem
 	err := attributevalue.UnmarshalMap(item, &p)
-	return p, err
+	return catalog.Product(p), err
 }
 
 func agree(t *testing.T, name string, item map[string]types.AttributeValue) {
@@ -43,7 +43,7 @@ func TestDecodeProductAgreesWithTheSDK(t *testing.T) {
 			t.Fatalf("the fixture leaves %s zero", v.Type().Field(i).Name)
 		}
 	}
-	item, err := attributevalue.MarshalMap(full)
+	item, err := attributevalue.MarshalMap(productItem(full))
 	if err != nil {
 		t.Fatal(err)
 	}

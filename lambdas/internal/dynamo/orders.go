@@ -1,8 +1,9 @@
 package dynamo
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"strings"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"context"
 	"encoding/json"

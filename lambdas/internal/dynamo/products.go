@@ -1,8 +1,9 @@
 package dynamo
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"math/rand/v2"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"context"
 	"fmt"
@@ -30,8 +31,27 @@ type Products struct {
 // NewProducts returns the store over table.
 func NewProducts(db API, table string) *Products { return &Products{db: db, table: table} }
 
+// productItem is a product as the table keeps it: catalog.Product with the
+// table's attribute names, so that the domain knows no DynamoDB format. The
+// two convert into each other (same fields, other tags).
+type productItem struct {
+	ProductID   string  `dynamodbav:"product_id"`
+	Name        string  `dynamodbav:"name"`
+	Description string  `dynamodbav:"description"`
+	Price       int64   `dynamodbav:"price"`
+	Currency    string  `dynamodbav:"currency"`
+	Category    string  `dynamodbav:"category"`
+	Quantity    int64   `dynamodbav:"quantity"`
+	ImageURL    *string `dynamodbav:"image_url,omitempty"`
+	ImageKey    string  `dynamodbav:"image_key,omitempty"`
+	UpdatedBy   string  `dynamodbav:"updated_by,omitempty"`
+	Version     int64   `dynamodbav:"version"`
+	CreatedAt   string  `dynamodbav:"created_at"`
+	UpdatedAt   string  `dynamodbav:"updated_at"`
+}
+
 func (s *Products) Create(ctx context.Context, p catalog.Product) error {
-	item, err := attributevalue.MarshalMap(p)
+	item, err := attributevalue.MarshalMap(productItem(p))
 	if err != nil {
 		return fmt.Errorf("marshal product: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
-	"github.com/go-cdk-shop/shop/lambdas/internal/storetest"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/storetest"
 )
 
 // The suites the in-memory fakes pass, against DynamoDB Local.

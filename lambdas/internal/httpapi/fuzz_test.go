@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 // FuzzDecodeProductFields: no body makes the decoder panic, and whatever it and

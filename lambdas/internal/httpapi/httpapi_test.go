@@ -17,7 +17,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -28,8 +28,8 @@ func newTestRouter(t testing.TB) *Router {
 		t.Fatal(err)
 	}
 	products := memory.NewProducts()
-	svc := catalog.NewService(products, c, "EUR")
-	return NewRouter(quiet, NewCatalog(svc, images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes()...)
+	svc := catalog.NewService(products, c, "EUR", nil)
+	return NewRouter(quiet, NewCatalog(svc, images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, nil)).Routes()...)
 }
 
 type caller struct {
@@ -398,7 +398,7 @@ func TestWritesNameTheCaller(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	c, _ := cursor.New([]byte(strings.Repeat("s", 32)))
 	products := memory.NewProducts()
-	rt := NewRouter(log, NewCatalog(catalog.NewService(products, c, "EUR"), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet)).Routes()...)
+	rt := NewRouter(log, NewCatalog(catalog.NewService(products, c, "EUR", nil), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, nil)).Routes()...)
 	if resp := do(t, rt, "POST", "/products", `{"product_id":"W1","name":"a","price":1,"category":"c","quantity":1}`, admin, nil); resp.StatusCode != 201 {
 		t.Fatalf("create = %d %s", resp.StatusCode, resp.Body)
 	}

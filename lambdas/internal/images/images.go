@@ -7,9 +7,10 @@
 package images
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"maps"
 	"slices"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"bytes"
 	"context"
@@ -81,10 +82,11 @@ type Service struct {
 	inv      catalog.Invalidator // the product cache, when there is one
 }
 
-// NewService returns the service; image URLs are baseURL + "/" + key.
-func NewService(storage Store, products Products, baseURL string, log *slog.Logger) *Service {
+// NewService returns the service; image URLs are baseURL + "/" + key. inv,
+// when not nil, is the product cache, told of the products an upload changes.
+func NewService(storage Store, products Products, baseURL string, log *slog.Logger, inv catalog.Invalidator) *Service {
 	return &Service{storage: storage, products: products, baseURL: strings.TrimSuffix(baseURL, "/"), log: log,
-		now: func() time.Time { return time.Now().UTC() }}
+		now: func() time.Time { return time.Now().UTC() }, inv: inv}
 }
 
 // CheckUpload is the rule for an upload request.
@@ -291,9 +293,6 @@ func (s *Service) RemoveAll(ctx context.Context, productID string) error {
 	}
 	return s.delete(ctx, keys...)
 }
-
-// SetInvalidator tells the product cache of the products an upload changes.
-func (s *Service) SetInvalidator(inv catalog.Invalidator) { s.inv = inv }
 
 func (s *Service) invalidate(ctx context.Context, id string) {
 	if s.inv != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 func TestSniff(t *testing.T) {
@@ -97,7 +97,7 @@ func TestLanded(t *testing.T) {
 				}
 			}
 			bucket.Put(tc.key, tc.contentType, tc.body)
-			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 			got, err := svc.Landed(context.Background(), tc.key)
 			if err != nil || got != tc.want {
 				t.Fatalf("Landed = %v %v, want %v", got, err, tc.want)
@@ -132,7 +132,7 @@ func TestSweep(t *testing.T) {
 	for _, k := range []string{linked, oldUnlinked, youngUnlinked, ofGone, "products/P1/not-an-upload", "elsewhere/x.png"} {
 		bucket.Put(k, "image/png", []byte("x"))
 	}
-	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 	n, err := svc.Sweep(ctx, now.Add(-14*24*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want 2", n, err)

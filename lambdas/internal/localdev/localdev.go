@@ -25,11 +25,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
+	"github.com/go-cdk-shop/shop/lambdas/internal/cache"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
-	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
@@ -47,9 +48,11 @@ type Options struct {
 	Output      io.Writer // the servers' own output
 }
 
-// Backends are the running backends and clients for them.
-type Backends struct {
-	Config    wire.Config
+// Harness is the local backends running on this machine (DynamoDB Local,
+// redis-server, VersityGW), clients for them, and the configuration that
+// points the shop at them.
+type Harness struct {
+	Config    lambdaenv.Config
 	DB        *dynamodb.Client
 	Cache     *redis.ClusterClient
 	S3        *s3.Client
@@ -67,8 +70,8 @@ type Backends struct {
 const BucketName = "images"
 
 // Start starts every backend and creates the tables and the bucket.
-func Start(ctx context.Context, o Options) (s *Backends, err error) {
-	s = &Backends{Endpoints: map[string]string{}}
+func Start(ctx context.Context, o Options) (s *Harness, err error) {
+	s = &Harness{Endpoints: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -114,9 +117,8 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 	s.stops = append(s.stops, s3p.Stop)
 	s.Endpoints["s3"] = s3p.Endpoint
 
-	rediscart.SetLogger(o.Log)
-	s.Cache = rediscart.NewClient(rediscart.Options{Addr: s.Redis.Addr, Username: s.Redis.User, TLS: s.Redis.TLS,
-		Password: func(context.Context) (string, error) { return s.Redis.Password, nil }})
+	s.Cache = cache.NewClient(cache.Options{Addr: s.Redis.Addr, Username: s.Redis.User, TLS: s.Redis.TLS,
+		Password: func(context.Context) (string, error) { return s.Redis.Password, nil }, Log: o.Log})
 	s.stops = append(s.stops, func() { s.Cache.Close() })
 	s.DB = dynamo.NewClient(dynamo.LocalConfig(), ddb.Endpoint)
 	s.S3AccessKey, s.S3SecretKey = s3p.AccessKey, s3p.SecretKey
@@ -126,8 +128,8 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	s.Config = wire.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
-		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: wire.DefaultCartTTL, OrderLimits: orders.DefaultLimits,
+	s.Config = lambdaenv.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
+		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: lambdaenv.DefaultCartTTL, OrderLimits: orders.DefaultLimits,
 		ImagesBucket: BucketName, ImagesBaseURL: o.ImagesBaseURL, S3Endpoint: s3p.Endpoint}
 	if err := errors.Join(dynamo.CreateProductsTable(ctx, s.DB, s.Config.ProductsTable),
 		dynamo.CreateOrdersTable(ctx, s.DB, s.Config.OrdersTable), dynamo.CreateCustomersTable(ctx, s.DB, s.Config.CustomersTable)); err != nil {
@@ -136,7 +138,7 @@ func Start(ctx context.Context, o Options) (s *Backends, err error) {
 	return s, s.createBucket(ctx, o.CORSOrigins)
 }
 
-func (s *Backends) createBucket(ctx context.Context, origins []string) error {
+func (s *Harness) createBucket(ctx context.Context, origins []string) error {
 	_, err := s.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(BucketName)})
 	var owned *s3types.BucketAlreadyOwnedByYou
 	if err != nil && !errors.As(err, &owned) {
@@ -153,12 +155,12 @@ func (s *Backends) createBucket(ctx context.Context, origins []string) error {
 }
 
 // Clients are the backends as the shop's builder takes them.
-func (s *Backends) Clients(log *slog.Logger) wire.Backends {
-	return wire.Backends{DB: s.DB, Cache: s.Cache, Images: s.Bucket, Log: log, Function: "local"}
+func (s *Harness) Clients(log *slog.Logger) wire.Backends {
+	return wire.Backends{DB: s.DB, Cache: s.Cache, Images: s.Bucket, Log: log}
 }
 
 // Checks are the health checks of the backends.
-func (s *Backends) Checks() map[string]localapi.Check {
+func (s *Harness) Checks() map[string]localapi.Check {
 	return map[string]localapi.Check{
 		"dynamodb": func(ctx context.Context) error {
 			_, err := s.DB.ListTables(ctx, &dynamodb.ListTablesInput{})
@@ -175,7 +177,7 @@ func (s *Backends) Checks() map[string]localapi.Check {
 }
 
 // Stop stops every backend, last started first.
-func (s *Backends) Stop() {
+func (s *Harness) Stop() {
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
 	}

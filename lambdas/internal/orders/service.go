@@ -56,16 +56,28 @@ type Service struct {
 	inv      catalog.Invalidator // the product cache, when there is one
 }
 
-// NewService returns the service. currency is the carts' currency.
-func NewService(store Store, carts Carts, cursors *cursor.Codec, currency string, limits Limits, log *slog.Logger) *Service {
-	return &Service{store: store, carts: carts, cursors: cursors, currency: currency, limits: limits, log: log, now: func() time.Time { return time.Now().UTC() }}
+// Options are the service's optional collaborators.
+type Options struct {
+	// Invalidator is the product cache, told of the products whose stock
+	// moves; nil without one.
+	Invalidator catalog.Invalidator
+	// Now is the clock (tests of holds and expiry move it); nil is the
+	// system clock.
+	Now func() time.Time
 }
 
-// Now is the service's clock; tests move it.
-func (s *Service) Now() time.Time { return s.now() }
+// NewService returns the service. currency is the carts' currency; carts is
+// nil for the expiry job, which checks nothing out.
+func NewService(store Store, carts Carts, cursors *cursor.Codec, currency string, limits Limits, log *slog.Logger, o Options) *Service {
+	now := o.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Service{store: store, carts: carts, cursors: cursors, currency: currency, limits: limits, log: log, now: now, inv: o.Invalidator}
+}
 
-// SetClock replaces the clock (tests of holds and expiry).
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
 
 // CheckKey is the rule for an Idempotency-Key: 1 to 128 visible ASCII characters.
 func CheckKey(key string) error {
@@ -364,9 +376,6 @@ func (s *Service) Rename(ctx context.Context, who shop.Identity, name string) (C
 	}
 	return s.store.Rename(ctx, Customer{UserID: who.Subject, Email: who.Email, Name: name, CreatedAt: s.now().Format(time.RFC3339)})
 }
-
-// SetInvalidator tells the product cache of the products whose stock moves.
-func (s *Service) SetInvalidator(inv catalog.Invalidator) { s.inv = inv }
 
 func (s *Service) invalidate(ctx context.Context, o Order) {
 	if s.inv == nil {

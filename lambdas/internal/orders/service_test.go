@@ -12,9 +12,9 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 // checkout is a shop with products A (5 in stock) and B (1 in stock), and
@@ -44,7 +44,7 @@ func newCheckout(t *testing.T) *checkout {
 	}
 	memCarts := memory.NewCarts()
 	carts := cart.NewService(memCarts, memory.NewSessions(memCarts), products, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
-	svc := orders.NewService(memory.NewOrders(products), carts, codec, "EUR", orders.DefaultLimits, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	svc := orders.NewService(memory.NewOrders(products), carts, codec, "EUR", orders.DefaultLimits, slog.New(slog.NewJSONHandler(io.Discard, nil)), orders.Options{})
 	who := shop.Identity{Subject: "U1", Email: "u1@example.com", Name: "Ann"}
 	return &checkout{svc: svc, carts: carts, products: products, who: who, owner: cart.Owner{ID: who.Subject}}
 }

@@ -55,6 +55,16 @@ func Stacks(ctx context.Context, cfn CloudFormation) ([]Stack, error) {
 	return out, nil
 }
 
+// New is the reaper function's builder: the account's stages through
+// CloudFormation, notices and reports to topic, deleting only when del. It
+// lives here rather than in wire, whose builders every function links: the
+// CloudFormation and SNS clients belong in the reaper's binary alone.
+func New(awsCfg aws.Config, topic string, del bool, log *slog.Logger) Reaper {
+	cfg := DefaultConfig
+	cfg.Delete = del
+	return Reaper{CFN: cloudformation.NewFromConfig(awsCfg), SNS: sns.NewFromConfig(awsCfg), Topic: topic, Config: cfg, Log: log}
+}
+
 // Reaper carries out the plan: notices and reports to the topic, deletes
 // through CloudFormation.
 type Reaper struct {

@@ -15,7 +15,8 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
-	"github.com/go-cdk-shop/shop/lambdas/internal/memory"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
+	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
 
 // cannedDynamo answers every DynamoDB call with one GetItem response, in memory:
@@ -44,12 +45,12 @@ func BenchmarkGetProduct(b *testing.B) {
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "TOKEN"),
 		HTTPClient: cannedDynamo{[]byte(getItemResponse)}}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	shop, err := Build(Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR", ImagesBaseURL: "https://cdn.invalid"},
-		Backends{DB: dynamo.NewClient(cfg, ""), Images: memory.NewBucket(), Log: log})
+	shopCfg := lambdaenv.Config{ProductsTable: "Products", CursorSecret: strings.Repeat("k", 32), Currency: "EUR", ImagesBaseURL: "https://cdn.invalid"}
+	catalog, err := Catalog(shopCfg, Backends{DB: dynamo.NewClient(cfg, ""), Images: memory.NewBucket(), Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := shop.Router(log, contract.Catalog)
+	rt := Router(shopCfg, log, string(contract.Catalog), catalog.Routes()...)
 	ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /products/{product_id}", RawPath: "/products/P123",
 		PathParameters: map[string]string{"product_id": "P123"}}
 	ev.RequestContext.HTTP.Method = "GET"

@@ -13,8 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/cache"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
-	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
 
 // The local-only cache variables reach a TLS redis-server as the functions'
@@ -27,23 +28,23 @@ func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
 	}
 	defer server.Stop()
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	cfg := Config{CacheEndpoint: server.Addr, CacheName: "local", CacheUser: server.User, CachePassword: server.Password, CacheCAFile: server.CAFile()}
-	c, err := Cache(cfg, awsCfg)
+	cfg := lambdaenv.Config{CacheEndpoint: server.Addr, CacheName: "local", CacheUser: server.User, CachePassword: server.Password, CacheCAFile: server.CAFile()}
+	c, err := Cache(cfg, awsCfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := rediscart.Warm(context.Background(), c); err != nil {
+	if err := cache.Warm(context.Background(), c); err != nil {
 		t.Fatalf("with the CA and the password: %v", err)
 	}
 
 	cfg.CacheCAFile = ""
-	untrusted, err := Cache(cfg, awsCfg)
+	untrusted, err := Cache(cfg, awsCfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer untrusted.Close()
-	if rediscart.Warm(context.Background(), untrusted) == nil {
+	if cache.Warm(context.Background(), untrusted) == nil {
 		t.Fatal("a cache whose certificate no CA vouches for was trusted")
 	}
 
@@ -52,7 +53,7 @@ func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.CacheCAFile = notPEM
-	if _, err := Cache(cfg, awsCfg); err == nil {
+	if _, err := Cache(cfg, awsCfg, nil); err == nil {
 		t.Fatal("a CA file without a certificate was accepted")
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/cache"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
-	"github.com/go-cdk-shop/shop/lambdas/internal/rediscart"
 )
 
 // A backend that cannot be reached at init costs the init at most the
@@ -38,7 +38,7 @@ func TestWarmUpFailuresAreLoggedNotFatal(t *testing.T) {
 	awsCfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
 	b := Backends{
 		DB:    dynamo.NewClient(awsCfg, "http://127.0.0.1:1"), // refused
-		Cache: rediscart.NewClient(rediscart.Options{Addr: l.Addr().String(), Password: func(context.Context) (string, error) { return "", nil }}),
+		Cache: cache.NewClient(cache.Options{Addr: l.Addr().String(), Password: func(context.Context) (string, error) { return "", nil }}),
 		Log:   slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
 	start := time.Now()

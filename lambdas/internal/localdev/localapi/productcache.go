@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/go-cdk-shop/shop/lambdas/internal/views"
+	"github.com/go-cdk-shop/shop/lambdas/internal/productcache"
 )
 
 // ProductCache serves /local/product-cache: GET reports the product reads
 // and the table reads among them; PUT {"enabled": false} sends every read to
 // the table, the baseline of the load measurement (tools/viewload).
-func ProductCache(c *views.Cache) http.Handler {
+func ProductCache(c *productcache.Cache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-cdk-shop/shop/lambdas/internal/views"
+	"github.com/go-cdk-shop/shop/lambdas/internal/productcache"
 )
 
 func TestProductCacheSwitch(t *testing.T) {
-	c := views.New(nil, slog.Default(), "local", "Products") // the switch and the counters touch no server
+	c := productcache.New(nil, slog.Default(), "local", "Products") // the switch and the counters touch no server
 	h := ProductCache(c)
 	for _, tc := range []struct {
 		method, body string
@@ -35,7 +35,7 @@ func TestProductCacheSwitch(t *testing.T) {
 			t.Fatalf("after %s %s: enabled %v, want %v", tc.method, tc.body, got, tc.enabled)
 		}
 		if w.Code == http.StatusOK {
-			var s views.Stats
+			var s productcache.Stats
 			if err := json.Unmarshal(w.Body.Bytes(), &s); err != nil || s.Enabled != tc.enabled {
 				t.Fatalf("body %s", w.Body)
 			}

@@ -1,0 +1,62 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+)
+
+// The reaper runs hourly, reports by default, publishes to an encrypted topic
+// over TLS only, and may delete only development stacks of the shop.
+func TestReaper(t *testing.T) {
+	stack := "Shop-Account"
+	rule := only(t, stack, "AWS::Events::Rule").Properties
+	if rule["ScheduleExpression"] != "rate(1 hour)" || !strings.Contains(js(rule["Targets"]), "ReaperFunction") {
+		t.Errorf("schedule = %s", js(rule))
+	}
+	var fn resource
+	for id, r := range ofType(stack, "AWS::Lambda::Function") {
+		if strings.HasPrefix(id, "ReaperFunction") {
+			fn = r
+		}
+	}
+	if get(fn.Properties, "Environment", "Variables", contract.EnvReaperMode) != contract.ReaperReport {
+		t.Errorf("reaper mode = %v, want report by default", get(fn.Properties, "Environment", "Variables", contract.EnvReaperMode))
+	}
+	topic := only(t, stack, "AWS::SNS::Topic").Properties
+	if !strings.Contains(js(topic["KmsMasterKeyId"]), "alias/aws/sns") {
+		t.Errorf("topic key = %s", js(topic["KmsMasterKeyId"]))
+	}
+	if pol := js(only(t, stack, "AWS::SNS::TopicPolicy").Properties); !strings.Contains(pol, `"aws:SecureTransport":"false"`) {
+		t.Errorf("topic policy allows plain HTTP: %s", pol)
+	}
+	var deletes []any
+	for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "ReaperRole") {
+			continue
+		}
+		stmts, _ := get(pol.Properties, "PolicyDocument", "Statement").([]any)
+		for _, s := range stmts {
+			actions := fmt.Sprint(get(s, "Action"))
+			switch {
+			case strings.Contains(actions, "cloudformation:DeleteStack"):
+				deletes = append(deletes, s)
+			case strings.Contains(actions, "cloudformation:") && strings.Trim(strings.ReplaceAll(strings.ReplaceAll(actions, "xray:PutTelemetryRecords", ""), "xray:PutTraceSegments", ""), "[] ") != "cloudformation:DescribeStacks":
+				t.Errorf("reaper may %s", actions)
+			case strings.Contains(actions, "iam:PassRole") && !strings.Contains(js(s), "cloudformation.amazonaws.com"):
+				t.Errorf("reaper passes roles beyond CloudFormation: %s", js(s))
+			}
+		}
+	}
+	if len(deletes) != 1 {
+		t.Fatalf("%d DeleteStack statements", len(deletes))
+	}
+	cond := js(get(deletes[0], "Condition"))
+	if !strings.Contains(cond, `"StringEquals":{"aws:ResourceTag/project":"shop"}`) ||
+		!strings.Contains(cond, `"StringNotEquals":{"aws:ResourceTag/stage":["prod","account"]}`) ||
+		!strings.Contains(js(get(deletes[0], "Resource")), ":stack/Shop-*/*") {
+		t.Errorf("DeleteStack = %s", js(deletes[0]))
+	}
+}

@@ -1,0 +1,300 @@
+//go:build integration
+
+package cache
+
+import (
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
+// These tests run against a real redis-server: a one-node cluster with TLS and
+// an ACL user whose rules are contract.CacheAccessString, started here and stopped at the end.
+var (
+	server *servers.Redis
+	client *redis.ClusterClient
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "rediscart")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		server, err = servers.StartRedis(context.Background(), dir, "cart", contract.CacheAccessString, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "start redis-server:", err)
+			return 1
+		}
+		defer func() { server.Stop() }()
+		client = NewClient(Options{Addr: server.Addr, Username: server.User, TLS: server.TLS,
+			Password: func(context.Context) (string, error) { return server.Password, nil }})
+		defer client.Close()
+		return m.Run()
+	}())
+}
+
+func owner(t *testing.T) cart.Owner {
+	return cart.Owner{ID: shop.NewID("T", time.Now())}
+}
+
+func TestEveryOperation(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	ttl := time.Minute
+	if l, err := s.Get(ctx, o, ttl); err != nil || len(l) != 0 {
+		t.Fatalf("new cart = %v, %v", l, err)
+	}
+	for id, q := range map[string]int{"A": 1, "B": 2, "C": 3} {
+		if err := s.Set(ctx, o, id, q, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Set(ctx, o, "A", 5, ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, o, ttl, "B", "absent"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Get(ctx, o, ttl)
+	if err != nil || fmt.Sprint(l) != "map[A:5 C:3]" {
+		t.Fatalf("cart = %v, %v", l, err)
+	}
+	if ok, err := s.ClearIf(ctx, o, cart.Lines{"A": 5}); err != nil || ok {
+		t.Fatalf("ClearIf with other lines = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.ClearIf(ctx, o, cart.Lines{"A": 5, "C": 3}); err != nil || !ok {
+		t.Fatalf("ClearIf with the same lines = %v, %v; want true", ok, err)
+	}
+	if err := s.Set(ctx, o, "A", 1, ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.Get(ctx, o, ttl); len(l) != 0 {
+		t.Fatalf("after clear = %v", l)
+	}
+}
+
+func TestLineLimit(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	for i := range cart.MaxLines {
+		if err := s.Set(ctx, o, fmt.Sprint("P", i), 1, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Set(ctx, o, "one-more", 1, time.Minute); !errors.Is(err, cart.ErrFull) {
+		t.Fatalf("line %d = %v, want ErrFull", cart.MaxLines+1, err)
+	}
+	if err := s.Set(ctx, o, "P0", 7, time.Minute); err != nil {
+		t.Fatalf("changing an existing line of a full cart = %v", err)
+	}
+}
+
+// Many goroutines change one cart at once; no write is lost.
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	const writers = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprint("P", i)
+			if err := s.Set(ctx, o, id, 1+i%cart.MaxQuantity, time.Minute); err != nil {
+				errs <- err
+				return
+			}
+			if i%4 == 0 { // a quarter also remove their line again
+				errs <- s.Remove(ctx, o, time.Minute, id)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := s.Get(ctx, o, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range writers {
+		q, ok := l[fmt.Sprint("P", i)]
+		if want := i%4 != 0; ok != want || (ok && q != 1+i) {
+			t.Errorf("line P%d = %d, present %v; want present %v", i, q, ok, want)
+		}
+	}
+}
+
+func TestMergeIsCappedAndHappensOnce(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	_ = s.Set(ctx, o, "A", 3, time.Minute)
+	guest := cart.Lines{"A": 4, "B": 2, "gone": 1}
+	caps := map[string]int{"A": 5, "B": 10} // "gone" has no stock entry: it is dropped
+	var wg sync.WaitGroup
+	for range 8 { // the same merge retried concurrently applies once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.Merge(ctx, o, "g:x#1", guest, caps, time.Minute); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	l, _ := s.Get(ctx, o, time.Minute)
+	if fmt.Sprint(l) != "map[A:5 B:2]" {
+		t.Fatalf("merged = %v, want A capped at 5 and B 2 once", l)
+	}
+}
+
+// The expiry slides: every touch renews it, and an idle cart goes away.
+func TestSlidingExpiry(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	ttl := 400 * time.Millisecond
+	if err := s.Set(ctx, o, "A", 1, ttl); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // 4 x 200 ms: longer than ttl, but each read renews it
+		time.Sleep(ttl / 2)
+		if l, err := s.Get(ctx, o, ttl); err != nil || len(l) != 1 {
+			t.Fatalf("cart gone while in use: %v %v", l, err)
+		}
+	}
+	pttl, err := client.PTTL(ctx, cartKey(o)).Result()
+	if err != nil || pttl <= 0 || pttl > ttl {
+		t.Fatalf("PTTL = %v, %v; want within (0, %v]", pttl, err, ttl)
+	}
+	time.Sleep(ttl + 200*time.Millisecond)
+	if l, err := s.Get(ctx, o, ttl); err != nil || len(l) != 0 {
+		t.Fatalf("idle cart still there: %v %v", l, err)
+	}
+}
+
+// The ACL confines the cart user to cart keys.
+func TestUserMayOnlyTouchCarts(t *testing.T) {
+	ctx := context.Background()
+	if err := client.Set(ctx, "not-a-cart", "x", time.Minute).Err(); err == nil {
+		t.Fatal("SET of a non-cart key succeeded")
+	}
+	if err := client.FlushAll(ctx).Err(); err == nil {
+		t.Fatal("FLUSHALL succeeded")
+	}
+	if err := classify("x", client.Set(ctx, "not-a-cart", "x", time.Minute).Err()); errors.Is(err, shop.ErrUnavailable) {
+		t.Fatalf("NOPERM classified as unavailable: %v", err)
+	}
+}
+
+// The server stops mid-run: calls fail fast as unavailable; after a restart
+// the same client recovers, and every write acknowledged before is there.
+func TestServerDownThenBack(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	acked := cart.Lines{}
+	for i := range 20 {
+		id := fmt.Sprint("P", i)
+		if err := s.Set(ctx, o, id, i+1, time.Hour); err == nil {
+			acked[id] = i + 1
+		}
+	}
+	server.Stop()
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = server.Start(context.Background())
+		}
+	}()
+	for range 5 {
+		start := time.Now()
+		_, err := s.Get(ctx, o, time.Hour)
+		if !errors.Is(err, shop.ErrUnavailable) {
+			t.Fatalf("with the server down: %v, want ErrUnavailable", err)
+		}
+		// Not a timed assertion of speed, a bound on hanging: the Lambda's
+		// timeout is 10 s and the contract says "quickly".
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("failing took %v, want under 1 s", d)
+		}
+	}
+	if err := server.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	var got cart.Lines
+	var err error
+	for range 50 { // the cluster state settles within a few hundred ms
+		if got, err = s.Get(ctx, o, time.Hour); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("no recovery after restart: %v", err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(acked) || len(acked) != 20 {
+		t.Fatalf("after restart %v, acknowledged %v", got, acked)
+	}
+}
+
+// A server that hangs (it accepts connections but answers nothing) is the
+// harder fault: only timeouts end the wait.
+func TestServerHungFailsFast(t *testing.T) {
+	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	if err := s.Set(ctx, o, "A", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Resume()
+	for i := range 3 {
+		start := time.Now()
+		_, err := s.Get(ctx, o, time.Hour)
+		d := time.Since(start)
+		t.Logf("call %d: %v after %v", i, err, d)
+		if !errors.Is(err, shop.ErrUnavailable) {
+			t.Fatalf("with the server hung: %v, want ErrUnavailable", err)
+		}
+		if d > time.Second {
+			t.Fatalf("failing took %v, want under 1 s", d)
+		}
+	}
+	if err := server.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, o, time.Hour); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+}
+
+// Warm runs with the functions' ACL user alone (the slot map, PING, COMMAND
+// and a keyed read are all in its access string) and leaves a connection in
+// the pool and the command table loaded.
+func TestWarmWithTheFunctionsUser(t *testing.T) {
+	c := NewClient(Options{Addr: server.Addr, Username: server.User, TLS: server.TLS,
+		Password: func(context.Context) (string, error) { return server.Password, nil }})
+	defer c.Close()
+	if err := Warm(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.PoolStats().TotalConns; n == 0 {
+		t.Fatal("no connection after the warm-up")
+	}
+}
