@@ -18,19 +18,21 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOWORK=off
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
+MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local clean check-tools check-backends
+.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # Debian packages: installed when running as root with apt-get, otherwise
-# the script prints the exact command (tools/system-deps.sh).
+# the script prints the exact command (tools/setup/system-deps.sh).
 check-tools:
-	@tools/system-deps.sh synth
+	@tools/setup/system-deps.sh synth
 
 check-backends:
-	@tools/system-deps.sh test
+	@tools/setup/system-deps.sh test
 
 # npm packages from the lockfile, reinstalled only when the lockfile changes.
 node_modules/.installed: package.json package-lock.json | check-tools
@@ -104,7 +106,7 @@ account-deploy: node_modules/.installed build ## deploy Shop-Account once per ac
 # A Postman environment for a deployed stage, from the outputs `make deploy` wrote.
 postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out/outputs.json
 	@test -f cdk.out/outputs.json || { echo "no cdk.out/outputs.json: run make deploy STAGE=... first"; exit 1; }
-	node .ci/postman-env.js cdk.out/outputs.json "$(STAGE)" > docs/postman/$(or $(STAGE),dev).postman_environment.json
+	node tools/ops/postman-env.js cdk.out/outputs.json "$(STAGE)" > docs/postman/$(or $(STAGE),dev).postman_environment.json
 	@echo "wrote docs/postman/$(or $(STAGE),dev).postman_environment.json"
 
 destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its data: RETAIN)
@@ -138,12 +140,13 @@ test-lambdas:
 # The Postman collection, run by newman against a local API that the script starts and stops.
 test-api: node_modules/.installed $(VERSITYGW)
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
-	./.ci/newman.sh
+	tools/local/newman.sh
 
-lint: node_modules/.installed ## tracked build output, workflows, gofmt, go vet, staticcheck, go mod tidy
-	tools/check-tracked.sh
+lint: node_modules/.installed ## tracked build output, workflows, gofmt, goimports -local, go vet, staticcheck, go mod tidy
+	tools/checks/check-tracked.sh
 	go run $(ACTIONLINT) .github/workflows/*.yml
 	@out=$$(gofmt -l infra lambdas); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(go run $(GOIMPORTS) -local $(MODULE) -l infra lambdas); if [ -n "$$out" ]; then echo "goimports -local $(MODULE) -w needed:"; echo "$$out"; exit 1; fi
 	go vet ./infra/...
 	cd lambdas && GOWORK=off go vet -tags integration ./...
 	cd lambdas/contract && GOWORK=off go vet ./...
@@ -164,7 +167,7 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
 		go test -tags integration -run '^$$' -bench Expire -benchtime 1x -timeout 600s ./internal/testing/e2e/
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
-	./.ci/synth-times.sh
+	tools/bench/synth-times.sh
 	$(MAKE) --no-print-directory load-views
 	$(MAKE) --no-print-directory cold
 	@if [ -n "$(PEER_DIR)" ] && [ -x "$(PEER_BENCH)" ]; then "$(PEER_BENCH)" . "$(PEER_DIR)"; \
@@ -184,7 +187,7 @@ cold: check-backends node_modules/.installed $(VERSITYGW) $(RIE) ## cold path un
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/coldstart ./cmd/coldstart
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator ./$(DIST)/coldstart -rie $(RIE) -bin $(DIST)/host -starts $(or $(STARTS),7)
 
-# Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
+# The stage's templates priced by infra/cost's dated table (infra/cmd/cost).
 cost: synth ## monthly cost of STAGE from its templates, idle and under infra/cost/usage.json (USAGE=file overrides; DETAIL=1 lists resources)
 	go run ./infra/cmd/cost -stage "$$(./$(DIST)/cdkapp -print-stage)" $(if $(USAGE),-usage $(USAGE)) $(if $(DETAIL),-detail)
 
@@ -192,11 +195,22 @@ cost: synth ## monthly cost of STAGE from its templates, idle and under infra/co
 # local API (bounded: 1,000 products, 20,000 reads per run, loopback only).
 load-views: check-backends node_modules/.installed $(VERSITYGW) ## product cache hit ratio, table reads and latency, on and off
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local && GOWORK=off go build -o ../$(DIST)/viewload ./cmd/viewload
-	tools/with-local.sh bash -c './$(DIST)/viewload -url "$$BASE_URL"'
+	tools/local/with-local.sh bash -c './$(DIST)/viewload -url "$$BASE_URL"'
 
+# Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
 local: check-backends node_modules/.installed $(VERSITYGW) ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
+
+redrive-images: app ## invoke the images function again with the events its failure queue holds (STAGE, MAX=100; needs credentials and the AWS CLI)
+	$(need-credentials)
+	tools/ops/redrive-images.sh "$$(./$(DIST)/cdkapp -print-stage)" $(or $(MAX),100)
+
+determinism: ## synthesize HEAD in two clones at different paths; templates and asset hashes must be byte-identical
+	tools/checks/synth-twice.sh
+
+fresh-clone: ## make test in a fresh clone of HEAD (WITHOUT=redis|java|both removes those Debian packages first, as root)
+	tools/checks/fresh-clone-test.sh $(if $(WITHOUT),--without $(WITHOUT))
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

@@ -89,6 +89,6 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	out := func(id string, value *string, description string) { output(stack, id, value, description) }
 	out("ImagesBucketName", bucket.BucketName(), "Private bucket of product images")
 	out("ImagesBaseUrl", s.Images.BaseURL(), "CDN in front of the images bucket")
-	out("ImagesFailuresQueueUrl", s.Failures.QueueUrl(), "Upload events the images function failed: redrive with tools/redrive-images.sh")
+	out("ImagesFailuresQueueUrl", s.Failures.QueueUrl(), "Upload events the images function failed: redrive with tools/ops/redrive-images.sh")
 	return s
 }

@@ -1,6 +1,6 @@
 // Command synthfloor is the synth's floor: an empty Go CDK app, one stack
 // with one bucket. Its synth time is what jsii and the CDK cost any Go app;
-// `make bench` reports the shop's synth beside it (.ci/synth-times.sh).
+// `make bench` reports the shop's synth beside it (tools/bench/synth-times.sh).
 package main
 
 import (

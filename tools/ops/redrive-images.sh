@@ -4,9 +4,9 @@
 # (requestPayload); it is invoked again, asynchronously, and the message is
 # deleted once Lambda accepted the invocation. Needs the AWS CLI and
 # credentials for the stage's account; stops at the first failure.
-#   tools/redrive-images.sh <stage> [max messages, default 100]
+#   tools/ops/redrive-images.sh <stage> [max messages, default 100]
 set -euo pipefail
-stage=${1:?usage: tools/redrive-images.sh <stage> [max]}
+stage=${1:?usage: tools/ops/redrive-images.sh <stage> [max]}
 max=${2:-100}
 stack="Shop-$stage-Media"
 output() {

@@ -7,7 +7,7 @@
 # and as `make review` runs its base side (neither: the base was checked when
 # it landed). The floor runs as `cdk synth` runs any app (validation on).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 go build -trimpath -o dist/synthfloor ./infra/cmd/synthfloor
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT

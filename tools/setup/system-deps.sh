@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, when they are missing.
 #
-#   tools/system-deps.sh synth   # Node.js and npm (the cdk CLI and jsii run on Node)
-#   tools/system-deps.sh test    # also Java 17 (DynamoDB Local) and redis-server/redis-cli
+#   tools/setup/system-deps.sh synth   # Node.js and npm (the cdk CLI and jsii run on Node)
+#   tools/setup/system-deps.sh test    # also Java 17 (DynamoDB Local) and redis-server/redis-cli
 #
 # As root (or with passwordless sudo) with apt-get it installs them; otherwise
 # it stops and prints the exact command to run. Go itself is the one thing it cannot install (Debian's Go is

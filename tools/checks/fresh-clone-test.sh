@@ -3,7 +3,7 @@
 # needs and passes. It clones this repository's HEAD (committed work only)
 # into a temporary folder and runs `make test` there.
 #
-#   tools/fresh-clone-test.sh [--without redis|java|both]
+#   tools/checks/fresh-clone-test.sh [--without redis|java|both]
 #
 # --without removes the named Debian packages first (as root only), so the
 # run also proves that `make test` installs them again. It changes this
