@@ -1,6 +1,8 @@
 package components
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 
@@ -12,8 +14,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// CartCacheProps configure the cart's cache.
-type CartCacheProps struct {
+// CacheProps configure the stage's cache (carts, sessions, the product cache).
+type CacheProps struct {
 	Network Network
 	// Name is the cache's name, and its user's and user group's id. ElastiCache
 	// needs physical names here; the stage makes them unique.
@@ -24,11 +26,13 @@ type CartCacheProps struct {
 	MaxECPU      float64
 }
 
-// CartCache is ElastiCache Serverless with the Valkey engine in the network's
-// isolated subnets. TLS is always on; the only user authenticates with IAM
+// Cache is ElastiCache Serverless with the Valkey engine in the network's
+// isolated subnets, keeping carts, guest sessions and the product cache
+// (the construct id stays CartCache: a new id would replace the cache). TLS
+// is always on; the functions' user authenticates with IAM
 // (no password to store), and the cache's security group admits the cache
 // ports only from the client security group the cart functions run in.
-type CartCache interface {
+type Cache interface {
 	constructs.Construct
 	// Endpoint is host:port of the cache.
 	Endpoint() *string
@@ -40,7 +44,7 @@ type CartCache interface {
 	GrantConnect(role awsiam.IRole)
 }
 
-type cartCache struct {
+type valkeyCache struct {
 	constructs.Construct
 	cache   awselasticache.CfnServerlessCache
 	user    awselasticache.CfnUser
@@ -55,10 +59,10 @@ var cacheName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
 // CachePorts are the serverless cache's ports: 6379 for writes, 6380 for reads.
 const cachePortLow, cachePortHigh = 6379, 6380
 
-// NewCartCache defines the cache, its user and user group, and the security groups.
-func NewCartCache(scope constructs.Construct, id string, props CartCacheProps) CartCache {
+// NewCache defines the cache, its user and user group, and the security groups.
+func NewCache(scope constructs.Construct, id string, props CacheProps) Cache {
 	if !cacheName.MatchString(props.Name) {
-		panic(fmt.Sprintf("CartCache: name %q must be 1 to 40 of a-z 0-9 -, starting with a letter", props.Name))
+		panic(fmt.Sprintf("Cache: name %q must be 1 to 40 of a-z 0-9 -, starting with a letter", props.Name))
 	}
 	this := constructs.NewConstruct(scope, &id)
 	vpc := props.Network.Vpc()
@@ -81,7 +85,7 @@ func NewCartCache(scope constructs.Construct, id string, props CartCacheProps) C
 		AuthenticationMode: map[string]any{"Type": "iam"},
 	})
 	group := awselasticache.NewCfnUserGroup(this, jsii.String("UserGroup"), &awselasticache.CfnUserGroupProps{
-		Engine: jsii.String("valkey"), UserGroupId: jsii.String(props.Name), UserIds: &[]*string{user.Ref()},
+		Engine: jsii.String("valkey"), UserGroupId: jsii.String(props.Name), UserIds: &[]*string{disabledDefaultUser(this, props.Name).Ref(), user.Ref()},
 	})
 	subnets := vpc.SelectSubnets(props.Network.Subnets()).SubnetIds
 	subnetIDs := make([]interface{}, 0, len(*subnets))
@@ -101,17 +105,43 @@ func NewCartCache(scope constructs.Construct, id string, props CartCacheProps) C
 			EcpuPerSecond: &awselasticache.CfnServerlessCache_ECPUPerSecondProperty{Maximum: jsii.Number(props.MaxECPU)},
 		},
 	})
-	return &cartCache{Construct: this, cache: cache, user: user, clients: clients, name: props.Name}
+	return &valkeyCache{Construct: this, cache: cache, user: user, clients: clients, name: props.Name}
 }
 
-func (c *cartCache) Endpoint() *string {
+// disabledDefaultUser is the user named "default" of the cache's user group.
+// AWS::ElastiCache::UserGroup says "a user named default must be included",
+// and CreateUserGroup answers DefaultUserRequired without one
+// (hashicorp/terraform-provider-aws#25593); whether a valkey group is exempt
+// cannot be settled offline, so every group has one, and it is off: no key,
+// no command, no sign-in. A valkey group takes only users with an
+// authentication mechanism, so it has a password; the user being off, the
+// password opens nothing, and it is derived from the cache's name rather
+// than kept as a secret.
+func disabledDefaultUser(scope constructs.Construct, name string) awselasticache.CfnUser {
+	id := name + "-off"
+	if !cacheName.MatchString(id) {
+		panic(fmt.Sprintf("Cache: the default user's id %q must be 1 to 40 of a-z 0-9 -", id))
+	}
+	sum := sha256.Sum256([]byte("shop disabled default user " + name))
+	return awselasticache.NewCfnUser(scope, jsii.String("DefaultUser"), &awselasticache.CfnUserProps{
+		Engine: jsii.String("valkey"), UserId: jsii.String(id), UserName: jsii.String("default"),
+		AccessString:       jsii.String(DisabledAccessString),
+		AuthenticationMode: map[string]any{"Type": "password", "Passwords": []string{hex.EncodeToString(sum[:16])}},
+	})
+}
+
+// DisabledAccessString is the default user's ACL: off, no keys, no channels,
+// no commands.
+const DisabledAccessString = "off resetkeys resetchannels -@all"
+
+func (c *valkeyCache) Endpoint() *string {
 	return awscdk.Fn_Join(jsii.String(":"), &[]*string{c.cache.AttrEndpointAddress(), c.cache.AttrEndpointPort()})
 }
-func (c *cartCache) Name() string                  { return c.name }
-func (c *cartCache) UserID() string                { return c.name }
-func (c *cartCache) Clients() awsec2.SecurityGroup { return c.clients }
+func (c *valkeyCache) Name() string                  { return c.name }
+func (c *valkeyCache) UserID() string                { return c.name }
+func (c *valkeyCache) Clients() awsec2.SecurityGroup { return c.clients }
 
-func (c *cartCache) GrantConnect(role awsiam.IRole) {
+func (c *valkeyCache) GrantConnect(role awsiam.IRole) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("elasticache:Connect"),
 		Resources: &[]*string{c.cache.AttrArn(), c.user.AttrArn()},

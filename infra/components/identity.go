@@ -21,6 +21,14 @@ type IdentityProps struct {
 	// verified address instead of Cognito's default sender (about 50 mails
 	// a day, for trials only).
 	EmailFrom string
+	// EmailDomain is the SES identity when it is EmailFrom's domain rather
+	// than the address itself: Cognito's SourceArn must name the identity
+	// that is verified, and the pool fails to create otherwise.
+	EmailDomain string
+	// SesRegion is where that identity is verified; empty means the stack's.
+	// Cognito sends from the pool's region, or a region it pairs with it
+	// (Amazon Cognito Developer Guide, "Email settings for user pools").
+	SesRegion string
 }
 
 // Identity is sign-in for the shop: a customer pool (self sign-up by email,
@@ -53,7 +61,14 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 	this := constructs.NewConstruct(scope, &id)
 	var email awscognito.UserPoolEmail
 	if props.EmailFrom != "" {
-		email = awscognito.UserPoolEmail_WithSES(&awscognito.UserPoolSESOptions{FromEmail: jsii.String(props.EmailFrom)})
+		opts := &awscognito.UserPoolSESOptions{FromEmail: jsii.String(props.EmailFrom)}
+		if props.EmailDomain != "" {
+			opts.SesVerifiedDomain = jsii.String(props.EmailDomain)
+		}
+		if props.SesRegion != "" {
+			opts.SesRegion = jsii.String(props.SesRegion)
+		}
+		email = awscognito.UserPoolEmail_WithSES(opts)
 	}
 	plan, threats := awscognito.FeaturePlan_ESSENTIALS, awscognito.StandardThreatProtectionMode_NO_ENFORCEMENT
 	if props.ThreatProtection {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // Thresholds are the alarms' limits, from the stage profile.
@@ -90,19 +92,51 @@ func NewMonitoring(scope constructs.Construct, id string, props MonitoringProps)
 	this := constructs.NewConstruct(scope, &id)
 	topic := awssns.NewTopic(this, jsii.String("Alarms"), &awssns.TopicProps{
 		DisplayName: jsii.String("Shop " + props.Stage + " alarms"),
-		// The AWS-managed key: CloudWatch alarms may publish to it.
-		MasterKey:  awskms.Alias_FromAliasName(this, jsii.String("SnsKey"), jsii.String("alias/aws/sns")),
-		EnforceSSL: jsii.Bool(true),
+		MasterKey:   alarmsKey(this, props.Full),
+		EnforceSSL:  jsii.Bool(true),
 	})
+	if !props.Full {
+		cdknag.NagSuppressions_AddResourceSuppressions(topic, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SNS2"),
+			Reason: jsii.String("A development stage's alarm notices carry alarm names and states, no customer data; " +
+				"CloudWatch cannot publish with the aws/sns key, and a key of the stage's own costs more than the stage idles at"),
+		}}, jsii.Bool(false))
+	}
 	if props.AlarmEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.AlarmEmail), nil))
 	}
 	dashboard := awscloudwatch.NewDashboard(this, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName:   jsii.String("Shop-" + props.Stage),
+		// Dashboards are global to the account: the region keeps two
+		// regions' stages of one name apart.
+		DashboardName:   jsii.String("Shop-" + props.Stage + "-" + *awscdk.Aws_REGION()),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(3)),
 	})
 	return &monitoring{Construct: this, props: props, topic: topic, dashboard: dashboard,
 		action: awscloudwatchactions.NewSnsAction(topic)}
+}
+
+// alarmsKey is the alarm topic's key: CloudWatch alarms can publish only to
+// a topic without server-side encryption or with a customer managed key
+// whose policy lets cloudwatch.amazonaws.com use it; with the AWS managed
+// aws/sns key their notices are dropped (Amazon SNS Developer Guide,
+// "Configuring AWS KMS permissions": encrypted topics and AWS service event
+// sources). Prod gets such a key, rotated yearly; a development stage none.
+func alarmsKey(scope constructs.Construct, full bool) awskms.IKey {
+	if !full {
+		return nil
+	}
+	key := awskms.NewKey(scope, jsii.String("AlarmsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the alarm topic; CloudWatch alarms may use it to publish"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+	}), jsii.Bool(false))
+	return key
 }
 
 func (m *monitoring) Topic() awssns.Topic                { return m.topic }

@@ -76,6 +76,7 @@ type shopApi struct {
 	cors       bool // the API has a CORS configuration
 	stage      awsapigatewayv2.HttpStage
 	settings   map[string]interface{} // the stage's RouteSettings, by route key
+	routes     map[string][]awsapigatewayv2.HttpRoute
 	props      ShopApiProps
 }
 
@@ -162,7 +163,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			UserPoolClients: &[]awscognito.IUserPoolClient{props.PaymentsClient},
 		})
 	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, payments: payments, seen: map[string]bool{}, cors: cors != nil,
-		stage: stage, settings: map[string]interface{}{}, props: props}
+		stage: stage, settings: map[string]interface{}{}, routes: map[string][]awsapigatewayv2.HttpRoute{}, props: props}
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
 		// request, with or without an Authorization header.
@@ -208,11 +209,13 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
 		default:
 			panic("ShopApi: route " + key + " has no access " + string(r.Access))
 		}
-		for _, route := range *s.api.AddRoutes(opts) {
+		added := *s.api.AddRoutes(opts)
+		for _, route := range added {
 			if r.Access == contract.Public {
 				allowPublic(route)
 			}
 		}
+		s.routes[key] = added
 		s.addSetting(r)
 	}
 }
@@ -233,6 +236,15 @@ func (s *shopApi) addSetting(r contract.Route) {
 	s.settings[r.Key()] = setting
 	// The L2 stage has no per-route settings; the L1 property does.
 	s.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(s.settings)
+	// API Gateway refuses a stage whose RouteSettings name a route that does
+	// not exist yet ("Unable to find Route by key ... within the provided
+	// RouteSettings", aws/serverless-application-model#2479), and nothing
+	// else orders the stage after the routes: they wait on integrations,
+	// which wait on functions in the VPC, so CloudFormation would create the
+	// stage first and roll the first deploy back.
+	for _, route := range s.routes[r.Key()] {
+		s.stage.Node().AddDependency(route)
+	}
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {

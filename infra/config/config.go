@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -44,6 +45,11 @@ type Stage struct {
 	// EmailFrom, when set, sends sign-up and recovery mail through SES from
 	// this address (a verified SES identity in the stage's region).
 	EmailFrom string `json:"emailFrom,omitempty"`
+	// EmailDomain is the verified SES identity when it is emailFrom's domain
+	// (not the address); SesRegion the region it is verified in, when it is
+	// not the stage's (one Cognito can send from: see docs/stages.md).
+	EmailDomain string `json:"emailDomain,omitempty"`
+	SesRegion   string `json:"sesRegion,omitempty"`
 
 	// Orders: how long a pending order holds its units (minutes, 0 means
 	// 15) and how many pending orders a user may hold (0 means 3).
@@ -68,6 +74,9 @@ type Stage struct {
 	// deploy: make deploy tags its stacks expires-at, and the account's reaper
 	// deletes them after. 0 means 7; prod never expires.
 	StageTTLDays int `json:"stageTtlDays,omitempty"`
+	// LongLived stages (staging) never expire: make deploy gives them no
+	// expires-at, and the reaper leaves a stage without one alone.
+	LongLived bool `json:"longLived,omitempty"`
 
 	// OwnNetwork gives the stage a VPC of its own. Without it the stage runs in
 	// the account's shared development network (the Shop-Account stack), so
@@ -187,6 +196,8 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: cacheMaxStorageGb must be 1 to 5000", s.Name)
 	case s.CacheMaxECPU < 1000 || s.CacheMaxECPU > 15_000_000:
 		return fmt.Errorf("stage %s: cacheMaxEcpuPerSecond must be 1000 to 15000000", s.Name)
+	case s.EmailDomain != "" && !strings.HasSuffix(s.EmailFrom, "@"+s.EmailDomain):
+		return fmt.Errorf("stage %s: emailDomain %q must be the domain of emailFrom %q", s.Name, s.EmailDomain, s.EmailFrom)
 	case (s.CdnDomainName == "") != (s.CdnCertificateArn == ""):
 		return fmt.Errorf("stage %s: cdnDomainName and cdnCertificateArn go together", s.Name)
 	case s.Owner == "":
@@ -261,9 +272,9 @@ func ResolveAccount(raw json.RawMessage) (Account, error) {
 const DefaultStageTTLDays = 7
 
 // ExpiresAt is when a deploy at now makes the stage expire, and false for a
-// stage that never does (prod).
+// stage that never does (prod, and long-lived stages such as staging).
 func (s Stage) ExpiresAt(now time.Time) (time.Time, bool) {
-	if s.Prod {
+	if s.Prod || s.LongLived {
 		return time.Time{}, false
 	}
 	days := s.StageTTLDays

@@ -46,14 +46,15 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 		Env:                   env,
 		Description:           jsii.String("Shop: what every development stage of this account and region shares (the development network)"),
 		TerminationProtection: jsii.Bool(true),
+		Tags:                  &map[string]*string{contract.TagProject: jsii.String(contract.Project), contract.TagStage: jsii.String(contract.AccountStage)},
 	})
 	s := &AccountStack{Stack: stack}
 	s.DevNetwork = components.NewNetwork(stack, "DevNetwork", components.NetworkProps{LogRetentionDays: account.LogRetentionDays, Prod: true})
 	components.Export(s.DevNetwork, DevNetworkExports)
 	s.Notices, s.Reaper = newReaper(stack, account, distDir)
 	tags := awscdk.Tags_Of(stack)
-	tags.Add(jsii.String("project"), jsii.String("shop"), nil)
-	tags.Add(jsii.String("stage"), jsii.String("account"), nil)
+	tags.Add(jsii.String(contract.TagProject), jsii.String(contract.Project), nil)
+	tags.Add(jsii.String(contract.TagStage), jsii.String(contract.AccountStage), nil)
 	components.OwnFunctionLogs(stack, account.LogRetentionDays, true)
 	return s
 }
@@ -86,28 +87,23 @@ func newReaper(stack awscdk.Stack, account config.Account, distDir string) (awss
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: jsii.Strings("*"),
 	}))
-	// Deleting: only the shop's stacks, and never prod's or this one's, by
-	// their tags; CloudFormation deletes the resources with the stack's own
-	// service role (CDK's cfn-exec role), which the reaper passes on.
+	// Deleting: only the shop's stacks, and never a protected stage's (prod,
+	// staging, this one), by their tags. CloudFormation deletes the
+	// resources with the role the stack was deployed with (CDK's cfn-exec
+	// role): DeleteStack without RoleARN reuses it, so the reaper passes no
+	// role and needs no iam:PassRole.
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("cloudformation:DeleteStack"),
 		Resources: &[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/Shop-*/*"), nil)},
 		Conditions: &map[string]interface{}{
-			"StringEquals":    map[string]interface{}{"aws:ResourceTag/project": "shop"},
-			"StringNotEquals": map[string]interface{}{"aws:ResourceTag/stage": []string{"prod", "account"}},
+			"StringEquals":    map[string]interface{}{"aws:ResourceTag/" + contract.TagProject: contract.Project},
+			"StringNotEquals": map[string]interface{}{"aws:ResourceTag/" + contract.TagStage: contract.ProtectedStages},
 		},
 	}))
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("iam:PassRole"),
-		Resources:  &[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-*-cfn-exec-role-${AWS::AccountId}-${AWS::Region}"), nil)},
-		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "cloudformation.amazonaws.com"}},
-	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("DescribeStacks lists all stacks and takes no resource; DeleteStack is limited to Shop-* stacks tagged project=shop and not stage prod or account; " +
-			"PassRole only to CDK's CloudFormation execution role, only for CloudFormation"),
-		AppliesTo: &[]interface{}{"Resource::*", "Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/Shop-*/*",
-			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-*-cfn-exec-role-<AWS::AccountId>-<AWS::Region>"},
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("DescribeStacks lists all stacks and takes no resource; DeleteStack is limited to Shop-* stacks tagged project=shop and not a protected stage (prod, staging, account)"),
+		AppliesTo: &[]interface{}{"Resource::*", "Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/Shop-*/*"},
 	}}, jsii.Bool(true))
 	awsevents.NewRule(stack, jsii.String("ReaperSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the stage reaper every hour"),

@@ -34,7 +34,7 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 	s.Products = components.NewProductsTable(stack, "Products", components.TableProps{Prod: stage.Prod})
 	s.Orders = components.NewOrderTables(stack, "Checkout", components.TableProps{Prod: stage.Prod})
 	s.Identity = components.NewIdentity(stack, "Identity", components.IdentityProps{
-		Prod: stage.Prod, ThreatProtection: stage.ThreatProtection, EmailFrom: stage.EmailFrom,
+		Prod: stage.Prod, ThreatProtection: stage.ThreatProtection, EmailFrom: stage.EmailFrom, EmailDomain: stage.EmailDomain, SesRegion: stage.SesRegion,
 	})
 	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Signs list cursors so that clients cannot forge them"),

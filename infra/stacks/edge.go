@@ -25,13 +25,23 @@ func NewEdgeStack(scope constructs.Construct, id string, props *awscdk.StackProp
 			CloudWatchMetricsEnabled: jsii.Bool(true), SampledRequestsEnabled: jsii.Bool(true), MetricName: jsii.String(name),
 		}
 	}
-	managed := func(priority float64, name string) *awswafv2.CfnWebACL_RuleProperty {
+	// count lists rules of a managed group that only count: they would
+	// refuse requests the API accepts.
+	managed := func(priority float64, name string, count ...string) *awswafv2.CfnWebACL_RuleProperty {
+		group := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
+		var overrides []interface{}
+		for _, rule := range count {
+			overrides = append(overrides, &awswafv2.CfnWebACL_RuleActionOverrideProperty{
+				Name: jsii.String(rule), ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]interface{}{}},
+			})
+		}
+		if len(overrides) > 0 {
+			group.RuleActionOverrides = &overrides
+		}
 		return &awswafv2.CfnWebACL_RuleProperty{
 			Name: jsii.String(name), Priority: jsii.Number(priority),
-			OverrideAction: &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]interface{}{}},
-			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
-				VendorName: jsii.String("AWS"), Name: jsii.String(name),
-			}},
+			OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]interface{}{}},
+			Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: group},
 			VisibilityConfig: visibility(name),
 		}
 	}
@@ -48,7 +58,13 @@ func NewEdgeStack(scope constructs.Construct, id string, props *awscdk.StackProp
 				}},
 				VisibilityConfig: visibility("RateLimitPerIp"),
 			},
-			managed(1, "AWSManagedRulesCommonRuleSet"),
+			// The common rule set blocks bodies over 8 KB (SizeRestrictions_BODY),
+			// and the API takes up to 64 KB (a product of 4,000 characters in a
+			// non-Latin script); the API bounds bodies itself. It blocks
+			// requests without a User-Agent (NoUserAgent_HEADER), which a
+			// payment integration may not send. Both only count (AWS WAF
+			// Developer Guide, "Core rule set (CRS) managed rule group").
+			managed(1, "AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY", "NoUserAgent_HEADER"),
 			managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
 		},
 	})

@@ -149,7 +149,9 @@ func TestDashboard(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Api"
 		d := only(t, stack, "AWS::CloudWatch::Dashboard").Properties
-		if d["DashboardName"] != "Shop-"+stage {
+		// Dashboards are global to the account: the region keeps two
+		// regions' stages of one name apart.
+		if js(d["DashboardName"]) != `{"Fn::Join":["",["Shop-`+stage+`-",{"Ref":"AWS::Region"}]]}` {
 			t.Errorf("%s: dashboard %v", stack, d["DashboardName"])
 		}
 		body := js(d["DashboardBody"])

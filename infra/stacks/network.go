@@ -16,7 +16,7 @@ import (
 type NetworkStack struct {
 	awscdk.Stack
 	Network components.Network
-	Cache   components.CartCache
+	Cache   components.Cache
 }
 
 // NewNetworkStack defines the network stack of stage.
@@ -29,7 +29,7 @@ func NewNetworkStack(scope constructs.Construct, id string, props *awscdk.StackP
 		// The account's shared development network (Shop-Account).
 		s.Network = components.ImportNetwork(stack, "Network", DevNetworkExports, components.Zones)
 	}
-	s.Cache = components.NewCartCache(stack, "CartCache", components.CartCacheProps{
+	s.Cache = components.NewCache(stack, "CartCache", components.CacheProps{
 		Network: s.Network, Name: stage.CacheName(), AccessString: contract.CacheAccessString,
 		MaxStorageGB: stage.CacheMaxStorageGB, MaxECPU: stage.CacheMaxECPU,
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 // Shop is one stage of the shop: its stacks, tagged for cost allocation and
@@ -27,7 +28,11 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 		env = &awscdk.Environment{Account: strOrNil(stage.Account), Region: strOrNil(stage.Region)}
 	}
 	prefix := "Shop-" + stage.Name + "-"
-	base := awscdk.StackProps{Env: env, TerminationProtection: jsii.Bool(stage.Prod)}
+	// Tags on the stacks themselves (with @aws-cdk/core:explicitStackTags,
+	// Tags.Of(stack) tags only the resources): they reach the cloud
+	// assembly, CloudFormation gives them to every resource it can, and the
+	// reaper and its role's policy read them from the stacks.
+	base := awscdk.StackProps{Env: env, TerminationProtection: jsii.Bool(stage.Prod), Tags: StackTags(stage)}
 	dataProps := base
 	dataProps.Description = jsii.String("Shop " + stage.Name + ": tables, user pool and secrets (stateful)")
 	data := NewDataStack(app, prefix+"Data", &dataProps, stage)
@@ -60,12 +65,22 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 	}
 	for _, stack := range stacks {
 		tags := awscdk.Tags_Of(stack)
-		tags.Add(jsii.String("project"), jsii.String("shop"), nil)
-		tags.Add(jsii.String("stage"), jsii.String(stage.Name), nil)
-		tags.Add(jsii.String("owner"), jsii.String(stage.Owner), nil)
+		for k, v := range *StackTags(stage) {
+			tags.Add(jsii.String(k), v, nil)
+		}
 		components.OwnFunctionLogs(stack, stage.LogRetentionDays, stage.Prod)
 	}
 	return &Shop{Data: data, Network: network, Media: media, Api: api, Edge: edge}
+}
+
+// StackTags are the tags of every stack of stage: make deploy passes the
+// same to the CLI (whose --tags replace the assembly's), with expires-at.
+func StackTags(stage config.Stage) *map[string]*string {
+	return &map[string]*string{
+		contract.TagProject: jsii.String(contract.Project),
+		contract.TagStage:   jsii.String(stage.Name),
+		contract.TagOwner:   jsii.String(stage.Owner),
+	}
 }
 
 func strOrNil(s string) *string {

@@ -37,6 +37,7 @@ type resource struct {
 	Type           string         `json:"Type"`
 	Properties     map[string]any `json:"Properties"`
 	DeletionPolicy string         `json:"DeletionPolicy"`
+	DependsOn      []string       `json:"DependsOn"`
 }
 
 // cdkContext is the context of cdk.json (the feature flags and the stage

@@ -269,3 +269,23 @@ const CORSMaxAgeSeconds = 3600
 func CORSExposeHeaders() []string {
 	return []string{HeaderETag, HeaderLocation, HeaderRequestID, HeaderRetryAfter}
 }
+
+// Stack tags. The CDK app sets project, stage and owner on every stack (and
+// so in the cloud assembly); make deploy passes them to the CLI too, whose
+// --tags replace the assembly's, with expires-at for a stage that expires.
+// The reaper reads them, and its role may delete only stacks tagged
+// project=shop.
+const (
+	TagProject   = "project"
+	TagStage     = "stage"
+	TagOwner     = "owner"
+	TagExpiresAt = "expires-at" // RFC 3339
+	Project      = "shop"
+)
+
+// AccountStage is the stage tag of the account-level stack (Shop-Account).
+const AccountStage = "account"
+
+// ProtectedStages are never deleted by the reaper, whatever their tags say,
+// and its role's policy refuses to delete their stacks.
+var ProtectedStages = []string{"prod", "staging", AccountStage}

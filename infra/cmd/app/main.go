@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/infra/config"
 	"github.com/go-cdk-shop/shop/infra/stacks"
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 func main() {
@@ -29,10 +32,12 @@ func main() {
 		return
 	}
 	// `cdkapp -deploy-tags` prints the CLI options that tag the stage's
-	// stacks at deploy time (expires-at for a development stage), read from
-	// cdk.json: tags given to the CLI stay out of the templates.
+	// stacks at deploy time, read from cdk.json: every stack tag (the CLI's
+	// --tags replace the assembly's), and expires-at for a stage that
+	// expires, which stays out of the templates (a synth is the same
+	// whenever it runs).
 	if len(os.Args) == 2 && os.Args[1] == "-deploy-tags" {
-		tags, err := deployTags("cdk.json", envStage(), time.Now())
+		tags, err := deployTags("cdk.json", envStage(), envOwner(), time.Now())
 		if err != nil {
 			fail(err)
 		}
@@ -41,7 +46,7 @@ func main() {
 	}
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	owner := firstNonEmpty(contextString(app, "owner"), os.Getenv("USER"), loginName(), "unknown")
+	owner := firstNonEmpty(contextString(app, "owner"), envOwner())
 	name := firstNonEmpty(contextString(app, "stage"), os.Getenv("STAGE"), DeveloperStage(owner))
 	profiles, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:stages")))
 	if err != nil {
@@ -74,12 +79,15 @@ func main() {
 
 // envStage is the stage from the environment: STAGE, else dev-<user>.
 func envStage() string {
-	return firstNonEmpty(os.Getenv("STAGE"), DeveloperStage(firstNonEmpty(os.Getenv("USER"), loginName(), "unknown")))
+	return firstNonEmpty(os.Getenv("STAGE"), DeveloperStage(envOwner()))
 }
+
+// envOwner is who deploys: USER, else the login name.
+func envOwner() string { return firstNonEmpty(os.Getenv("USER"), loginName(), "unknown") }
 
 // deployTags are the cdk deploy options that tag stage's stacks, from the
 // profiles in the cdk.json at path.
-func deployTags(path, name string, now time.Time) ([]string, error) {
+func deployTags(path, name, owner string, now time.Time) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -90,14 +98,19 @@ func deployTags(path, name string, now time.Time) ([]string, error) {
 	if err := json.Unmarshal(raw, &file); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	stage, err := config.Resolve(name, "deploy", file.Context["shop:stages"])
+	stage, err := config.Resolve(name, owner, file.Context["shop:stages"])
 	if err != nil {
 		return nil, err
 	}
-	if at, ok := stage.ExpiresAt(now); ok {
-		return []string{"--tags", "expires-at=" + at.Format(time.RFC3339)}, nil
+	tags := *stacks.StackTags(stage)
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, "--tags", k+"="+*tags[k])
 	}
-	return nil, nil
+	if at, ok := stage.ExpiresAt(now); ok {
+		out = append(out, "--tags", contract.TagExpiresAt+"="+at.Format(time.RFC3339))
+	}
+	return out, nil
 }
 
 var notStageChar = regexp.MustCompile(`[^a-z0-9]+`)

@@ -8,20 +8,22 @@
 package reaper
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
-// Tags the reaper reads. make deploy passes expires-at to the CLI; the CDK
-// app writes the others into the templates.
+// Tags the reaper reads (contract names them for both modules).
 const (
-	TagProject   = "project"
-	TagStage     = "stage"
-	TagOwner     = "owner"
-	TagExpiresAt = "expires-at" // RFC 3339
-	Project      = "shop"
+	TagProject   = contract.TagProject
+	TagStage     = contract.TagStage
+	TagOwner     = contract.TagOwner
+	TagExpiresAt = contract.TagExpiresAt
+	Project      = contract.Project
 )
 
 // Stack is what the reaper knows of one CloudFormation stack.
@@ -70,9 +72,6 @@ type Config struct {
 // DefaultConfig: a day's notice, hourly runs, report only.
 var DefaultConfig = Config{NoticeBefore: 24 * time.Hour, Every: time.Hour}
 
-// protectedStages are never deleted, whatever their tags say.
-var protectedStages = []string{"prod", "account"}
-
 // deleteOrder is the order a stage's stacks go in: the API first (it uses
 // the others), then the images and the cache, then the data.
 var deleteOrder = []string{"Api", "Media", "Network", "Data"}
@@ -81,29 +80,53 @@ var deleteOrder = []string{"Api", "Media", "Network", "Data"}
 // Stacks that are not the shop's, or carry no stage, are not mentioned.
 func Plan(stacks []Stack, now time.Time, cfg Config) []Action {
 	byStage := map[string][]Stack{}
+	var out []Action
 	for _, s := range stacks {
 		if s.Tags[TagProject] != Project || s.Tags[TagStage] == "" {
 			continue
 		}
-		byStage[s.Tags[TagStage]] = append(byStage[s.Tags[TagStage]], s)
+		// The stage is the one in the stack's name; the tag, which anyone
+		// who deploys can set, must agree, or the stack is left alone.
+		stage, ok := StageOf(s.Name)
+		if !ok || stage != s.Tags[TagStage] {
+			out = append(out, Action{Kind: Skip, Stage: s.Tags[TagStage], Owner: s.Tags[TagOwner], Stack: s.Name,
+				Reason: "its stage tag " + s.Tags[TagStage] + " does not match its name (Shop-<stage>-<part>)"})
+			continue
+		}
+		byStage[stage] = append(byStage[stage], s)
 	}
 	names := make([]string, 0, len(byStage))
 	for n := range byStage {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var out []Action
 	for _, name := range names {
 		out = append(out, planStage(name, byStage[name], now, cfg)...)
 	}
 	return out
 }
 
+// stackName is a stage's stack: Shop-<stage>-<Part>.
+var stackName = regexp.MustCompile(`^Shop-([a-z][a-z0-9-]*)-([A-Z][A-Za-z]*)$`)
+
+// StageOf is the stage a stack's name gives, if it is a stage's stack (the
+// account stack's is contract.AccountStage).
+func StageOf(stack string) (string, bool) {
+	if stack == "Shop-Account" {
+		return contract.AccountStage, true
+	}
+	m := stackName.FindStringSubmatch(stack)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
 func planStage(name string, stacks []Stack, now time.Time, cfg Config) []Action {
 	sort.Slice(stacks, func(i, j int) bool { return rank(name, stacks[i].Name) < rank(name, stacks[j].Name) })
 	a := Action{Stage: name, Owner: stacks[0].Tags[TagOwner]}
 	skip := func(reason string) []Action { a.Kind, a.Reason = Skip, reason; return []Action{a} }
-	if slices.Contains(protectedStages, name) {
+	if slices.Contains(contract.ProtectedStages, name) {
 		return skip("a protected stage")
 	}
 	for _, s := range stacks {

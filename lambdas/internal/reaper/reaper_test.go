@@ -67,6 +67,18 @@ func TestPlan(t *testing.T) {
 		}},
 		{"no expiry tag: left alone", stage("dev-a", time.Time{}), deleting,
 			[]Action{{Kind: Skip, Stage: "dev-a", Owner: "alice", Reason: "no expires-at tag"}}},
+		{"staging: never, even expired", stage("staging", now.Add(-time.Hour)), deleting,
+			[]Action{{Kind: Skip, Stage: "staging", Owner: "alice", Reason: "a protected stage"}}},
+		{"the account stack: never", []Stack{{Name: "Shop-Account", Tags: map[string]string{TagProject: Project, TagStage: "account", TagExpiresAt: now.Add(-time.Hour).Format(time.RFC3339)}}}, deleting,
+			[]Action{{Kind: Skip, Stage: "account", Reason: "a protected stage"}}},
+		// The stage comes from the stack's name: a prod stack re-tagged
+		// stage=dev-a (anyone who deploys can set tags) is not dev-a's.
+		{"a stage tag that disagrees with the name: left alone", append(stage("dev-a", now.Add(-time.Hour))[1:], Stack{Name: "Shop-prod-Data", Status: "UPDATE_COMPLETE",
+			Tags: map[string]string{TagProject: Project, TagStage: "dev-a", TagOwner: "mallory", TagExpiresAt: now.Add(-time.Hour).Format(time.RFC3339)}}), deleting,
+			[]Action{
+				{Kind: Skip, Stage: "dev-a", Owner: "mallory", Stack: "Shop-prod-Data", Reason: "its stage tag dev-a does not match its name (Shop-<stage>-<part>)"},
+				{Kind: Delete, Stage: "dev-a", Owner: "alice", Stack: "Shop-dev-a-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"},
+			}},
 		{"another project's stack: not mentioned", []Stack{{Name: "Other", Tags: map[string]string{TagProject: "other", TagStage: "dev-a"}}}, deleting, nil},
 	}
 	for _, tt := range tests {
