@@ -21,7 +21,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
 MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
+.PHONY: help deps build app synth review diff preflight deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,7 @@ deps: node_modules/.installed ## install pinned Node tools and Go modules
 	go mod download
 	cd lambdas && GOWORK=off go mod download
 	cd tools/versitygw && GOWORK=off go mod download
+	cd tools/preflight && GOWORK=off go mod download
 
 build: $(addprefix build-,$(FUNCTIONS)) app ## build every Lambda binary (reproducible) and the CDK app
 
@@ -79,7 +80,6 @@ define need-credentials
 	@if [ -z "$${AWS_PROFILE:-}$${AWS_ACCESS_KEY_ID:-}$${AWS_WEB_IDENTITY_TOKEN_FILE:-}$${AWS_CONTAINER_CREDENTIALS_FULL_URI:-}" ] && \
 	  [ ! -f "$$HOME/.aws/credentials" ] && [ ! -f "$$HOME/.aws/config" ]; then \
 	  echo "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the target account; to review a change without an account: make review BASE=<rev>"; exit 1; fi
-	@echo "expects the CDK bootstrap (qualifier hnb659fds, version 6 or later) in the target account and region (cdk bootstrap aws://ACCOUNT/REGION); a restricted execution role needs the permissions in README, 'Deploying with a restricted bootstrap'"
 endef
 
 # Review without an AWS account: BASE synthesized in a cached worktree, the
@@ -91,17 +91,30 @@ diff: node_modules/.installed build ## compare STAGE's stacks with what is deplo
 	$(need-credentials)
 	$(CDK) diff $(STACKS)
 
-deploy: node_modules/.installed build ## deploy STAGE's stacks (a development stage's get expires-at, renewed each deploy); outputs in cdk.out/outputs.json
+# What the deploy would hit in the account, asked first, read-only: the CDK
+# bootstrap of every region the stage targets, Lambda concurrency for its
+# reservations, room for its cache and origin access control, and for prod
+# an alarm subscriber and a verified SES sender (tools/preflight).
+PREFLIGHT := $(DIST)/preflight
+$(PREFLIGHT): $(wildcard tools/preflight/*.go) tools/preflight/go.mod tools/preflight/go.sum
+	cd tools/preflight && GOWORK=off go build -trimpath -o ../../$(PREFLIGHT) .
+
+preflight: synth $(PREFLIGHT) ## ask the account whether STAGE's deploy fits (bootstrap, quotas, prod's alarms and sender); read-only, needs credentials
 	$(need-credentials)
-	$(CDK) deploy --exclusively $(STACKS) $(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -deploy-tags) --outputs-file cdk.out/outputs.json
+	./$(PREFLIGHT) -assembly cdk.out -stage "$$(STAGE=$(STAGE) ./$(DIST)/cdkapp -print-stage)"
+
+# The assembly the preflight read is the one deployed (--app cdk.out).
+deploy: preflight ## deploy STAGE's stacks after make preflight (a development stage's get expires-at, renewed each deploy); outputs in cdk.out/outputs.json
+	cdk --no-notices --app cdk.out deploy --exclusively $(STACKS) $(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -deploy-tags) --outputs-file cdk.out/outputs.json
 
 stages: ## the account's stages: owner, last deploy, expiry, status, what the reaper would do (needs credentials)
 	$(need-credentials)
 	cd lambdas && GOWORK=off go run ./cmd/stages
 
-account-deploy: node_modules/.installed build ## deploy Shop-Account once per account and region (the shared development network)
+account-deploy: synth $(PREFLIGHT) ## deploy Shop-Account once per account and region (the shared development network), after its preflight
 	$(need-credentials)
-	$(CDK) deploy --exclusively Shop-Account
+	./$(PREFLIGHT) -assembly cdk.out -stage account
+	cdk --no-notices --app cdk.out deploy --exclusively Shop-Account $(shell ./$(DIST)/cdkapp -account-deploy-tags)
 
 # A Postman environment for a deployed stage, from the outputs `make deploy` wrote.
 postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out/outputs.json
@@ -121,6 +134,7 @@ test-infra:
 # The review tool, on scratch git repositories.
 test-tools: node_modules/.installed
 	node --test tools/review/review.test.mjs
+	cd tools/preflight && GOWORK=off go test -count=1 ./...
 
 # Every test that needs no Java, redis-server or VersityGW: the contract, the
 # domain on in-memory fakes (which pass the real stores' suites), the HTTP
@@ -159,6 +173,7 @@ lint: node_modules/.installed ## tracked build output, workflows, gofmt, goimpor
 	cd lambdas/contract && GOWORK=off go mod tidy -diff
 	cd tools/versitygw && GOWORK=off go mod tidy -diff
 	cd tools/rie && GOWORK=off go mod tidy -diff
+	cd tools/preflight && GOWORK=off go vet ./... && GOWORK=off go run $(STATICCHECK) ./... && GOWORK=off go mod tidy -diff
 
 bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...

@@ -7,10 +7,11 @@ package config
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 // Stage is everything that differs between stages.
@@ -129,22 +130,11 @@ func (s Stage) Alarms() Monitoring {
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
 const DefaultProfile = "dev"
 
-// MaxStageName bounds a stage name so that every physical name derived from
-// it fits its service's limit; the longest is the cache's
-// "shop-<stage>-cart" (ElastiCache allows 40).
-const MaxStageName = 24
+// MaxStageName is contract.MaxStageName.
+const MaxStageName = contract.MaxStageName
 
-// stageName: lower-case words joined by single hyphens, starting with a
-// letter. ElastiCache refuses names with a trailing or a double hyphen.
-var stageName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-
-// ValidName says what is wrong with a stage name, or nil.
-func ValidName(name string) error {
-	if len(name) > MaxStageName || !stageName.MatchString(name) {
-		return fmt.Errorf("stage %q: must be 1 to %d characters of a-z 0-9, starting with a letter, words joined by single hyphens (no trailing or double hyphen)", name, MaxStageName)
-	}
-	return nil
-}
+// ValidName says what is wrong with a stage name, or nil (contract.ValidStageName).
+func ValidName(name string) error { return contract.ValidStageName(name) }
 
 // Resolve picks the profile for stage name from profiles (the raw JSON of the
 // "shop:stages" context key): a profile of the same name, or DefaultProfile.

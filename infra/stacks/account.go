@@ -46,7 +46,7 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 		Env:                   env,
 		Description:           jsii.String("Shop: what every development stage of this account and region shares (the development network)"),
 		TerminationProtection: jsii.Bool(true),
-		Tags:                  &map[string]*string{contract.TagProject: jsii.String(contract.Project), contract.TagStage: jsii.String(contract.AccountStage)},
+		Tags:                  AccountStackTags(),
 	})
 	s := &AccountStack{Stack: stack}
 	s.DevNetwork = components.NewNetwork(stack, "DevNetwork", components.NetworkProps{LogRetentionDays: account.LogRetentionDays, Prod: true})
@@ -57,6 +57,12 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 	tags.Add(jsii.String(contract.TagStage), jsii.String(contract.AccountStage), nil)
 	components.OwnFunctionLogs(stack, account.LogRetentionDays, true)
 	return s
+}
+
+// AccountStackTags are the account stack's tags: make account-deploy passes
+// the same to the CLI.
+func AccountStackTags() *map[string]*string {
+	return &map[string]*string{contract.TagProject: jsii.String(contract.Project), contract.TagStage: jsii.String(contract.AccountStage)}
 }
 
 // newReaper defines the reaper: a Go function on an hourly schedule, its

@@ -13,7 +13,11 @@
 // functions' (each function reads exactly Env(fn)).
 package contract
 
-import "slices"
+import (
+	"fmt"
+	"regexp"
+	"slices"
+)
 
 // Function names a Lambda function: its directory under lambdas/cmd and dist/.
 type Function string
@@ -289,3 +293,22 @@ const AccountStage = "account"
 // ProtectedStages are never deleted by the reaper, whatever their tags say,
 // and its role's policy refuses to delete their stacks.
 var ProtectedStages = []string{"prod", "staging", AccountStage}
+
+// MaxStageName bounds a stage name so that every physical name derived from
+// it fits its service's limit; the longest is the cache's
+// "shop-<stage>-cart" and its default user's "shop-<stage>-cart-off"
+// (ElastiCache allows 40).
+const MaxStageName = 24
+
+// stageName: lower-case words joined by single hyphens, starting with a
+// letter. ElastiCache refuses names with a trailing or a double hyphen.
+var stageName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// ValidStageName says what is wrong with a stage name, or nil. The CDK app
+// refuses such a stage at synth, and make preflight before a deploy.
+func ValidStageName(name string) error {
+	if len(name) > MaxStageName || !stageName.MatchString(name) {
+		return fmt.Errorf("stage %q: must be 1 to %d characters of a-z 0-9, starting with a letter, words joined by single hyphens (no trailing or double hyphen)", name, MaxStageName)
+	}
+	return nil
+}

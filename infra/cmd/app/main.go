@@ -44,6 +44,11 @@ func main() {
 		fmt.Println(strings.Join(tags, " "))
 		return
 	}
+	// `cdkapp -account-deploy-tags` prints the same for Shop-Account.
+	if len(os.Args) == 2 && os.Args[1] == "-account-deploy-tags" {
+		fmt.Println(strings.Join(tagOptions(stacks.AccountStackTags()), " "))
+		return
+	}
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	owner := firstNonEmpty(contextString(app, "owner"), envOwner())
@@ -102,15 +107,20 @@ func deployTags(path, name, owner string, now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	tags := *stacks.StackTags(stage)
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, "--tags", k+"="+*tags[k])
-	}
+	out := tagOptions(stacks.StackTags(stage))
 	if at, ok := stage.ExpiresAt(now); ok {
 		out = append(out, "--tags", contract.TagExpiresAt+"="+at.Format(time.RFC3339))
 	}
 	return out, nil
+}
+
+// tagOptions are the CLI options that set tags, in a fixed order.
+func tagOptions(tags *map[string]*string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(*tags)) {
+		out = append(out, "--tags", k+"="+*(*tags)[k])
+	}
+	return out
 }
 
 var notStageChar = regexp.MustCompile(`[^a-z0-9]+`)
