@@ -43,7 +43,14 @@ type GoFunctionProps struct {
 	// ReservedConcurrency, when positive, caps the function's concurrency
 	// and sets that much aside for it.
 	ReservedConcurrency int
+	// Live puts the function behind an alias, "live", on its published
+	// version: whatever invokes it invokes the alias (Target), and a
+	// deployment group can shift the alias from one version to the next.
+	Live bool
 }
+
+// LiveAlias is the alias every caller of a Live function invokes.
+const LiveAlias = "live"
 
 // GoFunction is a Go Lambda on provided.al2023 / arm64 with its own log group,
 // JSON logs, X-Ray tracing and a role that may write only to that log group.
@@ -51,12 +58,18 @@ type GoFunction interface {
 	constructs.Construct
 	Function() awslambda.Function
 	Role() awsiam.IRole
+	// Target is what callers invoke: the live alias, or the function
+	// ($LATEST) without one.
+	Target() awslambda.IFunction
+	// Alias is the live alias; nil without one.
+	Alias() awslambda.Alias
 }
 
 type goFunction struct {
 	constructs.Construct
-	fn   awslambda.Function
-	role awsiam.Role
+	fn    awslambda.Function
+	role  awsiam.Role
+	alias awslambda.Alias
 }
 
 // NewGoFunction defines the function. It panics when the binary has not been
@@ -120,6 +133,13 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 		Role:             role,
 		Environment:      &env,
 	}
+	if props.Live {
+		// Versions are kept, as SAM's AutoPublishAlias keeps them: CodeDeploy
+		// may still route to the old one while CloudFormation cleans up, and
+		// a rollback needs it (each is a few MB of the account's 75 GB of
+		// code storage).
+		fnProps.CurrentVersionOptions = &awslambda.VersionOptions{RemovalPolicy: awscdk.RemovalPolicy_RETAIN}
+	}
 	if props.ReservedConcurrency > 0 {
 		fnProps.ReservedConcurrentExecutions = jsii.Number(props.ReservedConcurrency)
 	}
@@ -134,7 +154,15 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 			"In a VPC, Lambda's network interface actions (the AWSLambdaVPCAccessExecutionRole list) likewise take no resource"),
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}, jsii.Bool(true))
-	return &goFunction{Construct: this, fn: fn, role: role}
+	g := &goFunction{Construct: this, fn: fn, role: role}
+	if props.Live {
+		// currentVersion publishes a version whenever the function's code or
+		// configuration changes.
+		g.alias = awslambda.NewAlias(this, jsii.String("Live"), &awslambda.AliasProps{
+			AliasName: jsii.String(LiveAlias), Version: fn.CurrentVersion(),
+		})
+	}
+	return g
 }
 
 func description(props GoFunctionProps) *string {
@@ -146,6 +174,13 @@ func description(props GoFunctionProps) *string {
 
 func (g *goFunction) Function() awslambda.Function { return g.fn }
 func (g *goFunction) Role() awsiam.IRole           { return g.role }
+func (g *goFunction) Alias() awslambda.Alias       { return g.alias }
+func (g *goFunction) Target() awslambda.IFunction {
+	if g.alias != nil {
+		return g.alias
+	}
+	return g.fn
+}
 
 // retentionDays are the retention periods CloudWatch Logs accepts that a stage may ask for.
 var retentionDays = map[int]awslogs.RetentionDays{

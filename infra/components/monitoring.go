@@ -72,6 +72,9 @@ type Monitoring interface {
 	Slo(name string, errors, requests awscloudwatch.IMetric, objective float64)
 	// LatencySlo alarms when a route's p99 latency reaches thresholdMs.
 	LatencySlo(name string, p99 awscloudwatch.IMetric, thresholdMs float64)
+	// RollbackAlarms are the SLOs' fastest burn alarms (14.4x over 5 min):
+	// a gradual deployment rolls back when one fires during its shift.
+	RollbackAlarms() []awscloudwatch.IAlarm
 }
 
 type monitoring struct {
@@ -80,6 +83,7 @@ type monitoring struct {
 	topic     awssns.Topic
 	dashboard awscloudwatch.Dashboard
 	action    awscloudwatch.IAlarmAction
+	rollback  []awscloudwatch.IAlarm
 }
 
 // NewMonitoring defines the topic and the dashboard; the stacks add signals.
@@ -140,6 +144,7 @@ func alarmsKey(scope constructs.Construct, full bool) awskms.IKey {
 }
 
 func (m *monitoring) Topic() awssns.Topic                { return m.topic }
+func (m *monitoring) RollbackAlarms() []awscloudwatch.IAlarm { return m.rollback }
 func (m *monitoring) Dashboard() awscloudwatch.Dashboard { return m.dashboard }
 
 func (m *monitoring) period() awscdk.Duration {
@@ -292,6 +297,9 @@ func (m *monitoring) Slo(name string, errors, requests awscloudwatch.IMetric, ob
 				TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 			})
 			rules = append(rules, awscloudwatch.AlarmRule_FromAlarm(a, awscloudwatch.AlarmState_ALARM))
+			if minutes == 5 {
+				m.rollback = append(m.rollback, a)
+			}
 		}
 		c := awscloudwatch.NewCompositeAlarm(m.Construct, jsii.String(fmt.Sprintf("%sBurn%vx", name, w.burn)), &awscloudwatch.CompositeAlarmProps{
 			AlarmDescription: jsii.String(fmt.Sprintf("%s: the error budget burns %vx over %v min and %v min", name, w.burn, w.long, w.short)),

@@ -84,6 +84,11 @@ type Stage struct {
 	// that an account holds many development stages.
 	OwnNetwork bool `json:"ownNetwork,omitempty"`
 
+	// Deployment, when set, puts every function behind a live alias and
+	// shifts it to a new version through CodeDeploy (prod); without it a
+	// deploy updates every function at once (development stages).
+	Deployment *Deployment `json:"deployment,omitempty"`
+
 	// Monitoring: the alarms' thresholds and who hears of them. Zero
 	// values take DefaultMonitoring's.
 	Monitoring Monitoring `json:"monitoring,omitempty"`
@@ -204,6 +209,9 @@ func (s Stage) Validate() error {
 	if s.Edge != nil && (s.Region == "" || s.Edge.RateLimitPer5Min < 100) {
 		return fmt.Errorf("stage %s: edge needs the stage's region pinned and rateLimitPer5Min of at least 100 (WAF's minimum)", s.Name)
 	}
+	if d := s.Deployment; d != nil && (d.CanaryPercent < 1 || d.CanaryPercent > 99 || d.IntervalMinutes < 1 || d.IntervalMinutes > 60) {
+		return fmt.Errorf("stage %s: deployment: canaryPercent must be 1 to 99 and intervalMinutes 1 to 60", s.Name)
+	}
 	for fn, n := range s.ReservedConcurrency {
 		if n < 1 {
 			return fmt.Errorf("stage %s: reservedConcurrency of %s must be at least 1", s.Name, fn)
@@ -288,6 +296,13 @@ func (s Stage) MaxPending() int {
 		return 3
 	}
 	return s.MaxPendingOrders
+}
+
+// Deployment is how a new version takes the traffic: CanaryPercent of it
+// for IntervalMinutes, then all, rolled back on the function's alarms.
+type Deployment struct {
+	CanaryPercent   float64 `json:"canaryPercent"`
+	IntervalMinutes float64 `json:"intervalMinutes"`
 }
 
 // Edge configures the CDN and web ACL in front of the API.

@@ -178,6 +178,11 @@ func Estimate(stacks map[string]Template, p Prices, u Usage) ([]Line, error) {
 				add(name, id, "secret", price("secretMonth"), price("secretMonth"))
 			case "AWS::KMS::Key":
 				add(name, id, "customer managed key", price("kmsKeyMonth"), price("kmsKeyMonth"))
+			case "AWS::CodeDeploy::DeploymentGroup":
+				// Listed so that the estimate shows it: CodeDeploy charges
+				// nothing for Lambda deployments; the shift's rollback alarm
+				// is priced with the alarms.
+				add(name, id, "gradual deployment (CodeDeploy for Lambda: no charge)", 0, 0)
 			case "AWS::WAFv2::WebACL":
 				rules, _ := props["Rules"].([]any)
 				fixed := price("wafWebAclMonth") + float64(len(rules))*price("wafRuleMonth")

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -54,25 +55,35 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	awsevents.NewRule(stack, jsii.String("ExpirySchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Expires pending orders past their hold"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[contract.Expiry].Function(),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[contract.Expiry].Target(),
 			&awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
 	})
 
 	identity := props.Data.Identity
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		UserPool: identity.UserPool(), Client: identity.Client(), StaffPool: identity.StaffPool(), StaffClient: identity.StaffClient(),
-		PaymentsClient: identity.PaymentsClient(), GuestAuthorizer: s.Functions[contract.Authorizer].Function(),
+		PaymentsClient: identity.PaymentsClient(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		StockThrottle:    components.Throttle{Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
 		DetailedMetrics:  stage.Prod, // custom metrics: prod only
 		LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod, CorsOrigins: stage.CorsOrigins,
 	})
 	for _, fn := range contract.HTTPFunctions() {
-		s.Api.AddRoutes(s.Functions[fn].Function(), contract.RoutesOf(fn)...)
+		s.Api.AddRoutes(s.Functions[fn].Target(), contract.RoutesOf(fn)...)
 	}
-	s.Api.SetDefault(s.Functions[contract.DefaultRouteFunction].Function())
+	s.Api.SetDefault(s.Functions[contract.DefaultRouteFunction].Target())
 
 	s.Monitoring = newMonitoring(stack, s, props)
+	if stage.Deployment != nil {
+		shifts := components.NewShifts(stack, "Shifts")
+		for _, spec := range apiFunctions {
+			var alarms []awscloudwatch.IAlarm
+			if spec.guardsCheckout {
+				alarms = s.Monitoring.RollbackAlarms()
+			}
+			shifts.Add(s.Functions[spec.fn], shiftOf(spec, stage), alarms...)
+		}
+	}
 	if props.Edge != nil {
 		s.Cdn = newApiCdn(stack, s.Api, props.Edge, env.values[contract.EnvOriginVerify])
 	}

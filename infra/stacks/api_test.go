@@ -476,7 +476,7 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Api"
 		rule := only(t, stack, "AWS::Events::Rule").Properties
-		if rule["ScheduleExpression"] != "rate(1 minute)" || !strings.Contains(js(rule["Targets"]), "ExpiryFunction") {
+		if rule["ScheduleExpression"] != "rate(1 minute)" || !strings.Contains(js(rule["Targets"]), map[string]string{"dev-test": "ExpiryFunction", "prod": "ExpiryLive"}[stage]) {
 			t.Errorf("%s: expiry schedule = %s", stack, js(rule))
 		}
 		st := only(t, stack, "AWS::ApiGatewayV2::Stage").Properties

@@ -35,19 +35,28 @@ type functionSpec struct {
 	indexes string
 	// imageKeys: the role acts on products/* of the images bucket.
 	imageKeys bool
+	// allAtOnce: with a gradual deployment (prod), the function's new
+	// version takes all traffic at once: the expiry job runs once a minute,
+	// so a 10% canary would see about one run in ten minutes and prove
+	// nothing; its work is conditional and retried the next minute.
+	allAtOnce bool
+	// guardsCheckout: a shift of the function also rolls back on the
+	// checkout SLO's fast burn (the API's functions: a bad catalogue, cart
+	// or authorizer breaks checkout too).
+	guardsCheckout bool
 }
 
 // apiFunctions are the Api stack's functions, in construct order.
 var apiFunctions = []functionSpec{
 	{fn: contract.Catalog, id: "Catalog", description: "The product catalogue: /products, /trending", timeout: 10, nextToCache: true,
-		indexes: "Listing a category queries the table's by-category index", imageKeys: true},
-	{fn: contract.Authorizer, id: "Authorizer", description: "Lets guests and signed-in users call the cart routes", timeout: 10},
+		indexes: "Listing a category queries the table's by-category index", imageKeys: true, guardsCheckout: true},
+	{fn: contract.Authorizer, id: "Authorizer", description: "Lets guests and signed-in users call the cart routes", timeout: 10, guardsCheckout: true},
 	{fn: contract.Cart, id: "Cart", description: "Shopping carts: /cart", timeout: 10, nextToCache: true,
-		indexes: "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve"},
+		indexes: "Table.Grant names the table's indexes too; the actions are key reads, which indexes do not serve", guardsCheckout: true},
 	{fn: contract.Orders, id: "Orders", description: "Checkout, order history and profile: /orders, /me", timeout: 10, nextToCache: true,
-		indexes: "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve"},
+		indexes: "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve", guardsCheckout: true},
 	{fn: contract.Expiry, id: "Expiry", description: "Expires pending orders past their hold, every minute", timeout: 10, nextToCache: true,
-		indexes: "The job queries the Orders table's sparse index of pending orders"},
+		indexes: "The job queries the Orders table's sparse index of pending orders", allAtOnce: true},
 }
 
 // imagesFunction is the Media stack's function: the bucket invokes it.
@@ -139,6 +148,7 @@ func newShopFunction(scope constructs.Construct, spec functionSpec, stage config
 		Name: spec.fn, DistDir: distDir, Description: spec.description, Environment: vars, Inputs: inputs,
 		ReservedConcurrency: stage.ReservedConcurrency[string(spec.fn)],
 		MemoryMB:            stage.LambdaMemoryMB, TimeoutSeconds: spec.timeout, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
+		Live:                stage.Deployment != nil,
 	}
 	if spec.nextToCache {
 		p.Network, p.SecurityGroup = network.Network, network.Cache.Clients()
@@ -155,6 +165,14 @@ func newShopFunction(scope constructs.Construct, spec functionSpec, stage config
 		allowIndexes(f.Role(), spec.indexes)
 	}
 	return f
+}
+
+// shiftOf is how spec's function takes a new version in stage.
+func shiftOf(spec functionSpec, stage config.Stage) components.Shift {
+	if spec.allAtOnce || stage.Deployment == nil {
+		return components.Shift{}
+	}
+	return components.Shift{CanaryPercent: stage.Deployment.CanaryPercent, IntervalMinutes: stage.Deployment.IntervalMinutes}
 }
 
 // grant gives fn's role exactly the actions its code calls (contract.Grants).

@@ -61,7 +61,10 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	cdknag.NagSuppressions_AddResourceSuppressions(s.Failures, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the failure destination of the images function"),
 	}}, jsii.Bool(false))
-	s.Linker.Function().ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+	if stage.Deployment != nil {
+		components.NewShifts(stack, "Shifts").Add(s.Linker, shiftOf(imagesFunction, stage))
+	}
+	s.Linker.Target().ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		OnFailure:     awslambdadestinations.NewSqsDestination(s.Failures),
 		RetryAttempts: jsii.Number(2),
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
@@ -71,9 +74,9 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	awsevents.NewRule(stack, jsii.String("ImagesSweep"), &awsevents.RuleProps{
 		Description: jsii.String("Deletes unlinked product image uploads older than the failure queue keeps their events"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(1))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Linker.Function(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Linker.Target(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
 	})
-	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Function()),
+	bucket.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(s.Linker.Target()),
 		&awss3.NotificationKeyFilter{Prefix: jsii.String(contract.ImagesPrefix)})
 
 	// CDK's own custom resources: the bucket notification handler and, in

@@ -90,14 +90,48 @@ function formatted(diff) {
   return plain(text).trimEnd();
 }
 
+// withoutAssetMetadata drops the CDK's asset metadata (aws:asset:path and
+// friends change with every asset hash) from a resource's Metadata.
+function withoutAssetMetadata(m) {
+  if (!m || typeof m !== 'object') return m;
+  return Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('aws:asset:')));
+}
+
 // onlyCode says whether a resource update changes nothing but a function's
-// code (the asset hash in Code.S3Key), which review can group in one line.
-function onlyCode(change) {
+// code (the asset hash in Code.S3Key, and the asset metadata that follows
+// it), which review can group in one line.
+export function onlyCode(change) {
   const type = change.resourceType;
   if (type !== 'AWS::Lambda::Function' || !change.isUpdate) return false;
   const props = Object.keys(change.propertyUpdates);
-  const others = Object.entries(change.otherChanges).filter(([, d]) => d.isDifferent);
+  const others = Object.entries(change.otherChanges).filter(([key, d]) => d.isDifferent &&
+    !(key === 'Metadata' && JSON.stringify(withoutAssetMetadata(d.oldValue)) === JSON.stringify(withoutAssetMetadata(d.newValue))));
   return props.length > 0 && props.every((p) => p === 'Code') && others.length === 0;
+}
+
+// shifts lists, for a head template, the functions whose live alias a
+// CodeDeploy deployment group shifts and how: a function shifts in this
+// change when its published version is new (its code or configuration
+// changed).
+export function shifts(oldT, newT) {
+  const res = newT.Resources ?? {};
+  const out = [];
+  for (const [id, g] of Object.entries(res)) {
+    if (g.Type !== 'AWS::CodeDeploy::DeploymentGroup') continue;
+    const alias = Object.entries(res).find(([, r]) => r.Type === 'AWS::Lambda::Alias' &&
+      JSON.stringify(r.UpdatePolicy?.CodeDeployLambdaAliasUpdate?.DeploymentGroupName) === JSON.stringify({ Ref: id }));
+    if (!alias) continue;
+    const version = alias[1].Properties?.FunctionVersion?.['Fn::GetAtt']?.[0];
+    const fresh = version && !(oldT.Resources ?? {})[version];
+    let how = JSON.stringify(g.Properties?.DeploymentConfigName ?? '');
+    const customId = g.Properties?.DeploymentConfigName?.Ref;
+    const canary = customId && res[customId]?.Properties?.TrafficRoutingConfig?.TimeBasedCanary;
+    if (canary) how = `canary ${canary.CanaryPercentage}% for ${canary.CanaryInterval} min, then all`;
+    else if (how.includes('AllAtOnce')) how = 'all at once';
+    const alarms = (g.Properties?.AlarmConfiguration?.Alarms ?? []).map((a) => JSON.stringify(a.Name).match(/"Ref":"([A-Za-z0-9]+)"/)?.[1] ?? JSON.stringify(a.Name));
+    out.push({ alias: alias[0], shifts: Boolean(fresh), how, alarms });
+  }
+  return out.sort((a, b) => a.alias.localeCompare(b.alias));
 }
 
 const IMPACT_WORD = {
@@ -115,12 +149,16 @@ export function analyse(base, head) {
     const oldT = base.get(name) ?? {};
     const newT = head.get(name) ?? {};
     const diff = cfnDiff.fullDiff(oldT, newT);
-    const entry = { name, diff, added: 0, changed: 0, removed: 0, dangerous: [], codeOnly: [], newStack: !base.has(name), goneStack: !head.has(name) };
+    const entry = { name, diff, added: 0, changed: 0, removed: 0, dangerous: [], codeOnly: [], newStack: !base.has(name), goneStack: !head.has(name),
+      shifts: shifts(oldT, newT) };
     diff.resources.forEachDifference((id, change) => {
       if (change.isAddition) entry.added++;
       else if (change.isRemoval) entry.removed++;
       else entry.changed++;
       const impact = change.changeImpact;
+      // A function's published versions come and go with its code: the
+      // old one is retained (see the gradual deployments section).
+      if (change.resourceType === 'AWS::Lambda::Version' && (change.isAddition || change.isRemoval)) return;
       if (IMPACT_WORD[impact]) {
         const resource = change.oldValue ?? change.newValue;
         entry.dangerous.push({ id, type: change.resourceType, impact, stateful: isStateful(resource) });
@@ -219,6 +257,12 @@ export function report(stacks, { title, allow = new Set(), cost = {} }) {
   if (code.length === 0) lines.push('None.');
   for (const s of code) lines.push(`- ${s.name}: ${s.codeOnly.sort().join(', ')}`);
   lines.push('');
+  const gradual = changed.flatMap((s) => s.shifts.filter((x) => x.shifts).map((x) => ({ ...x, stack: s.name })));
+  if (gradual.length > 0) {
+    lines.push('### Gradual deployments', '');
+    lines.push(table([['stack', 'live alias', 'shifts', 'rolls back on'], ...gradual.map((x) => [x.stack, x.alias, x.how, x.alarms.join(', ')])]));
+    lines.push('');
+  }
   lines.push(...costSection(cost.base, cost.head));
 
   const blocks = changed.map((s) => ({ name: s.name, text: formatted(s.diff) }));

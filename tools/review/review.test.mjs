@@ -166,3 +166,33 @@ test('the cost section shows each stack before, after and the change', () => {
   assert.match(text, /\| total \| 10\.52 \| 9\.62 \| −0\.90 \|/);
   assert.match(costSection(undefined, undefined).join('\n'), /No estimate available/);
 });
+
+// A prod function behind a live alias: a code change publishes a new
+// version, which the alias's deployment group shifts to; review names the
+// shift and its configuration, and groups the function as code-only even
+// though its asset metadata moved with the hash.
+test('gradual deployments and code-only changes', async () => {
+  const { analyse, report } = await import('./review.mjs');
+  const prod = (hash) => ({
+    Resources: {
+      Fn: { Type: 'AWS::Lambda::Function', Metadata: { 'aws:asset:path': `asset.${hash}`, 'aws:asset:property': 'Code' },
+        Properties: { Code: { S3Bucket: 'assets', S3Key: `${hash}.zip` }, Handler: 'bootstrap', Runtime: 'provided.al2023' } },
+      [`FnCurrentVersion${hash}`]: { Type: 'AWS::Lambda::Version', DeletionPolicy: 'Retain', Properties: { FunctionName: { Ref: 'Fn' } } },
+      FnLive: { Type: 'AWS::Lambda::Alias', UpdatePolicy: { CodeDeployLambdaAliasUpdate: { ApplicationName: { Ref: 'App' }, DeploymentGroupName: { Ref: 'Group' } } },
+        Properties: { FunctionName: { Ref: 'Fn' }, Name: 'live', FunctionVersion: { 'Fn::GetAtt': [`FnCurrentVersion${hash}`, 'Version'] } } },
+      App: { Type: 'AWS::CodeDeploy::Application', Properties: { ComputePlatform: 'Lambda' } },
+      Canary: { Type: 'AWS::CodeDeploy::DeploymentConfig', Properties: { ComputePlatform: 'Lambda', TrafficRoutingConfig: { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryInterval: 5, CanaryPercentage: 10 } } } },
+      Group: { Type: 'AWS::CodeDeploy::DeploymentGroup', Properties: { ApplicationName: { Ref: 'App' }, DeploymentConfigName: { Ref: 'Canary' },
+        AlarmConfiguration: { Enabled: true, Alarms: [{ Name: { Ref: 'FnLiveErrors' } }] } } },
+      FnLiveErrors: { Type: 'AWS::CloudWatch::Alarm', Properties: { Threshold: 1 } },
+    },
+  });
+  const stacks = analyse(new Map([['Shop-prod-Api', prod('aaaa')]]), new Map([['Shop-prod-Api', prod('bbbb')]]));
+  assert.deepEqual(stacks[0].codeOnly, ['Fn']);
+  assert.deepEqual(stacks[0].dangerous, [], 'a retained version leaving the template is no danger');
+  const r = report(stacks, { title: 't' });
+  assert.match(r.head, /### Gradual deployments/);
+  assert.match(r.head, /\| Shop-prod-Api \| FnLive \| canary 10% for 5 min, then all \| FnLiveErrors \|/);
+  const same = analyse(new Map([['Shop-prod-Api', prod('aaaa')]]), new Map([['Shop-prod-Api', prod('aaaa')]]));
+  assert.equal(same[0].shifts[0].shifts, false, 'an unchanged function does not shift');
+});
