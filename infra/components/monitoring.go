@@ -143,9 +143,9 @@ func alarmsKey(scope constructs.Construct, full bool) awskms.IKey {
 	return key
 }
 
-func (m *monitoring) Topic() awssns.Topic                { return m.topic }
+func (m *monitoring) Topic() awssns.Topic                    { return m.topic }
 func (m *monitoring) RollbackAlarms() []awscloudwatch.IAlarm { return m.rollback }
-func (m *monitoring) Dashboard() awscloudwatch.Dashboard { return m.dashboard }
+func (m *monitoring) Dashboard() awscloudwatch.Dashboard     { return m.dashboard }
 
 func (m *monitoring) period() awscdk.Duration {
 	return awscdk.Duration_Minutes(jsii.Number(m.props.Thresholds.PeriodMinutes))

@@ -50,10 +50,10 @@ func TestIdleCostPerTier(t *testing.T) {
 			// windows read two each), 2 composite alarms, the dashboard, 5 detailed
 			// route metrics of POST /orders at $0.30, the job.
 			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 5*alarmMetric, // + the alarm topic's key, each function's rollback alarm
-			"Shop-prod-Data":    2 * 0.40,                                              // cursor and origin secrets
+			"Shop-prod-Data":    2 * 0.40,                                                              // cursor and origin secrets
 			"Shop-prod-Network": cacheIdle,
 			"Shop-prod-Media":   alarmMetric, // the images function's rollback alarm
-			"Shop-prod-Edge":    5 + 3*1.0, // web ACL and 3 rules (rate limit, 2 managed groups)
+			"Shop-prod-Edge":    5 + 3*1.0,   // web ACL and 3 rules (rate limit, 2 managed groups)
 		},
 	}
 	usage, err := cost.DefaultUsage(nil)

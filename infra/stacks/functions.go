@@ -148,7 +148,7 @@ func newShopFunction(scope constructs.Construct, spec functionSpec, stage config
 		Name: spec.fn, DistDir: distDir, Description: spec.description, Environment: vars, Inputs: inputs,
 		ReservedConcurrency: stage.ReservedConcurrency[string(spec.fn)],
 		MemoryMB:            stage.LambdaMemoryMB, TimeoutSeconds: spec.timeout, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
-		Live:                stage.Deployment != nil,
+		Live: stage.Deployment != nil,
 	}
 	if spec.nextToCache {
 		p.Network, p.SecurityGroup = network.Network, network.Cache.Clients()
