@@ -8,6 +8,15 @@ SHELL := bash
 
 # The stage to synthesize or deploy. Empty means the app's default: dev-$USER.
 STAGE ?=
+# A stage name is a-z, 0-9 and -: checked here, before any recipe pastes it
+# into a command line (the other values a verb hands to a script travel in
+# the environment, below).
+stage_chars := a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9 -
+strip_chars = $(if $(2),$(call strip_chars,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+ifneq ($(subst $() ,_,$(call strip_chars,$(STAGE),$(stage_chars))),)
+$(error STAGE may hold only a-z, 0-9 and -, not "$(STAGE)")
+endif
+export STAGE BASE ALLOW_REPLACE ALLOW_GROWTH
 FUNCTIONS := catalog cart orders authorizer images reaper expiry
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
@@ -73,7 +82,7 @@ synth: node_modules/.installed build ## synthesize every stack of STAGE into cdk
 
 # The stage's own stacks: STAGE, or the app's default (dev-$USER), as the app
 # itself resolves it. Shop-Account is deployed on its own (account-deploy).
-STACKS = 'Shop-$(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -print-stage)-*'
+STACKS = 'Shop-$(shell ./$(DIST)/cdkapp -print-stage)-*'
 # What `cdk deploy` needs in the account before anything else, and where to
 # look without credentials.
 define need-credentials
@@ -84,8 +93,8 @@ endef
 
 # Review without an AWS account: BASE synthesized in a cached worktree, the
 # working tree, compared by the CDK's diff engine (tools/review).
-review: node_modules/.installed ## Markdown review of BASE -> working tree, no AWS account: BASE=<rev> [STAGE=prod] [ALLOW_REPLACE="ids"]
-	@BASE="$(BASE)" STAGE="$(STAGE)" ALLOW_REPLACE="$(ALLOW_REPLACE)" tools/review/review.sh
+review: node_modules/.installed ## Markdown review of BASE (default: deployed/STAGE) -> working tree, no AWS account: [BASE=<rev>] [STAGE=prod] [ALLOW_REPLACE="ids"] [ALLOW_GROWTH="fns"]
+	@tools/review/review.sh
 
 diff: node_modules/.installed build ## compare STAGE's stacks with what is deployed (needs credentials)
 	$(need-credentials)
@@ -101,11 +110,17 @@ $(PREFLIGHT): $(wildcard tools/preflight/*.go) tools/preflight/go.mod tools/pref
 
 preflight: synth $(PREFLIGHT) ## ask the account whether STAGE's deploy fits (bootstrap, quotas, prod's alarms and sender); read-only, needs credentials
 	$(need-credentials)
-	./$(PREFLIGHT) -assembly cdk.out -stage "$$(STAGE=$(STAGE) ./$(DIST)/cdkapp -print-stage)"
+	./$(PREFLIGHT) -assembly cdk.out -stage "$$(./$(DIST)/cdkapp -print-stage)"
 
 # The assembly the preflight read is the one deployed (--app cdk.out).
+# After a deploy, the tag deployed/<stage> marks the commit deployed (make
+# review STAGE=<stage> takes it as its base); a tree with uncommitted changes
+# deployed is said, not tagged.
 deploy: preflight ## deploy STAGE's stacks after make preflight (a development stage's get expires-at, renewed each deploy); outputs in cdk.out/outputs.json
-	cdk --no-notices --app cdk.out deploy --exclusively $(STACKS) $(shell STAGE=$(STAGE) ./$(DIST)/cdkapp -deploy-tags) --outputs-file cdk.out/outputs.json
+	cdk --no-notices --app cdk.out deploy --exclusively $(STACKS) $(shell ./$(DIST)/cdkapp -deploy-tags) --outputs-file cdk.out/outputs.json
+	@stage="$$(./$(DIST)/cdkapp -print-stage)"; if git diff --quiet HEAD 2>/dev/null; then git tag -f "deployed/$$stage" HEAD >/dev/null && \
+	  echo "tagged deployed/$$stage at $$(git rev-parse --short HEAD) (git push -f origin deployed/$$stage shares it)"; \
+	  else echo "deployed uncommitted changes: deployed/$$stage not moved"; fi
 
 stages: ## the account's stages: owner, last deploy, expiry, status, what the reaper would do (needs credentials)
 	$(need-credentials)
@@ -133,7 +148,7 @@ test-infra:
 
 # The review tool, on scratch git repositories.
 test-tools: node_modules/.installed
-	node --test tools/review/review.test.mjs
+	node --test tools/review/review.test.mjs tools/review/rules.test.mjs
 	cd tools/preflight && GOWORK=off go test -count=1 ./...
 
 # Every test that needs no Java, redis-server or VersityGW: the contract, the

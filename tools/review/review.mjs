@@ -4,16 +4,20 @@
 // is involved.
 //
 //   node tools/review/review.mjs --base DIR --head DIR [--report FILE]
-//        [--allow-replace ID,ID] [--max-chars 60000] [--title TEXT]
+//        [--allow-replace ID,ID] [--allow-growth FN,FN] [--max-chars 60000]
+//        [--title TEXT] [--sizes-base FILE --sizes-head FILE]
 //
 // The printed report stays under --max-chars; the complete one goes to
-// --report. The exit status is 3 when a stateful resource would be replaced
-// or destroyed and --allow-replace does not name its logical id, 2 on a usage
-// or input error, 0 otherwise.
+// --report. The exit status is 3 when the change is blocked: CloudFormation
+// would refuse it (rules.mjs), a stateful or identity resource would be
+// replaced, destroyed or orphaned and --allow-replace does not name its
+// logical id, or a function's binary grows by more than 10% and
+// --allow-growth does not name it; 2 on a usage or input error; 0 otherwise.
 import { createRequire } from 'node:module';
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { Writable } from 'node:stream';
+import { refusals, renames, isIdentity } from './rules.mjs';
 
 const require = createRequire(import.meta.url);
 const cfnDiff = require('@aws-cdk/cloudformation-diff');
@@ -44,7 +48,7 @@ export function isStateful(resource) {
 }
 
 function parseArgs(argv) {
-  const args = { maxChars: 60000, allow: new Set(), title: 'Infrastructure review' };
+  const args = { maxChars: 60000, allow: new Set(), growth: new Set(), title: 'Infrastructure review' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -55,6 +59,12 @@ function parseArgs(argv) {
       case '--cost-base': args.costBase = v; i++; break;
       case '--cost-head': args.costHead = v; i++; break;
       case '--max-chars': args.maxChars = Number(v); i++; break;
+      case '--sizes-base': args.sizesBase = v; i++; break;
+      case '--sizes-head': args.sizesHead = v; i++; break;
+      case '--allow-growth':
+        for (const fn of (v || '').split(/[\s,]+/)) if (fn) args.growth.add(fn);
+        i++;
+        break;
       case '--allow-replace':
         for (const id of (v || '').split(/[\s,]+/)) if (id) args.allow.add(id);
         i++;
@@ -150,7 +160,7 @@ export function analyse(base, head) {
     const newT = head.get(name) ?? {};
     const diff = cfnDiff.fullDiff(oldT, newT);
     const entry = { name, diff, added: 0, changed: 0, removed: 0, dangerous: [], codeOnly: [], newStack: !base.has(name), goneStack: !head.has(name),
-      shifts: shifts(oldT, newT) };
+      shifts: shifts(oldT, newT), refusals: [], renames: [] };
     diff.resources.forEachDifference((id, change) => {
       if (change.isAddition) entry.added++;
       else if (change.isRemoval) entry.removed++;
@@ -161,11 +171,15 @@ export function analyse(base, head) {
       if (change.resourceType === 'AWS::Lambda::Version' && (change.isAddition || change.isRemoval)) return;
       if (IMPACT_WORD[impact]) {
         const resource = change.oldValue ?? change.newValue;
-        entry.dangerous.push({ id, type: change.resourceType, impact, stateful: isStateful(resource) });
+        entry.dangerous.push({ id, type: change.resourceType, impact, stateful: isStateful(resource),
+          identity: isIdentity(id, resource, change.oldValue ? oldT : newT) });
       } else if (onlyCode(change)) {
         entry.codeOnly.push(id);
       }
     });
+    const replaced = entry.dangerous.filter((d) => d.impact === ResourceImpact.WILL_REPLACE).map((d) => d.id);
+    entry.refusals = refusals(oldT, newT, { replaced });
+    entry.renames = renames(oldT, newT, (id, r, t) => isStateful(r) || isIdentity(id, r, t));
     result.push(entry);
   }
   return result;
@@ -202,7 +216,31 @@ export function costSection(base, head) {
   return [...lines, table(rows), ''];
 }
 
-export function report(stacks, { title, allow = new Set(), cost = {} }) {
+// sizesSection compares each function's binary before and after; a growth
+// over budget (10%) blocks the change unless allowGrowth names the function.
+export function sizesSection(base, head, allowGrowth = new Set(), budget = 0.10) {
+  const lines = ['### Function binaries', ''];
+  if (!base || !head) return { lines: [...lines, 'No sizes available.', ''], grown: [] };
+  const rows = [['function', 'before (bytes)', 'after (bytes)', 'change', '']];
+  const grown = [];
+  for (const fn of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {
+    const b = base[fn], h = head[fn];
+    let note = '';
+    if (b && h && h > b * (1 + budget)) {
+      note = allowGrowth.has(fn) ? '**over budget** (allowed by ALLOW_GROWTH)' : '**over budget**';
+      if (!allowGrowth.has(fn)) grown.push(fn);
+    }
+    const change = b && h ? `${h >= b ? '+' : '−'}${(Math.abs(h - b) / b * 100).toFixed(1)}%` : b ? 'removed' : 'new';
+    rows.push([fn, b ?? '', h ?? '', change, note]);
+  }
+  lines.push(table(rows), '');
+  if (grown.length > 0) {
+    lines.push(`**Blocked:** ${grown.join(', ')} grew by more than ${budget * 100}%. If that is intended, name them in ALLOW_GROWTH.`, '');
+  }
+  return { lines, grown };
+}
+
+export function report(stacks, { title, allow = new Set(), cost = {}, sizes = {}, allowGrowth = new Set() }) {
   const lines = [`## ${title}`, ''];
   const changed = stacks.filter((s) => !s.diff.isEmpty);
   if (changed.length === 0) {
@@ -214,20 +252,42 @@ export function report(stacks, { title, allow = new Set(), cost = {} }) {
     ...changed.map((s) => [s.name, s.added, s.changed, s.removed, s.newStack ? 'new stack' : s.goneStack ? 'stack removed' : ''])]));
   lines.push('');
 
+  // What CloudFormation would refuse comes first: the deploy would fail
+  // half-way and roll back, whatever the rest says.
+  const refused = changed.flatMap((s) => s.refusals.map((r) => ({ ...r, stack: s.name })));
+  if (refused.length > 0) {
+    lines.push('### CloudFormation will refuse', '');
+    for (const r of refused) lines.push(`- **${r.stack}**: ${r.message} _(rule ${r.rule}: ${r.source})_`);
+    lines.push('', `**Blocked:** ${refused.length} change(s) CloudFormation will refuse.`, '');
+  }
+
+  const renamed = changed.flatMap((s) => s.renames.map((r) => ({ ...r, stack: s.name })));
+  if (renamed.length > 0) {
+    lines.push('### Renames', '');
+    for (const r of renamed) {
+      lines.push(`- **${r.stack}**: rename of ${r.from} to ${r.to} (${r.type}). In this stage ` +
+        (r.kept ? `${r.from} is orphaned (kept, no longer managed) and ${r.to} is created empty: the stage moves to the empty one.`
+          : `${r.from} is destroyed with what it holds, and ${r.to} is created empty.`) +
+        ` Fix: keep the logical id (\`overrideLogicalId('${r.from}')\` on the new construct's resource), or move it with \`cdk refactor\` in a change of its own.`);
+    }
+    lines.push('');
+  }
+
   const dangerous = changed.flatMap((s) => s.dangerous.map((d) => ({ ...d, stack: s.name })));
-  const blocked = dangerous.filter((d) => d.stateful && d.impact !== ResourceImpact.WILL_ORPHAN && !allow.has(d.id));
+  const blockedResources = dangerous.filter((d) => (d.stateful || d.identity) && !allow.has(d.id));
   lines.push('### Replaced, destroyed or orphaned', '');
   if (dangerous.length === 0) {
     lines.push('None.');
   } else {
-    lines.push(table([['stack', 'logical id', 'type', 'what happens', 'stateful'],
+    const kind = (d) => d.stateful ? 'data' : d.identity ? 'identity' : '';
+    lines.push(table([['stack', 'logical id', 'type', 'what happens', 'keeps'],
       ...dangerous.map((d) => [d.stack, d.id, d.type, IMPACT_WORD[d.impact],
-        d.stateful ? (allow.has(d.id) ? '**yes** (allowed by ALLOW_REPLACE)' : '**yes**') : 'no'])]));
+        kind(d) ? (allow.has(d.id) ? `**${kind(d)}** (allowed by ALLOW_REPLACE)` : `**${kind(d)}**`) : 'no'])]));
   }
   lines.push('');
-  if (blocked.length > 0) {
-    lines.push(`**Blocked:** ${blocked.length} stateful resource(s) would lose their data: ${blocked.map((d) => d.id).join(', ')}. ` +
-      'If that is intended, name them in ALLOW_REPLACE.', '');
+  if (blockedResources.length > 0) {
+    lines.push(`**Blocked:** ${blockedResources.length} resource(s) that keep data or identity would be replaced, destroyed or orphaned: ` +
+      `${blockedResources.map((d) => d.id).join(', ')}. If that is intended, name them in ALLOW_REPLACE.`, '');
   }
 
   lines.push('### IAM and security groups', '');
@@ -264,8 +324,11 @@ export function report(stacks, { title, allow = new Set(), cost = {} }) {
     lines.push('');
   }
   lines.push(...costSection(cost.base, cost.head));
+  const size = sizesSection(sizes.base, sizes.head, allowGrowth);
+  lines.push(...size.lines);
 
   const blocks = changed.map((s) => ({ name: s.name, text: formatted(s.diff) }));
+  const blocked = [...refused.map((r) => r.rule), ...blockedResources.map((d) => d.id), ...size.grown];
   return { head: lines.join('\n'), blocks, blocked };
 }
 
@@ -308,7 +371,9 @@ function main() {
   const stacks = analyse(templates(args.base), templates(args.head));
   const cost = args.costBase && args.costHead
     ? { base: JSON.parse(readFileSync(args.costBase, 'utf8')), head: JSON.parse(readFileSync(args.costHead, 'utf8')) } : {};
-  const r = report(stacks, { title: args.title, allow: args.allow, cost });
+  const sizes = args.sizesBase && args.sizesHead && existsSync(args.sizesBase) && existsSync(args.sizesHead)
+    ? { base: JSON.parse(readFileSync(args.sizesBase, 'utf8')), head: JSON.parse(readFileSync(args.sizesHead, 'utf8')) } : {};
+  const r = report(stacks, { title: args.title, allow: args.allow, cost, sizes, allowGrowth: args.growth });
   const { short, full } = render(r, args.maxChars, args.report);
   if (args.report) writeFileSync(args.report, full + '\n');
   process.stdout.write(short + '\n');

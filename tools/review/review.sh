@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# make review BASE=<git rev> [STAGE=prod] [ALLOW_REPLACE="id id"]
+# make review [BASE=<git rev>] [STAGE=prod] [ALLOW_REPLACE="id id"] [ALLOW_GROWTH="fn fn"]
+#
+# Every value arrives in the environment (make exports them), never pasted
+# into a command line. Without BASE the base is what was last deployed to
+# STAGE (the tag deployed/<stage> that make deploy moves), when there is one.
 #
 # Synthesizes BASE (in a temporary git worktree; the result is cached by
 # commit and stage under .cache/review) and the working tree for the same
@@ -11,8 +15,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd) # this checkout: the review tools and the pinned Node
 root=$(git rev-parse --show-toplevel)    # the repository under review
 cd "$root"
-base=${BASE:?BASE=<git rev> is required, e.g. make review BASE=origin/main}
 stage=${STAGE:-prod}
+base=${BASE:-}
+if [ -z "$base" ] && git rev-parse --verify --quiet "refs/tags/deployed/$stage" >/dev/null; then
+  base="deployed/$stage"
+  echo "review: the base is what was last deployed to $stage ($base)" >&2
+fi
+[ -n "$base" ] || { echo "review: BASE=<git rev> is required (no deployed/$stage tag here), e.g. make review BASE=origin/main" >&2; exit 2; }
+case "$stage" in *[!a-z0-9-]* | "") echo "review: STAGE must be a stage name (a-z, 0-9, -)" >&2; exit 2 ;; esac
 sha=$(git rev-parse --verify --quiet "$base^{commit}") || { echo "review: $base is not a commit here" >&2; exit 2; }
 synth=${REVIEW_SYNTH:-$here/tools/review/synth.sh}
 node="$here/node_modules/.bin/node"
@@ -34,6 +44,7 @@ if [ ! -f "$cache/.complete" ]; then
   mkdir -p "$cache"
   cp "$work/out"/*.template.json "$cache"/
   cp "$work/out"/*.assets.json "$cache"/ 2>/dev/null || true
+  cp "$work/out"/sizes.json "$cache"/ 2>/dev/null || true
   touch "$cache/.complete"
 fi
 
@@ -53,4 +64,5 @@ if [ "${REVIEW_COST:-on}" != off ]; then
   fi
 fi
 "$node" "$here/tools/review/review.mjs" --base "$cache" --head "$head" --report "$root/cdk.out/review.md" \
-  --allow-replace "${ALLOW_REPLACE:-}" --title "$title" "${costs[@]}"
+  --allow-replace "${ALLOW_REPLACE:-}" --allow-growth "${ALLOW_GROWTH:-}" --title "$title" \
+  --sizes-base "$cache/sizes.json" --sizes-head "$head/sizes.json" "${costs[@]}"

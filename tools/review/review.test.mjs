@@ -4,7 +4,7 @@
 // Run: node --test tools/review/ (make unit and make test run it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -58,25 +58,29 @@ function scratch(states) {
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', 'test');
-  writeFileSync(join(dir, 'synth.sh'), '#!/bin/sh\nset -e\necho run >> "${SYNTH_LOG:-/dev/null}"\nmkdir -p "$1"\ncp templates/*.template.json "$1"/\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'synth.sh'), '#!/bin/sh\nset -e\necho run >> "${SYNTH_LOG:-/dev/null}"\nmkdir -p "$1"\ncp templates/*.template.json "$1"/\n' +
+    'if [ -f templates/sizes.json ]; then cp templates/sizes.json "$1"/; fi\n', { mode: 0o755 });
   const commits = [];
   for (const [i, state] of states.entries()) {
     mkdirSync(join(dir, 'templates'), { recursive: true });
-    writeFileSync(join(dir, 'templates', 'Shop-test-Api.template.json'), JSON.stringify(template(state), null, 1));
+    writeFileSync(join(dir, 'templates', 'Shop-test-Api.template.json'), JSON.stringify(state.raw ?? template(state), null, 1));
+    if (state.sizes) writeFileSync(join(dir, 'templates', 'sizes.json'), JSON.stringify(state.sizes));
     git('add', '-A');
     git('commit', '-q', '-m', `state ${i}`);
     commits.push(git('rev-parse', 'HEAD'));
   }
   const log = join(dir, 'synth.log');
   return {
-    dir, log,
+    dir, log, git, commits,
     review(i, env = {}) {
       git('checkout', '-q', commits[i]);
       const r = spawnSync(reviewSh, [], {
         cwd: dir, encoding: 'utf8',
-        env: { ...process.env, BASE: commits[i - 1], STAGE: 'test', REVIEW_SYNTH: './synth.sh', REVIEW_COST: 'off', SYNTH_LOG: log, ...env },
+        env: { ...process.env, BASE: i > 0 ? commits[i - 1] : '', STAGE: 'test', REVIEW_SYNTH: './synth.sh', REVIEW_COST: 'off', SYNTH_LOG: log, ...env },
       });
-      return { status: r.status, out: r.stdout, err: r.stderr, full: readFileSync(join(dir, 'cdk.out', 'review.md'), 'utf8') };
+      let full = '';
+      try { full = readFileSync(join(dir, 'cdk.out', 'review.md'), 'utf8'); } catch { /* no report */ }
+      return { status: r.status, out: r.stdout, err: r.stderr, full };
     },
     done() { rmSync(dir, { recursive: true, force: true }); },
   };
@@ -107,7 +111,7 @@ test('each kind of change lands in its section', () => {
     const replaced = repo.review(2);
     assert.equal(replaced.status, 3, 'a replaced table must fail the review');
     const danger = section(replaced.out, 'Replaced, destroyed or orphaned');
-    assert.match(danger, /\| Shop-test-Api \| Table \| AWS::DynamoDB::Table \| replaced \| \*\*yes\*\* \|/);
+    assert.match(danger, /\| Shop-test-Api \| Table \| AWS::DynamoDB::Table \| replaced \| \*\*data\*\* \|/);
     assert.match(danger, /Blocked:.*Table/);
     assert.doesNotMatch(section(replaced.out, 'IAM and security groups'), /Wildcard/);
     const allowed = repo.review(2, { ALLOW_REPLACE: 'Table' });
@@ -195,4 +199,76 @@ test('gradual deployments and code-only changes', async () => {
   assert.match(r.head, /\| Shop-prod-Api \| FnLive \| canary 10% for 5 min, then all \| FnLiveErrors \|/);
   const same = analyse(new Map([['Shop-prod-Api', prod('aaaa')]]), new Map([['Shop-prod-Api', prod('aaaa')]]));
   assert.equal(same[0].shifts[0].shifts, false, 'an unchanged function does not shift');
+});
+
+// One scratch repository per case, each reviewed through review.sh as make
+// review runs it.
+const tableRes = (extra = {}) => ({ Type: 'AWS::DynamoDB::Table', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain',
+  Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }, { AttributeName: 'a', AttributeType: 'S' }, { AttributeName: 'b', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST', ...extra } });
+const gsi = (name, key) => ({ IndexName: name, KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } });
+const poolRes = (props = {}) => ({ Type: 'AWS::Cognito::UserPool', DeletionPolicy: 'Retain', Properties: { UsernameAttributes: ['email'], ...props } });
+const client = (secret) => ({ Type: 'AWS::Cognito::UserPoolClient', Properties: { UserPoolId: { Ref: 'Pool' }, ClientName: 'payments', GenerateSecret: secret } });
+
+const cases = [
+  { name: 'a renamed construct: the orders table orphaned, a new empty one', states: [{ raw: { Resources: { OrdersTable1A2B: tableRes() } } }, { raw: { Resources: { ShopOrdersC3D4: tableRes() } } }],
+    status: 3, sections: { Renames: /rename of OrdersTable1A2B to ShopOrdersC3D4 \(AWS::DynamoDB::Table\)\. In this stage OrdersTable1A2B is orphaned.*overrideLogicalId\('OrdersTable1A2B'\).*cdk refactor/,
+      'Replaced, destroyed or orphaned': /OrdersTable1A2B \| AWS::DynamoDB::Table \| orphaned.*\*\*data\*\*[\s\S]*Blocked/ } },
+  { name: 'two indexes added in one change', states: [{ raw: { Resources: { Orders: tableRes() } } }, { raw: { Resources: { Orders: tableRes({ GlobalSecondaryIndexes: [gsi('by-a', 'a'), gsi('by-b', 'b')] }) } } }],
+    status: 3, sections: { 'CloudFormation will refuse': /Orders: 2 index operations in one update \(created by-a, by-b[\s\S]*one-gsi-per-update[\s\S]*Blocked/ } },
+  { name: "the customer pool's sign-in attributes", states: [{ raw: { Resources: { Pool: poolRes() } } }, { raw: { Resources: { Pool: poolRes({ UsernameAttributes: undefined, AliasAttributes: ['email'] }) } } }],
+    status: 3, sections: { 'CloudFormation will refuse': /Pool: UsernameAttributes changes/ } },
+  { name: 'the payments client replaced', states: [{ raw: { Resources: { Pool: poolRes(), Payments: client(true) } } }, { raw: { Resources: { Pool: poolRes(), Payments: client(false) } } }],
+    status: 3, sections: { 'Replaced, destroyed or orphaned': /Payments \| AWS::Cognito::UserPoolClient \| replaced \| \*\*identity\*\*/ },
+    allowed: { ALLOW_REPLACE: 'Payments' } },
+  { name: 'a binary grows by more than 10%', states: [{ sizes: { catalog: 1000000, cart: 1000 } }, { code: { A: 'eeee', B: 'bbbb' }, sizes: { catalog: 1150000, cart: 1000 } }],
+    status: 3, sections: { 'Function binaries': /\| catalog \| 1000000 \| 1150000 \| \+15\.0% \| \*\*over budget\*\* \|[\s\S]*Blocked:\*\* catalog/ },
+    allowed: { ALLOW_GROWTH: 'catalog' } },
+  { name: 'a code-only change, asset metadata and all', states: [{ raw: withMetadata(template(), 'aaaa') }, { raw: withMetadata(template({ code: { A: 'ffff', B: 'bbbb' } }), 'ffff') }],
+    status: 0, sections: { 'Functions whose only change is their code': /- Shop-test-Api: FunctionA\n/ } },
+];
+
+function withMetadata(t, hash) {
+  t.Resources.FunctionA.Metadata = { 'aws:asset:path': `asset.${hash}`, 'aws:asset:property': 'Code' };
+  return t;
+}
+
+for (const c of cases) {
+  test(`make review: ${c.name}`, () => {
+    const repo = scratch(c.states);
+    try {
+      const r = repo.review(1);
+      assert.equal(r.status, c.status, r.out + r.err);
+      for (const [heading, re] of Object.entries(c.sections)) assert.match(section(r.out, heading), re);
+      if (c.allowed) {
+        const a = repo.review(1, c.allowed);
+        assert.equal(a.status, 0, `allowed by ${JSON.stringify(c.allowed)}:\n${a.out}`);
+        assert.match(a.out, /allowed by ALLOW_/);
+      }
+    } finally {
+      repo.done();
+    }
+  });
+}
+
+test('make review: values arrive as data, and the base defaults to deployed/<stage>', () => {
+  const repo = scratch([{}, { code: { A: 'gggg', B: 'bbbb' } }]);
+  try {
+    const marker = join(repo.dir, 'pwned');
+    const hostile = repo.review(1, { BASE: `$(touch ${marker})` });
+    assert.equal(hostile.status, 2, hostile.err);
+    assert.ok(!existsSync(marker), 'shell syntax in BASE ran');
+    const badStage = repo.review(1, { STAGE: 'x;touch pwned' });
+    assert.equal(badStage.status, 2, badStage.err);
+    assert.ok(!existsSync(marker));
+    const none = repo.review(1, { BASE: '' });
+    assert.equal(none.status, 2, 'no BASE and no deployed tag');
+    repo.git('tag', 'deployed/test', repo.commits[0]);
+    const deployed = repo.review(1, { BASE: '' });
+    assert.equal(deployed.status, 0, deployed.err);
+    assert.match(deployed.err, /the base is what was last deployed to test \(deployed\/test\)/);
+    assert.match(section(deployed.out, 'Functions whose only change is their code'), /FunctionA/);
+  } finally {
+    repo.done();
+  }
 });

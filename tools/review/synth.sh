@@ -11,3 +11,15 @@ make -s build >/dev/null
 checks=()
 [ "${SYNTH_CHECKS:-on}" = off ] && checks=(--no-validation -c checks=false)
 "$here/node_modules/.bin/cdk" synth --quiet --no-notices -o "$out" ${STAGE:+-c stage=$STAGE} "${checks[@]}" >/dev/null
+# Each function's binary size, for the review's growth budget.
+{
+  printf '{'
+  sep=
+  for f in dist/*/bootstrap; do
+    [ -f "$f" ] || continue
+    fn=$(basename "$(dirname "$f")")
+    printf '%s"%s": %s' "$sep" "$fn" "$(stat -c %s "$f")"
+    sep=', '
+  done
+  printf '}\n'
+} > "$out/sizes.json"
