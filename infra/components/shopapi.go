@@ -180,7 +180,9 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 func (s *shopApi) Api() awsapigatewayv2.HttpApi { return s.api }
 
 func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(*fn.Node().Id()+"Integration"), fn, nil)
+	// One id for every function's integration (each lands under its own
+	// route's scope): the logical ids stay those of before the live alias.
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("FunctionIntegration"), fn, nil)
 	for _, r := range routes {
 		key := r.Key()
 		if s.seen[key] {

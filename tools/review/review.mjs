@@ -220,7 +220,7 @@ export function costSection(base, head) {
 // over budget (10%) blocks the change unless allowGrowth names the function.
 export function sizesSection(base, head, allowGrowth = new Set(), budget = 0.10) {
   const lines = ['### Function binaries', ''];
-  if (!base || !head) return { lines: [...lines, 'No sizes available.', ''], grown: [] };
+  if (!base || !head || Object.keys(head).length === 0) return { lines: [...lines, 'No sizes available.', ''], grown: [] };
   const rows = [['function', 'before (bytes)', 'after (bytes)', 'change', '']];
   const grown = [];
   for (const fn of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {

@@ -29,7 +29,7 @@ node="$here/node_modules/.bin/node"
 [ -x "$node" ] || node=node
 
 cache="$root/.cache/review/$sha-$stage"
-if [ ! -f "$cache/.complete" ]; then
+if [ ! -f "$cache/.complete" ] || [ ! -f "$cache/sizes.json" ]; then
   work=$(mktemp -d)
   cleanup() {
     git -C "$root" worktree remove --force "$work/tree" >/dev/null 2>&1 || true

@@ -59,7 +59,7 @@ function scratch(states) {
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', 'test');
   writeFileSync(join(dir, 'synth.sh'), '#!/bin/sh\nset -e\necho run >> "${SYNTH_LOG:-/dev/null}"\nmkdir -p "$1"\ncp templates/*.template.json "$1"/\n' +
-    'if [ -f templates/sizes.json ]; then cp templates/sizes.json "$1"/; fi\n', { mode: 0o755 });
+    'if [ -f templates/sizes.json ]; then cp templates/sizes.json "$1"/; else echo "{}" > "$1"/sizes.json; fi\n', { mode: 0o755 });
   const commits = [];
   for (const [i, state] of states.entries()) {
     mkdirSync(join(dir, 'templates'), { recursive: true });
