@@ -16,7 +16,7 @@ strip_chars = $(if $(2),$(call strip_chars,$(subst $(firstword $(2)),,$(1)),$(wo
 ifneq ($(subst $() ,_,$(call strip_chars,$(STAGE),$(stage_chars))),)
 $(error STAGE may hold only a-z, 0-9 and -, not "$(STAGE)")
 endif
-export STAGE BASE ALLOW_REPLACE ALLOW_GROWTH
+export STAGE BASE ALLOW_REPLACE ALLOW_GROWTH URL
 FUNCTIONS := catalog cart orders authorizer images reaper expiry
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
@@ -30,7 +30,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
 MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff preflight deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
+.PHONY: help deps build app synth review diff preflight smoke deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,7 @@ deps: node_modules/.installed ## install pinned Node tools and Go modules
 	cd lambdas && GOWORK=off go mod download
 	cd tools/versitygw && GOWORK=off go mod download
 	cd tools/preflight && GOWORK=off go mod download
+	cd tools/smoke && GOWORK=off go mod download
 
 build: $(addprefix build-,$(FUNCTIONS)) app ## build every Lambda binary (reproducible) and the CDK app
 
@@ -112,6 +113,16 @@ preflight: synth $(PREFLIGHT) ## ask the account whether STAGE's deploy fits (bo
 	$(need-credentials)
 	./$(PREFLIGHT) -assembly cdk.out -stage "$$(./$(DIST)/cdkapp -print-stage)"
 
+# The smoke run of a deployed stage: the Postman collection with throwaway
+# Cognito users (tools/smoke), deleted at the end, on failure too.
+SMOKE := $(DIST)/smoke
+$(SMOKE): $(wildcard tools/smoke/*.go) tools/smoke/go.mod tools/smoke/go.sum
+	cd tools/smoke && GOWORK=off go build -trimpath -o ../../$(SMOKE) .
+
+smoke: node_modules/.installed $(SMOKE) ## run the Postman collection against a deployed STAGE with throwaway users (needs credentials; URL= overrides the API's address)
+	$(need-credentials)
+	./$(SMOKE) -stage "$$(./$(DIST)/cdkapp -print-stage)" -outputs cdk.out/outputs.json $(if $(URL),-url "$$URL")
+
 # The assembly the preflight read is the one deployed (--app cdk.out).
 # After a deploy, the tag deployed/<stage> marks the commit deployed (make
 # review STAGE=<stage> takes it as its base); a tree with uncommitted changes
@@ -137,9 +148,9 @@ postman-env: ## write docs/postman/<stage>.postman_environment.json from cdk.out
 	node tools/ops/postman-env.js cdk.out/outputs.json "$(STAGE)" > docs/postman/$(or $(STAGE),dev).postman_environment.json
 	@echo "wrote docs/postman/$(or $(STAGE),dev).postman_environment.json"
 
-destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its data: RETAIN)
+destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its data: RETAIN); FORCE=1 skips the question (CI)
 	$(need-credentials)
-	$(CDK) destroy --exclusively $(STACKS)
+	$(CDK) destroy --exclusively $(STACKS) $(if $(FORCE),--force)
 
 test: check-backends node_modules/.installed build $(VERSITYGW) test-tools test-infra test-lambdas test-api ## run the whole test suite
 
@@ -150,6 +161,7 @@ test-infra:
 test-tools: node_modules/.installed
 	node --test tools/review/review.test.mjs tools/review/rules.test.mjs
 	cd tools/preflight && GOWORK=off go test -count=1 ./...
+	cd tools/smoke && GOWORK=off go test -count=1 ./...
 
 # Every test that needs no Java, redis-server or VersityGW: the contract, the
 # domain on in-memory fakes (which pass the real stores' suites), the HTTP
@@ -167,9 +179,16 @@ test-lambdas:
 		go test -count=1 -tags integration ./...
 
 # The Postman collection, run by newman against a local API that the script starts and stops.
-test-api: node_modules/.installed $(VERSITYGW)
+# The Postman collection, whole, against the local API; then the smoke path
+# of a preview (make smoke) against it, and once more against a local API
+# with one route broken on purpose, where it must fail.
+test-api: node_modules/.installed $(VERSITYGW) $(SMOKE)
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	tools/local/newman.sh
+	tools/local/with-local.sh bash -c './$(SMOKE) -local -url "$$BASE_URL"'
+	@if LOCAL_BREAK_ROUTE="GET /trending" tools/local/with-local.sh bash -c './$(SMOKE) -local -url "$$BASE_URL"' > $(DIST)/smoke-broken.log 2>&1; then \
+	  cat $(DIST)/smoke-broken.log; echo "make smoke passed against a broken route (GET /trending answers 500)"; exit 1; \
+	else grep -E "GET .*/trending|failure" $(DIST)/smoke-broken.log | head -5; echo "make smoke fails when a route breaks: ok"; fi
 
 lint: node_modules/.installed ## tracked build output, workflows, gofmt, goimports -local, go vet, staticcheck, go mod tidy
 	tools/checks/check-tracked.sh
@@ -189,6 +208,7 @@ lint: node_modules/.installed ## tracked build output, workflows, gofmt, goimpor
 	cd tools/versitygw && GOWORK=off go mod tidy -diff
 	cd tools/rie && GOWORK=off go mod tidy -diff
 	cd tools/preflight && GOWORK=off go vet ./... && GOWORK=off go run $(STATICCHECK) ./... && GOWORK=off go mod tidy -diff
+	cd tools/smoke && GOWORK=off go vet ./... && GOWORK=off go run $(STATICCHECK) ./... && GOWORK=off go mod tidy -diff
 
 bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...

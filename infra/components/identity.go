@@ -25,6 +25,14 @@ type IdentityProps struct {
 	// than the address itself: Cognito's SourceArn must name the identity
 	// that is verified, and the pool fails to create otherwise.
 	EmailDomain string
+	// AdminSignIn lets the app clients sign users in with the admin API and
+	// a password (ALLOW_ADMIN_USER_PASSWORD_AUTH): what make smoke does with
+	// throwaway users in a development or preview stage. Never in prod, where
+	// only SRP signs in.
+	AdminSignIn bool
+	// StaffThreatsAuditOnly: the staff pool's threat protection only logs
+	// (a preview, whose sign-ins come from CI runners); otherwise it blocks.
+	StaffThreatsAuditOnly bool
 	// SesRegion is where that identity is verified; empty means the stack's.
 	// Cognito sends from the pool's region, or a region it pairs with it
 	// (Amazon Cognito Developer Guide, "Email settings for user pools").
@@ -46,12 +54,16 @@ type Identity interface {
 	// gets client-credentials access tokens with the scope that confirms
 	// orders, from the customer pool's token endpoint.
 	PaymentsClient() awscognito.UserPoolClient
+	// TokenURL is the customer pool's OAuth 2.0 token endpoint (the payment
+	// integration's client credentials).
+	TokenURL() *string
 }
 
 type identity struct {
 	constructs.Construct
 	pool, staff                   awscognito.UserPool
 	client, staffClient, payments awscognito.UserPoolClient
+	tokenURL                      *string
 }
 
 const plusReason = "Threat protection needs the Plus feature plan, priced per monthly active user: on in prod (stage profile threatProtection), off in development stages"
@@ -99,7 +111,7 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 		DeletionProtection:           jsii.Bool(props.Prod),
 		RemovalPolicy:                StatefulRemoval(props.Prod),
 	})
-	client := pool.AddClient(jsii.String("App"), appClient())
+	client := pool.AddClient(jsii.String("App"), appClient(props.AdminSignIn))
 	staff := awscognito.NewUserPool(this, jsii.String("Staff"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(false), // administrators are invited
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
@@ -114,12 +126,12 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
 		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
-		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
+		StandardThreatProtectionMode: staffThreats(props.StaffThreatsAuditOnly),
 		Email:                        email,
 		DeletionProtection:           jsii.Bool(props.Prod),
 		RemovalPolicy:                StatefulRemoval(props.Prod),
 	})
-	staffClient := staff.AddClient(jsii.String("Console"), appClient())
+	staffClient := staff.AddClient(jsii.String("Console"), appClient(props.AdminSignIn))
 	confirm := awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{
 		ScopeName: jsii.String(contract.ConfirmScope), ScopeDescription: jsii.String("Confirm the payment of a pending order"),
 	})
@@ -137,7 +149,7 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 	})
 	// The token endpoint: a Cognito domain named after the stack, unique in
 	// the region.
-	pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{CognitoDomain: &awscognito.CognitoDomainOptions{
+	domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{CognitoDomain: &awscognito.CognitoDomainOptions{
 		DomainPrefix: awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("shop"),
 			awscdk.Fn_Select(jsii.Number(0), awscdk.Fn_Split(jsii.String("-"), awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil)), nil))}),
 	}})
@@ -155,14 +167,23 @@ func NewIdentity(scope constructs.Construct, id string, props IdentityProps) Ide
 			&cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(plusReason)})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(pool, &customerSuppressions, jsii.Bool(false))
-	return &identity{Construct: this, pool: pool, client: client, staff: staff, staffClient: staffClient, payments: payments}
+	return &identity{Construct: this, pool: pool, client: client, staff: staff, staffClient: staffClient, payments: payments,
+		tokenURL: awscdk.Fn_Join(jsii.String(""), &[]*string{domain.BaseUrl(nil), jsii.String("/oauth2/token")})}
 }
 
-// appClient is a public client for SRP sign-in from a browser or an app.
-func appClient() *awscognito.UserPoolClientOptions {
+func staffThreats(auditOnly bool) awscognito.StandardThreatProtectionMode {
+	if auditOnly {
+		return awscognito.StandardThreatProtectionMode_AUDIT_ONLY
+	}
+	return awscognito.StandardThreatProtectionMode_FULL_FUNCTION
+}
+
+// appClient is a public client for SRP sign-in from a browser or an app;
+// admin adds the admin API's password sign-in (make smoke's throwaway users).
+func appClient(admin bool) *awscognito.UserPoolClientOptions {
 	return &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false), // a browser or mobile app cannot keep a secret
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true), AdminUserPassword: jsii.Bool(admin)},
 		PreventUserExistenceErrors: jsii.Bool(true),
 		EnableTokenRevocation:      jsii.Bool(true),
 		DisableOAuth:               jsii.Bool(true),
@@ -178,3 +199,4 @@ func (i *identity) StaffPool() awscognito.UserPool         { return i.staff }
 func (i *identity) StaffClient() awscognito.UserPoolClient { return i.staffClient }
 
 func (i *identity) PaymentsClient() awscognito.UserPoolClient { return i.payments }
+func (i *identity) TokenURL() *string                         { return i.tokenURL }

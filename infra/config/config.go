@@ -43,6 +43,10 @@ type Stage struct {
 	// ThreatProtection turns on Cognito's threat protection on the customer
 	// pool (the Plus plan, priced per monthly active user).
 	ThreatProtection bool `json:"threatProtection,omitempty"`
+	// StaffThreatsAuditOnly makes the staff pool's threat protection only log
+	// (preview stages, whose administrators are CI's throwaway users signing
+	// in from runners); otherwise it blocks risky sign-ins.
+	StaffThreatsAuditOnly bool `json:"staffThreatsAuditOnly,omitempty"`
 	// EmailFrom, when set, sends sign-up and recovery mail through SES from
 	// this address (a verified SES identity in the stage's region).
 	EmailFrom string `json:"emailFrom,omitempty"`
@@ -135,6 +139,9 @@ func (s Stage) Alarms() Monitoring {
 // DefaultProfile is the profile of any stage without one of its own in cdk.json.
 const DefaultProfile = "dev"
 
+// PreviewProfile is the profile of a pull request's preview stage, pr-<number>.
+const PreviewProfile = "preview"
+
 // MaxStageName is contract.MaxStageName.
 const MaxStageName = contract.MaxStageName
 
@@ -152,6 +159,9 @@ func Resolve(name, owner string, profiles json.RawMessage) (Stage, error) {
 		return Stage{}, fmt.Errorf("context shop:stages: %w", err)
 	}
 	raw, ok := all[name]
+	if !ok && contract.IsPreviewStage(name) {
+		raw, ok = all[PreviewProfile]
+	}
 	if !ok {
 		raw, ok = all[DefaultProfile]
 	}

@@ -90,3 +90,23 @@ func TestPhysicalNamesFitAtTheLongestStage(t *testing.T) {
 		}
 	}
 }
+
+// A pull request's stage, pr-<number>, takes the preview profile when there
+// is one (a day's life, the staff pool's threat protection only logging);
+// any other name the dev profile.
+func TestPreviewStagesTakeThePreviewProfile(t *testing.T) {
+	withPreview := strings.Replace(profiles, `"dev":`, `"preview": {"prod": false, "logRetentionDays": 1, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "checkoutThrottleRate": 5, "checkoutThrottleBurst": 10, "stageTtlDays": 1, "staffThreatsAuditOnly": true},
+  "dev":`, 1)
+	for stage, preview := range map[string]bool{"pr-42": true, "pr-1": true, "pr-x": false, "dev-pr-42": false, "pr": false} {
+		s, err := Resolve(stage, "ci", []byte(withPreview))
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		if s.StaffThreatsAuditOnly != preview || (s.StageTTLDays == 1) != preview {
+			t.Errorf("%s: audit only %v, ttl %d days; want the preview profile: %v", stage, s.StaffThreatsAuditOnly, s.StageTTLDays, preview)
+		}
+	}
+	if s, err := Resolve("pr-42", "ci", []byte(profiles)); err != nil || s.StaffThreatsAuditOnly {
+		t.Errorf("without a preview profile: %+v, %v", s, err)
+	}
+}

@@ -93,6 +93,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	output(stack, "UserPoolClientId", identity.Client().UserPoolClientId(), "App client for sign-in")
 	output(stack, "PaymentsClientId", identity.PaymentsClient().UserPoolClientId(), "Confidential client of the payment integration (client credentials, scope "+contract.ScopeConfirmOrders+"; its secret is in the Cognito console)")
 	output(stack, "StaffPoolId", identity.StaffPool().UserPoolId(), "Cognito user pool of administrators (MFA required)")
+	output(stack, "TokenUrl", identity.TokenURL(), "OAuth 2.0 token endpoint of the payment integration's client credentials")
 	output(stack, "StaffPoolClientId", identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
 }

@@ -35,6 +35,7 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 	s.Orders = components.NewOrderTables(stack, "Checkout", components.TableProps{Prod: stage.Prod})
 	s.Identity = components.NewIdentity(stack, "Identity", components.IdentityProps{
 		Prod: stage.Prod, ThreatProtection: stage.ThreatProtection, EmailFrom: stage.EmailFrom, EmailDomain: stage.EmailDomain, SesRegion: stage.SesRegion,
+		AdminSignIn: !stage.Prod, StaffThreatsAuditOnly: stage.StaffThreatsAuditOnly,
 	})
 	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Signs list cursors so that clients cannot forge them"),

@@ -112,9 +112,37 @@ func TestUserPools(t *testing.T) {
 				}
 				continue
 			}
-			if c.Properties["GenerateSecret"] != false || js(c.Properties["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` ||
+			flows := map[bool]string{true: `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]`,
+				false: `["ALLOW_ADMIN_USER_PASSWORD_AUTH","ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]`}[stage == "prod"] // make smoke: TestAdminSignInOutsideProdOnly
+			if c.Properties["GenerateSecret"] != false || js(c.Properties["ExplicitAuthFlows"]) != flows ||
 				c.Properties["PreventUserExistenceErrors"] != "ENABLED" {
 				t.Errorf("%s/%s: client = %s", stack, id, js(c.Properties))
+			}
+		}
+	}
+}
+
+// The admin API's password sign-in (make smoke's throwaway users) is on the
+// app clients of development stages only; prod signs in with SRP alone, and
+// its staff pool's threat protection blocks (a preview's only logs).
+func TestAdminSignInOutsideProdOnly(t *testing.T) {
+	for _, stage := range []string{"dev-test", "prod"} {
+		stack := "Shop-" + stage + "-Data"
+		for id, c := range ofType(stack, "AWS::Cognito::UserPoolClient") {
+			flows := js(c.Properties["ExplicitAuthFlows"])
+			if strings.Contains(id, "Payments") {
+				if c.Properties["ExplicitAuthFlows"] != nil {
+					t.Errorf("%s/%s: the payments client signs users in: %s", stack, id, flows)
+				}
+				continue
+			}
+			if got := strings.Contains(flows, "ALLOW_ADMIN_USER_PASSWORD_AUTH"); got != (stage != "prod") || !strings.Contains(flows, "ALLOW_USER_SRP_AUTH") {
+				t.Errorf("%s/%s: auth flows %s", stack, id, flows)
+			}
+		}
+		for id, p := range ofType(stack, "AWS::Cognito::UserPool") {
+			if strings.Contains(id, "Staff") && js(get(p.Properties, "UserPoolAddOns", "AdvancedSecurityMode")) != `"ENFORCED"` {
+				t.Errorf("%s/%s: staff threat protection %s", stack, id, js(get(p.Properties, "UserPoolAddOns")))
 			}
 		}
 	}

@@ -312,3 +312,11 @@ func ValidStageName(name string) error {
 	}
 	return nil
 }
+
+// previewStage is a pull request's preview stage: pr-<number>.
+var previewStage = regexp.MustCompile(`^pr-[0-9]+$`)
+
+// IsPreviewStage says whether stage is a pull request's preview: it takes
+// the preview profile, and the reaper deletes it once expired whatever its
+// mode (a preview is disposable by design).
+func IsPreviewStage(stage string) bool { return previewStage.MatchString(stage) }

@@ -25,6 +25,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
@@ -84,7 +85,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	}
 	// The scheduled job of AWS (every minute there), every few seconds here.
 	go expireEvery(ctx, log, shop, expiryEvery)
-	srv := localapi.New(shop.Router(log), tokens, log, dev.Checks())
+	srv := localapi.New(shop.Router(log, breakRoute(shop.Routes(), os.Getenv(envBreakRoute))...), tokens, log, dev.Checks())
 	srv.SetCORS(localapi.CORS{Origins: corsOrigins})
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
 	// images function asynchronously, and the CDN serves the bucket.
@@ -136,6 +137,23 @@ func envOr(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// envBreakRoute names a route ("GET /trending") that answers 500 on purpose:
+// make test shows with it that make smoke fails when the API breaks.
+const envBreakRoute = "LOCAL_BREAK_ROUTE"
+
+// breakRoute makes the route whose key is key fail; an empty key changes
+// nothing.
+func breakRoute(routes []httpapi.Route, key string) []httpapi.Route {
+	for i := range routes {
+		if key != "" && routes[i].Key() == key {
+			routes[i].Handle = func(context.Context, *httpapi.Request) (httpapi.Response, error) {
+				return httpapi.Response{}, errors.New("broken on purpose (" + envBreakRoute + ")")
+			}
+		}
+	}
+	return routes
 }
 
 // expiryEvery is how often make local runs the expiry job.

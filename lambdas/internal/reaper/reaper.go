@@ -163,7 +163,10 @@ func planStage(name string, stacks []Stack, now time.Time, cfg Config) []Action 
 		out = append(out, stuck)
 	}
 	a.Kind, a.Reason = WouldDelete, "expired at "+expiry.Format(time.RFC3339)
-	if cfg.Delete {
+	if cfg.Delete || contract.IsPreviewStage(name) {
+		// A pull request's preview is disposable: deleted for real even in
+		// report mode, so that one whose workflow failed to destroy it does
+		// not keep billing.
 		a.Kind = Delete
 	}
 	return append(out, a)

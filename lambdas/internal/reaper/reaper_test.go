@@ -79,6 +79,8 @@ func TestPlan(t *testing.T) {
 				{Kind: Skip, Stage: "dev-a", Owner: "mallory", Stack: "Shop-prod-Data", Reason: "its stage tag dev-a does not match its name (Shop-<stage>-<part>)"},
 				{Kind: Delete, Stage: "dev-a", Owner: "alice", Stack: "Shop-dev-a-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"},
 			}},
+		{"an expired preview: deleted even in report mode", stage("pr-42", now.Add(-time.Hour)), DefaultConfig,
+			[]Action{{Kind: Delete, Stage: "pr-42", Owner: "alice", Stack: "Shop-pr-42-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"}}},
 		{"another project's stack: not mentioned", []Stack{{Name: "Other", Tags: map[string]string{TagProject: "other", TagStage: "dev-a"}}}, deleting, nil},
 	}
 	for _, tt := range tests {

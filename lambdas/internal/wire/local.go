@@ -58,7 +58,15 @@ func NewLocal(cfg lambdaenv.Config, b Backends) (*Local, error) {
 	return l, nil
 }
 
-// Router serves every route of the table.
-func (l *Local) Router(log *slog.Logger) *httpapi.Router {
-	return Router(l.cfg, log, localName, slices.Concat(l.Catalog.Routes(), l.Cart.Routes(), l.Orders.Routes())...)
+// Routes are every route of the table, with their handlers.
+func (l *Local) Routes() []httpapi.Route {
+	return slices.Concat(l.Catalog.Routes(), l.Cart.Routes(), l.Orders.Routes())
+}
+
+// Router serves routes (every route of the table when none is given).
+func (l *Local) Router(log *slog.Logger, routes ...httpapi.Route) *httpapi.Router {
+	if len(routes) == 0 {
+		routes = l.Routes()
+	}
+	return Router(l.cfg, log, localName, routes...)
 }
