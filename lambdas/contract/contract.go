@@ -33,11 +33,14 @@ const (
 	Reaper Function = "reaper"
 	// Expiry runs every minute: it expires pending orders past their hold.
 	Expiry Function = "expiry"
+	// Events reads the Orders table's change stream and publishes the
+	// order events on the stage's event bus.
+	Events Function = "events"
 )
 
 // Functions lists every function, in build order.
 func Functions() []Function {
-	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry}
+	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry, Events}
 }
 
 // Environment variables the CDK app sets and the functions read.
@@ -61,6 +64,8 @@ const (
 	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
 	EnvReaperTopic    = "REAPER_TOPIC_ARN" // where notices and reports go
 	EnvReaperMode     = "REAPER_MODE"      // "report" or "delete"
+	EnvEventBus       = "EVENT_BUS_NAME"   // the event bus the order events go to
+	EnvStage          = "STAGE"            // the stage the events name (development stages share a bus)
 )
 
 // Local-only variables: they point a function at a local backend, and the CDK
@@ -96,6 +101,7 @@ var (
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),
 		Reaper:     {EnvReaperTopic, EnvReaperMode},
+		Events:     {EnvEventBus, EnvStage},
 	}
 )
 
@@ -320,3 +326,17 @@ var previewStage = regexp.MustCompile(`^pr-[0-9]+$`)
 // the preview profile, and the reaper deletes it once expired whatever its
 // mode (a preview is disposable by design).
 func IsPreviewStage(stage string) bool { return previewStage.MatchString(stage) }
+
+// Order events (API.md, "Order events"): published on the stage's event bus
+// from the Orders table's change stream, each with its order's sequence.
+const (
+	OrderEventSource = "shop.orders"
+	// OrderSequence is the Orders item's count of its status changes: 1 when
+	// placed, then 2, ...; an event carries it.
+	OrderSequence = "sequence"
+)
+
+// OrderEventTypes are the events' detail types, by the status they report.
+var OrderEventTypes = map[string]string{
+	"pending": "order.placed", "confirmed": "order.confirmed", "cancelled": "order.cancelled", "expired": "order.expired",
+}

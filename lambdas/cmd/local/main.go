@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/localapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/streams"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -94,6 +96,22 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, bucket.OnCreated(log, shop.Images.Uploaded)))
 	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
 	srv.Mount("/local/product-cache", localapi.ProductCache(shop.ProductCache))
+	// The order events: the Orders table's stream read as the deployed
+	// events function reads it, kept (with its checkpoint) in the data
+	// directory, served as a consumer of the bus would receive them.
+	eventsDir := filepath.Join(data, "events")
+	if data == "" {
+		if eventsDir, err = os.MkdirTemp("", "shop-events-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(eventsDir)
+	}
+	reader, err := streams.Open(ctx, dev.DB, dev.Streams, dev.Config.OrdersTable, "local", eventsDir, log)
+	if err != nil {
+		return err
+	}
+	go reader.Run(ctx, eventsEvery)
+	srv.Mount("/local/events", localapi.Events(reader.After))
 	if seed {
 		if err := loadSeed(ctx, dev.DB, dev.Config.ProductsTable); err != nil {
 			return err
@@ -155,6 +173,9 @@ func breakRoute(routes []httpapi.Route, key string) []httpapi.Route {
 	}
 	return routes
 }
+
+// eventsEvery is how often make local reads the Orders table's stream.
+const eventsEvery = 200 * time.Millisecond
 
 // expiryEvery is how often make local runs the expiry job.
 const expiryEvery = 3 * time.Second

@@ -172,6 +172,8 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		return nil, fmt.Errorf("marshal order: %w", err)
 	}
 	order[contract.SortKey] = str(orderPrefix + o.OrderID)
+	// The first of the order's status changes: its events carry the count.
+	order[contract.OrderSequence] = num(1)
 	// Pending: in the sparse index of holds to expire, and the slot it takes.
 	order[contract.PendingKey], order[contract.HoldKey], order["slot"] = str("1"), num(hold.UnixMilli()), num(int64(slot))
 	items = append(items, types.TransactWriteItem{Put: &types.Put{
@@ -422,15 +424,17 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 	at := now.Format(time.RFC3339)
 	gone := map[string]bool{}
 	for attempt := 1; ; attempt++ {
-		vals := map[string]types.AttributeValue{":to": str(status), ":pending": str(orders.StatusPending), ":at": str(at)}
+		vals := map[string]types.AttributeValue{":to": str(status), ":pending": str(orders.StatusPending), ":at": str(at), ":seq1": num(1)}
 		for k, v := range values {
 			vals[k] = v
 		}
 		items := []types.TransactWriteItem{{Update: &types.Update{
 			TableName: &st.orders, Key: userKey(o.UserID, orderPrefix+o.OrderID),
-			UpdateExpression:          aws.String("SET #status = :to, updated_at = :at" + sets + " REMOVE #pending, #hold"),
+			// The change is counted (an order placed before orders counted
+			// them was its first): its event carries the count.
+			UpdateExpression:          aws.String("SET #status = :to, updated_at = :at, #seq = if_not_exists(#seq, :seq1) + :seq1" + sets + " REMOVE #pending, #hold"),
 			ConditionExpression:       aws.String("#status = :pending" + cond),
-			ExpressionAttributeNames:  map[string]string{"#status": "status", "#pending": contract.PendingKey, "#hold": contract.HoldKey},
+			ExpressionAttributeNames:  map[string]string{"#status": "status", "#pending": contract.PendingKey, "#hold": contract.HoldKey, "#seq": contract.OrderSequence},
 			ExpressionAttributeValues: vals,
 		}}}
 		var lines []orders.Item

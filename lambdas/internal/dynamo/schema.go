@@ -48,6 +48,9 @@ func CreateOrdersTable(ctx context.Context, db *dynamodb.Client, name string) er
 			{AttributeName: aws.String(contract.UserID), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String(contract.SortKey), KeyType: types.KeyTypeRange},
 		},
+		// Its change stream feeds the order events (in AWS the CDK app turns
+		// it on; locally the stream reader of make local reads it).
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
 		// Sparse: only pending orders carry its keys.
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
 			IndexName: aws.String(contract.PendingIndex),

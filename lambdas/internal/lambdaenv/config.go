@@ -51,6 +51,9 @@ type Config struct {
 	UserPoolID       string // the authorizer's Cognito user pool
 	UserPoolClientID string
 
+	EventBus string // the order events' bus
+	Stage    string // the stage the events name
+
 	ReaperTopic  string // the reaper's SNS topic
 	ReaperDelete bool   // the reaper deletes; otherwise it reports
 }
@@ -97,6 +100,9 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	case contract.Authorizer:
 		c.UserPoolID = e.need(contract.EnvUserPoolID)
 		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
+	case contract.Events:
+		c.EventBus = e.need(contract.EnvEventBus)
+		c.Stage = e.need(contract.EnvStage)
 	case contract.Reaper:
 		c.ReaperTopic = e.need(contract.EnvReaperTopic)
 		switch mode := e.need(contract.EnvReaperMode); mode {

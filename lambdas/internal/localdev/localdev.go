@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/redis/go-redis/v9"
@@ -54,6 +55,7 @@ type Options struct {
 type Harness struct {
 	Config    lambdaenv.Config
 	DB        *dynamodb.Client
+	Streams   *dynamodbstreams.Client // DynamoDB Local's change streams
 	Cache     *redis.ClusterClient
 	S3        *s3.Client
 	Bucket    *bucket.Bucket
@@ -121,6 +123,7 @@ func Start(ctx context.Context, o Options) (s *Harness, err error) {
 		Password: func(context.Context) (string, error) { return s.Redis.Password, nil }, Log: o.Log})
 	s.stops = append(s.stops, func() { s.Cache.Close() })
 	s.DB = dynamo.NewClient(dynamo.LocalConfig(), ddb.Endpoint)
+	s.Streams = dynamodbstreams.NewFromConfig(dynamo.LocalConfig(), func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(ddb.Endpoint) })
 	s.S3AccessKey, s.S3SecretKey = s3p.AccessKey, s3p.SecretKey
 	s3cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(s3p.AccessKey, s3p.SecretKey, "")}
 	s.S3 = bucket.NewClient(s3cfg, s3p.Endpoint)

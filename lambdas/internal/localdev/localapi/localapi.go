@@ -66,6 +66,13 @@ func (s *Server) SetCORS(c CORS) { s.cors = c }
 func (s *Server) SetReady() { s.ready.Store(true) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/local/") && !loopback(r) {
+		// Every local-only route: from this machine, to a loopback name.
+		writeJSON(w, http.StatusForbidden, "application/problem+json", map[string]any{
+			"type": "/problems/forbidden", "title": "Forbidden", "status": 403,
+			"detail": "The /local/ routes answer only requests from this machine to a loopback name (127.0.0.1, ::1, localhost)."})
+		return
+	}
 	switch {
 	case r.URL.Path == "/health" && r.Method == http.MethodGet:
 		s.health(w, r)
