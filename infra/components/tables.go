@@ -53,7 +53,7 @@ func StatefulRemoval(prod bool) awscdk.RemovalPolicy {
 // newTable is how every table of the shop is kept: on demand, point-in-time
 // recovery, encrypted with the AWS managed key, deletion protection and RETAIN
 // in prod. sortKey and ttl are optional.
-func newTable(scope constructs.Construct, prod bool, partitionKey, sortKey, ttl string) awsdynamodb.Table {
+func newTable(scope constructs.Construct, prod bool, partitionKey, sortKey, ttl string, stream ...awsdynamodb.StreamViewType) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(partitionKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
@@ -69,6 +69,9 @@ func newTable(scope constructs.Construct, prod bool, partitionKey, sortKey, ttl 
 	}
 	if ttl != "" {
 		props.TimeToLiveAttribute = jsii.String(ttl)
+	}
+	if len(stream) > 0 {
+		props.Stream = stream[0]
 	}
 	return awsdynamodb.NewTable(scope, jsii.String("Table"), props)
 }
@@ -91,7 +94,10 @@ type orderTables struct {
 // NewOrderTables defines both tables.
 func NewOrderTables(scope constructs.Construct, id string, props TableProps) OrderTables {
 	this := constructs.NewConstruct(scope, &id)
-	orders := newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, contract.UserID, contract.SortKey, contract.TTLAttribute)
+	// Its change stream (new and old images) feeds the order events: what
+	// committed, and only that, is published (cmd/events).
+	orders := newTable(constructs.NewConstruct(this, jsii.String("Orders")), props.Prod, contract.UserID, contract.SortKey, contract.TTLAttribute,
+		awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES)
 	// Sparse: only a pending order carries the index's keys, so the expiry
 	// job reads the holds that end, never the history. Keys only: the job
 	// reads each order it moves, consistently, from the table.

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -23,6 +24,11 @@ var DevNetworkExports = components.NetworkExports{
 	VpcID: "Shop-Account-DevVpcId", SubnetIDs: "Shop-Account-DevSubnetIds", AZs: "Shop-Account-DevAzs",
 }
 
+// DevEventBusExports name the development stages' shared event bus. An
+// account holds 100 event buses a region: development stages share this one,
+// and each event names its stage.
+var DevEventBusExports = struct{ Name, Arn string }{Name: "Shop-Account-DevEventBusName", Arn: "Shop-Account-DevEventBusArn"}
+
 // AccountStack is what every development stage of an account and region
 // shares, deployed once (make account-deploy): the development network (each
 // development stage keeps its own cache, security groups and cache user in
@@ -31,8 +37,12 @@ var DevNetworkExports = components.NetworkExports{
 type AccountStack struct {
 	awscdk.Stack
 	DevNetwork components.Network
-	Reaper     components.GoFunction
-	Notices    awssns.Topic
+	// DevEvents is the development stages' event bus; DevEventsQueue, an
+	// example consumer of it a developer can read (aws sqs receive-message).
+	DevEvents      awsevents.EventBus
+	DevEventsQueue awssqs.Queue
+	Reaper         components.GoFunction
+	Notices        awssns.Topic
 }
 
 // NewAccountStack defines the account-level stack; distDir holds the
@@ -51,6 +61,7 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 	s := &AccountStack{Stack: stack}
 	s.DevNetwork = components.NewNetwork(stack, "DevNetwork", components.NetworkProps{LogRetentionDays: account.LogRetentionDays, Prod: true})
 	components.Export(s.DevNetwork, DevNetworkExports)
+	s.DevEvents, s.DevEventsQueue = newDevEvents(stack)
 	s.Notices, s.Reaper = newReaper(stack, account, distDir)
 	tags := awscdk.Tags_Of(stack)
 	tags.Add(jsii.String(contract.TagProject), jsii.String(contract.Project), nil)
@@ -117,4 +128,37 @@ func newReaper(stack awscdk.Stack, account config.Account, distDir string) (awss
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn.Function(), &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
 	})
 	return topic, fn
+}
+
+// newDevEvents defines the development stages' event bus and an example
+// consumer: every order event of every development stage lands in a queue
+// (a day's retention), at no cost at idle.
+func newDevEvents(stack awscdk.Stack) (awsevents.EventBus, awssqs.Queue) {
+	bus := awsevents.NewEventBus(stack, jsii.String("DevOrderEvents"), &awsevents.EventBusProps{
+		Description: jsii.String("Order events of every development stage of this account and region (each names its stage)"),
+	})
+	queue := awssqs.NewQueue(stack, jsii.String("DevOrderEventsSample"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(1)), RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(queue, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("An example consumer for developers to watch events arrive; nothing processes it"),
+	}}, jsii.Bool(false))
+	awsevents.NewRule(stack, jsii.String("DevOrderEventsToSample"), &awsevents.RuleProps{
+		EventBus:     bus,
+		Description:  jsii.String("Every order event of the development stages, into the sample queue"),
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(contract.OrderEventSource)},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(queue, nil)},
+	})
+	for _, out := range []struct {
+		id, export string
+		value      *string
+	}{
+		{"DevEventBusName", DevEventBusExports.Name, bus.EventBusName()}, {"DevEventBusArn", DevEventBusExports.Arn, bus.EventBusArn()},
+	} {
+		awscdk.NewCfnOutput(stack, jsii.String(out.id), &awscdk.CfnOutputProps{Value: out.value, ExportName: jsii.String(out.export)})
+	}
+	awscdk.NewCfnOutput(stack, jsii.String("DevOrderEventsSampleQueueUrl"), &awscdk.CfnOutputProps{Value: queue.QueueUrl(),
+		Description: jsii.String("aws sqs receive-message --queue-url <this>: the development stages' order events")})
+	return bus, queue
 }

@@ -12,7 +12,12 @@ import (
 // over TLS only, and may delete only development stacks of the shop.
 func TestReaper(t *testing.T) {
 	stack := "Shop-Account"
-	rule := only(t, stack, "AWS::Events::Rule").Properties
+	var rule map[string]any
+	for id, r := range ofType(stack, "AWS::Events::Rule") {
+		if strings.HasPrefix(id, "ReaperSchedule") {
+			rule = r.Properties
+		}
+	}
 	if rule["ScheduleExpression"] != "rate(1 hour)" || !strings.Contains(js(rule["Targets"]), "ReaperFunction") {
 		t.Errorf("schedule = %s", js(rule))
 	}

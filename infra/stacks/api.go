@@ -6,8 +6,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/go-cdk-shop/shop/infra/components"
 	"github.com/go-cdk-shop/shop/infra/config"
@@ -30,9 +35,12 @@ type ApiStack struct {
 	awscdk.Stack
 	Api Api
 	// Functions are the stack's functions (apiFunctions), by name.
-	Functions  map[contract.Function]components.GoFunction
-	Cdn        awscloudfront.Distribution // with the edge profile
-	Monitoring components.Monitoring
+	Functions map[contract.Function]components.GoFunction
+	Cdn       awscloudfront.Distribution // with the edge profile
+	// EventsFailures keeps the change records the events function failed
+	// past its retries.
+	EventsFailures awssqs.Queue
+	Monitoring     components.Monitoring
 }
 
 // Api is the HTTP API of a stage.
@@ -58,6 +66,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[contract.Expiry].Target(),
 			&awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
 	})
+
+	s.EventsFailures = newOrderEvents(stack, stage, s.Functions[contract.Events], props.Data)
 
 	identity := props.Data.Identity
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
@@ -96,4 +106,44 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	output(stack, "TokenUrl", identity.TokenURL(), "OAuth 2.0 token endpoint of the payment integration's client credentials")
 	output(stack, "StaffPoolClientId", identity.StaffClient().UserPoolClientId(), "App client for administrators' sign-in")
 	return s
+}
+
+// newOrderEvents wires the events function: the Orders table's change
+// stream in (only order items' inserts and updates), the stage's bus out
+// (events:PutEvents on that bus alone), and a queue for the records it fails
+// past its retries.
+func newOrderEvents(stack awscdk.Stack, stage config.Stage, fn components.GoFunction, data *DataStack) awssqs.Queue {
+	busArn := awscdk.Fn_ImportValue(jsii.String(DevEventBusExports.Arn))
+	if data.EventBus != nil {
+		busArn = data.EventBus.EventBusArn()
+	}
+	fn.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("events:PutEvents"), Resources: &[]*string{busArn},
+	}))
+	failures := awssqs.NewQueue(stack, jsii.String("EventsFailures"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), RemovalPolicy: components.StatefulRemoval(stage.Prod),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(failures, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the failure destination of the order events' stream reader"),
+	}}, jsii.Bool(false))
+	filter := awslambda.FilterCriteria_Filter(&map[string]interface{}{
+		"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
+		"dynamodb":  map[string]interface{}{"NewImage": map[string]interface{}{contract.SortKey: map[string]interface{}{"S": awslambda.FilterRule_BeginsWith(jsii.String("ORDER#"))}}},
+	})
+	modified := awslambda.FilterCriteria_Filter(&map[string]interface{}{
+		"eventName": awslambda.FilterRule_IsEqual(jsii.String("MODIFY")),
+		"dynamodb":  map[string]interface{}{"NewImage": map[string]interface{}{contract.SortKey: map[string]interface{}{"S": awslambda.FilterRule_BeginsWith(jsii.String("ORDER#"))}}},
+	})
+	fn.Target().AddEventSource(awslambdaeventsources.NewDynamoEventSource(data.Orders.Orders(), &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(10),
+		BisectBatchOnError:      jsii.Bool(true),
+		ReportBatchItemFailures: jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(24)),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(failures),
+		Filters:                 &[]*map[string]interface{}{filter, modified},
+	}))
+	return failures
 }

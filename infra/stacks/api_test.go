@@ -269,7 +269,7 @@ func TestFunctionsInTheVpc(t *testing.T) {
 // missing, none stray. CDK's own functions (custom resource handlers) are not
 // the shop's and are left out.
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry)Function[0-9A-F]{8}$`)
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry|Events)Function[0-9A-F]{8}$`)
 	seen := map[string]map[contract.Function]bool{} // by stage (Account for the account stack)
 	for stack, tp := range tpl {
 		for id, fn := range tp.Resources {

@@ -40,8 +40,8 @@ func TestIdleCostPerTier(t *testing.T) {
 	want := map[string]map[string]float64{
 		"dev-test": {
 			// 9 alarms on 10 metrics (the 5xx rate reads two), the dashboard, the job.
-			"Shop-dev-test-Api":     10*alarmMetric + 3 + expiryDev,
-			"Shop-dev-test-Data":    0.40, // the cursor secret
+			"Shop-dev-test-Api":     12*alarmMetric + 3 + expiryDev, // 12: the events function's errors and failure queue
+			"Shop-dev-test-Data":    0.40,                           // the cursor secret
 			"Shop-dev-test-Network": cacheIdle,
 			"Shop-dev-test-Media":   0,
 		},
@@ -49,8 +49,8 @@ func TestIdleCostPerTier(t *testing.T) {
 			// 32 alarms on 40 metrics (the 5xx rate, 3 tables and 4 burn-rate
 			// windows read two each), 2 composite alarms, the dashboard, 5 detailed
 			// route metrics of POST /orders at $0.30, the job.
-			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 5*alarmMetric, // + the alarm topic's key, each function's rollback alarm
-			"Shop-prod-Data":    2 * 0.40,                                                              // cursor and origin secrets
+			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue
+			"Shop-prod-Data":    2 * 0.40,                                                                              // cursor and origin secrets
 			"Shop-prod-Network": cacheIdle,
 			"Shop-prod-Media":   alarmMetric, // the images function's rollback alarm
 			"Shop-prod-Edge":    5 + 3*1.0,   // web ACL and 3 rules (rate limit, 2 managed groups)

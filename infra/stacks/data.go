@@ -5,6 +5,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -25,6 +26,9 @@ type DataStack struct {
 	// OriginSecret, with the edge profile, is the value CloudFront adds to
 	// every request it forwards to the API and the functions require.
 	OriginSecret awssecretsmanager.Secret
+	// EventBus is the stage's own bus of order events; nil for a development
+	// stage, which publishes to the account's (DevEventBusExports).
+	EventBus awsevents.EventBus
 }
 
 // NewDataStack defines the stateful stack of stage.
@@ -60,6 +64,14 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 			Id:     jsii.String("AwsSolutions-SMG4"),
 			Reason: jsii.String("A shared value between CloudFront and the functions; rotating it means redeploying both, which a replaced secret does"),
 		}}, jsii.Bool(false))
+	}
+	if stage.OwnNetwork {
+		// The stage's own event bus, which other systems' rules attach to:
+		// kept with the data. Development stages share the account's.
+		s.EventBus = awsevents.NewEventBus(stack, jsii.String("OrderEvents"), &awsevents.EventBusProps{
+			Description: jsii.String("Order events of stage " + stage.Name + ": order.placed, .confirmed, .cancelled, .expired (docs/asyncapi.json)"),
+		})
+		s.EventBus.ApplyRemovalPolicy(components.StatefulRemoval(stage.Prod))
 	}
 	return s
 }

@@ -17,8 +17,8 @@ func TestGradualDeployments(t *testing.T) {
 			aliases[id] = true
 		}
 	}
-	if len(aliases) != 6 {
-		t.Fatalf("%d live aliases, want one for each of the 6 functions", len(aliases))
+	if len(aliases) != 7 {
+		t.Fatalf("%d live aliases, want one for each of the 7 functions", len(aliases))
 	}
 	usesAlias := func(v any) bool {
 		s := js(v)
@@ -36,6 +36,7 @@ func TestGradualDeployments(t *testing.T) {
 		{"Shop-prod-Media", "AWS::Events::Rule", "Targets"},
 		{"Shop-prod-Media", "Custom::S3BucketNotifications", "NotificationConfiguration"},
 		{"Shop-prod-Media", "AWS::Lambda::EventInvokeConfig", "Qualifier"},
+		{"Shop-prod-Api", "AWS::Lambda::EventSourceMapping", "FunctionName"},
 	} {
 		found := 0
 		for id, r := range ofType(c.stack, c.typ) {
@@ -67,13 +68,14 @@ func TestGradualDeployments(t *testing.T) {
 				t.Errorf("%s/%s: the checkout SLO's burn alarm in its rollback alarms: %v, want %v", stack, id, !api, api)
 			}
 			config := js(g.Properties["DeploymentConfigName"])
-			if strings.HasPrefix(id, "ShiftsExpiry") != strings.Contains(config, "AllAtOnce") {
+			allAtOnce := strings.HasPrefix(id, "ShiftsExpiry") || strings.HasPrefix(id, "ShiftsEvents")
+			if allAtOnce != strings.Contains(config, "AllAtOnce") {
 				t.Errorf("%s/%s: deployment config %s", stack, id, config)
 			}
 		}
 	}
-	if groups != 6 {
-		t.Errorf("%d deployment groups, want 6", groups)
+	if groups != 7 {
+		t.Errorf("%d deployment groups, want 7", groups)
 	}
 	canary := only(t, "Shop-prod-Api", "AWS::CodeDeploy::DeploymentConfig").Properties
 	if js(get(canary, "TrafficRoutingConfig")) != `{"TimeBasedCanary":{"CanaryInterval":5,"CanaryPercentage":10},"Type":"TimeBasedCanary"}` {

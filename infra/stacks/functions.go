@@ -57,6 +57,10 @@ var apiFunctions = []functionSpec{
 		indexes: "Table.Grant names the table's indexes too; the actions are key reads and updates, which indexes do not serve", guardsCheckout: true},
 	{fn: contract.Expiry, id: "Expiry", description: "Expires pending orders past their hold, every minute", timeout: 10, nextToCache: true,
 		indexes: "The job queries the Orders table's sparse index of pending orders", allAtOnce: true},
+	// Outside the VPC: it calls EventBridge, which no gateway endpoint
+	// reaches, and nothing of the cache. A stream reader takes a new version
+	// at once: a canary of a batch-by-batch reader shows little.
+	{fn: contract.Events, id: "Events", description: "Publishes the order events from the Orders table's change stream", timeout: 20, allAtOnce: true},
 }
 
 // imagesFunction is the Media stack's function: the bucket invokes it.
@@ -102,7 +106,13 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		contract.EnvOriginVerify:   origin,
 		contract.EnvOrderHold:      stage.OrderHold().String(),
 		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
+		contract.EnvStage:          stage.Name,
 	}}
+	if data.EventBus != nil {
+		e.values[contract.EnvEventBus] = *data.EventBus.EventBusName()
+	} else {
+		e.values[contract.EnvEventBus] = *awscdk.Fn_ImportValue(jsii.String(DevEventBusExports.Name))
+	}
 	e.producers = []producer{
 		{[]string{contract.EnvProductsTable}, data.Products},
 		{[]string{contract.EnvOrdersTable, contract.EnvCustomersTable}, data.Orders},
@@ -110,6 +120,9 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		{[]string{contract.EnvImagesBucket, contract.EnvImagesBaseURL}, imgs},
 		{[]string{contract.EnvCacheEndpoint}, cache},
 		{[]string{contract.EnvUserPoolID, contract.EnvUserPoolClient}, identity},
+	}
+	if data.EventBus != nil {
+		e.producers = append(e.producers, producer{[]string{contract.EnvEventBus}, data.EventBus})
 	}
 	return e
 }

@@ -31,6 +31,7 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	m.Table("customers", props.Data.Orders.Customers())
 	m.Cache(stage.CacheName(), stage.CacheMaxECPU, stage.CacheMaxStorageGB)
 	m.FailureQueue("images", props.Media.Failures)
+	m.FailureQueue("events", s.EventsFailures)
 	business := map[string][]string{}
 	for name, fns := range contract.Metrics {
 		for _, fn := range fns {

@@ -39,8 +39,10 @@ func TestAlarmsPerTier(t *testing.T) {
 			"FunctionCatalogErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionCartErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"FunctionOrdersErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionAuthorizerErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"FunctionExpiryErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionImagesErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
-			"CacheThrottled": "AWS/ElastiCache/ThrottledCmds Sum 300 >= 1 x3",
-			"ImagesFailures": "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
+			"CacheThrottled":       "AWS/ElastiCache/ThrottledCmds Sum 300 >= 1 x3",
+			"ImagesFailures":       "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
+			"FunctionEventsErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
+			"EventsFailures":       "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
 		},
 	}
 	prod := map[string]string{
@@ -56,8 +58,8 @@ func TestAlarmsPerTier(t *testing.T) {
 		"CheckoutBurn6x360m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 21600; AWS/ApiGateway/Count Sum 21600 >= 0.006 x1",
 		"CheckoutBurn6x30m":       "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 1800; AWS/ApiGateway/Count Sum 1800 >= 0.006 x1",
 	}
-	for _, fn := range []string{"Catalog", "Cart", "Orders", "Authorizer", "Expiry", "Images"} {
-		timeout := map[bool]string{true: "16000", false: "8000"}[fn == "Images"] // 80% of 20 s or 10 s
+	for _, fn := range []string{"Catalog", "Cart", "Orders", "Authorizer", "Expiry", "Images", "Events"} {
+		timeout := map[bool]string{true: "16000", false: "8000"}[fn == "Images" || fn == "Events"] // 80% of 20 s or 10 s
 		prod["Function"+fn+"Throttles"] = "AWS/Lambda/Throttles Sum 300 >= 1 x3"
 		prod["Function"+fn+"Duration"] = "AWS/Lambda/Duration p99 300 >= " + timeout + " x3"
 	}

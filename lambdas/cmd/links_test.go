@@ -12,8 +12,8 @@ import (
 )
 
 // services are the AWS SDK service clients a function's code calls: the
-// tables and the bucket of its grants (contract.Grants), and the reaper's
-// CloudFormation and SNS.
+// tables and the bucket of its grants (contract.Grants), the reaper's
+// CloudFormation and SNS, and the events function's EventBridge.
 func services(fn contract.Function) []string {
 	var out []string
 	for resource := range contract.Grants(fn) {
@@ -24,8 +24,11 @@ func services(fn contract.Function) []string {
 			out = append(out, "s3")
 		}
 	}
-	if fn == contract.Reaper {
+	switch fn {
+	case contract.Reaper:
 		out = append(out, "cloudformation", "sns")
+	case contract.Events:
+		out = append(out, "eventbridge")
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
