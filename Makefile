@@ -162,6 +162,7 @@ test-tools: node_modules/.installed
 	node --test tools/review/review.test.mjs tools/review/rules.test.mjs
 	cd tools/preflight && GOWORK=off go test -count=1 ./...
 	cd tools/smoke && GOWORK=off go test -count=1 ./...
+	node --test tools/checks/asyncapi.test.mjs
 
 # Every test that needs no Java, redis-server or VersityGW: the contract, the
 # domain on in-memory fakes (which pass the real stores' suites), the HTTP

@@ -178,6 +178,13 @@ func Estimate(stacks map[string]Template, p Prices, u Usage) ([]Line, error) {
 				add(name, id, "secret", price("secretMonth"), price("secretMonth"))
 			case "AWS::KMS::Key":
 				add(name, id, "customer managed key", price("kmsKeyMonth"), price("kmsKeyMonth"))
+			case "AWS::Lambda::EventSourceMapping":
+				// The order events: about two an order (placed, then confirmed,
+				// cancelled or expired). Reading a DynamoDB stream from Lambda
+				// is free; the reader's invocations, a batch of ten at most.
+				events := 2 * u.Orders
+				add(name, id, "order events on the bus (2 an order), and their reader", 0,
+					events*price("eventBridgeEventMillion")/1e6+lambdaGBs(128, u.ScheduledDurationMs, events/5))
 			case "AWS::CodeDeploy::DeploymentGroup":
 				// Listed so that the estimate shows it: CodeDeploy charges
 				// nothing for Lambda deployments; the shift's rollback alarm

@@ -93,7 +93,7 @@ func run(ctx context.Context, w io.Writer, local bool, base, stage, outputs, col
 			return err
 		}
 	}
-	return Newman(ctx, w, newman, collection, strings.TrimSuffix(base, "/"), tokens)
+	return Newman(ctx, w, newman, collection, strings.TrimSuffix(base, "/"), tokens, !local)
 }
 
 func cognitoTokens(ctx context.Context, users *Throwaway, s Stage) (Tokens, error) {
@@ -191,7 +191,8 @@ func Folders(collection string) ([]string, error) {
 
 // Newman runs the collection against base with tokens, every folder but
 // Local, stopping at the first failure; its exit status is the smoke's.
-func Newman(ctx context.Context, w io.Writer, newman, collection, base string, t Tokens) error {
+// deployed tells the collection that /local/ routes do not exist.
+func Newman(ctx context.Context, w io.Writer, newman, collection, base string, t Tokens, deployed bool) error {
 	folders, err := Folders(collection)
 	if err != nil {
 		return err
@@ -199,6 +200,9 @@ func Newman(ctx context.Context, w io.Writer, newman, collection, base string, t
 	args := []string{"run", collection, "--env-var", "baseUrl=" + base, "--env-var", "adminToken=" + t.Admin,
 		"--env-var", "customerToken=" + t.Customer, "--env-var", "paymentsToken=" + t.Payments,
 		"--bail", "--color", "off", "--reporters", "cli"}
+	if deployed {
+		args = append(args, "--env-var", "deployed=1")
+	}
 	for _, f := range folders {
 		args = append(args, "--folder", f)
 	}

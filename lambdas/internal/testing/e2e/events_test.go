@@ -110,3 +110,41 @@ func TestAnEventForACommitWhoseFunctionDied(t *testing.T) {
 		t.Errorf("events %+v", evs)
 	}
 }
+
+// BenchmarkOrderEventDelay: from a checkout's commit (its answer) to its
+// order.placed event at GET /local/events, with the stream read as make
+// local reads it (a poll every 200 ms). One order per iteration: make bench
+// runs 200.
+func BenchmarkOrderEventDelay(b *testing.B) {
+	e, _ := benchShop(b)
+	e.addProduct(b, "A", 100, 1_000_000)
+	r := e.reader(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx, 200*time.Millisecond)
+	base := shop.NewID("ev", time.Now())
+	var lat latencies
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		u := user(fmt.Sprint(base, "-", i))
+		expect(b, e.call(b, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "add")
+		b.StartTimer()
+		resp := e.call(b, u, "POST", "/orders", "", "Idempotency-Key", "k")
+		committed := time.Now()
+		if resp.StatusCode != 201 {
+			b.Fatal(resp.Body)
+		}
+		id := decode[orders.Order](b, resp).OrderID + "-1"
+		for deadline := committed.Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			evs, _ := r.After("")
+			if slices.ContainsFunc(evs, func(ev orderevents.Event) bool { return ev.EventID == id }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("no event %s within 5 s", id)
+			}
+		}
+		lat = append(lat, time.Since(committed))
+	}
+	lat.report(b)
+}
