@@ -55,6 +55,7 @@ const (
 	EnvCacheEndpoint  = "CACHE_ENDPOINT"  // host:port of the serverless cache
 	EnvCacheName      = "CACHE_NAME"      // the cache's name, which IAM auth tokens are signed for
 	EnvCacheUser      = "CACHE_USER"      // the IAM-enabled cache user (id = name)
+	EnvCacheScope     = "CACHE_SCOPE"     // the scope inside every cache key's hash tag: the stage
 	EnvCartTTLUser    = "CART_TTL_USER"   // sliding idle time of a user's cart (Go duration)
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
@@ -90,7 +91,7 @@ var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACC
 var (
 	// Every function that writes or reads products reaches the cache: the
 	// product cache must hear of every write.
-	cacheConn  = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser}
+	cacheConn  = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCacheScope}
 	cacheEnv   = slices.Concat(cacheConn, []string{EnvCartTTLUser, EnvCartTTLGuest})
 	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvOriginVerify}, cacheConn)
 	env        = map[Function][]string{
@@ -213,13 +214,6 @@ const ImagesPrefix = "products/"
 // failed event: an upload stays while its event can still be redriven.
 const ImagesSweepAfterDays = 14
 
-// ProductKeyPrefix starts the product cache's entries ({product:<table>/<id>}) and
-// ViewsKeyPrefix the view-count buckets ({views:<table>/<list>}:<hour>).
-const (
-	ProductKeyPrefix = "{product:"
-	ViewsKeyPrefix   = "{views:"
-)
-
 // MetricsNamespace is the CloudWatch namespace of the shop's own metrics
 // (embedded-metric log lines).
 const MetricsNamespace = "Shop"
@@ -235,17 +229,71 @@ var Metrics = map[string][]Function{
 	"CacheFallbacks":    {Catalog, Orders, Images, Expiry},
 }
 
-// CartKeyPrefix starts every cart key in the cache ({cart:u:<sub>},
-// {cart:g:<session>}); the braces make a key's hash slot its owner's.
-const CartKeyPrefix = "{cart:"
+// Key prefixes of the cache. Every key carries its scope (the stage) inside
+// its hash tag: {cart:<scope>:u:<sub>}, {cart:<scope>:g:<session>},
+// {product:<scope>/<id>}, {views:<scope>/<list>}:<hour>. The braces make a
+// key's hash slot its owner's; the scope lets an ACL confine a stage's user
+// (development stages share one cache) and each function's (prod) to its
+// own keys.
+const (
+	CartKeyPrefix    = "{cart:"
+	ProductKeyPrefix = "{product:"
+	ViewsKeyPrefix   = "{views:"
+)
 
-// CacheAccessString is the ACL of the functions' cache user: their own keys
-// only (carts and sessions, product entries, view buckets), reads, writes, Lua scripts, the connection commands, and the CLUSTER
-// subcommands the cluster client reads the slot map with. The CDK app gives the
-// ElastiCache user this string and the local redis-server its ACL user, so the
-// integration tests prove the string is enough.
-const CacheAccessString = "on ~" + CartKeyPrefix + "* ~" + ProductKeyPrefix + "* ~" + ViewsKeyPrefix + "* resetchannels -@all +@read +@write +@scripting +@connection -@dangerous " +
+// CartKeys, ProductKeys and ViewsKeys start a scope's keys of each kind.
+func CartKeys(scope string) string    { return CartKeyPrefix + scope + ":" }
+func ProductKeys(scope string) string { return ProductKeyPrefix + scope + "/" }
+func ViewsKeys(scope string) string   { return ViewsKeyPrefix + scope + "/" }
+
+// cacheKeys are the key kinds each function touches: the cart's carts and
+// sessions; the catalogue's products and views; checkout's carts, and the
+// products whose stock it moves (invalidation); the images function's and
+// the expiry job's products (invalidation).
+var cacheKeys = map[Function][]func(string) string{
+	Catalog: {ProductKeys, ViewsKeys},
+	Cart:    {CartKeys},
+	Orders:  {CartKeys, ProductKeys},
+	Images:  {ProductKeys},
+	Expiry:  {ProductKeys},
+}
+
+// UsesCache says whether fn connects to the cache.
+func UsesCache(fn Function) bool { _, ok := cacheKeys[fn]; return ok }
+
+// cacheCommands: reads, writes, Lua scripts, the connection commands, and
+// the CLUSTER subcommands the cluster client reads the slot map with;
+// nothing dangerous, no channels.
+const cacheCommands = "resetchannels -@all +@read +@write +@scripting +@connection -@dangerous " +
 	"+cluster|slots +cluster|shards +cluster|nodes +cluster|info +cluster|myid"
+
+func accessString(patterns []func(string) string, scope string) string {
+	s := "on"
+	for _, p := range patterns {
+		s += " ~" + p(scope) + "*"
+	}
+	return s + " " + cacheCommands
+}
+
+// CacheAccess is the ACL of fn's own cache user in scope (prod: a user per
+// function): its own key kinds only.
+func CacheAccess(fn Function, scope string) string { return accessString(cacheKeys[fn], scope) }
+
+// StageCacheAccess is the ACL of a stage's one cache user (a development
+// stage on the account's shared cache, which has a user per stage, and the
+// local cache): every key kind of the stage, none of another stage's.
+func StageCacheAccess(scope string) string {
+	return accessString([]func(string) string{CartKeys, ProductKeys, ViewsKeys}, scope)
+}
+
+// WarmKey is a key fn's user may read, which no one writes: the warm-up
+// reads it to load the client's command table.
+func WarmKey(fn Function, scope string) string {
+	if kinds := cacheKeys[fn]; len(kinds) > 0 {
+		return kinds[0](scope) + "warm-up}"
+	}
+	return ProductKeys(scope) + "warm-up}"
+}
 
 // HTTP headers of the API.
 const (

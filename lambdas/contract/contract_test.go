@@ -3,6 +3,7 @@ package contract
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -29,14 +30,42 @@ func TestEnv(t *testing.T) {
 	}
 }
 
-func TestCacheAccessStringKeepsToCarts(t *testing.T) {
-	re := regexp.MustCompile(`~(\S+)`)
-	got := re.FindAllStringSubmatch(CacheAccessString, -1)
-	var patterns []string
-	for _, m := range got {
-		patterns = append(patterns, m[1])
+// Each cache user keeps to its scope's keys of its kinds: a stage's user to
+// that stage's carts, products and views; a function's to its own kinds.
+func TestCacheAccessKeepsToItsOwnKeys(t *testing.T) {
+	patterns := func(access string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`~(\S+)`).FindAllStringSubmatch(access, -1) {
+			out = append(out, m[1])
+		}
+		return out
 	}
-	if !slices.Equal(patterns, []string{"{cart:*", "{product:*", "{views:*"}) {
-		t.Errorf("key patterns %v, want only the shop's own", patterns)
+	for _, c := range []struct {
+		access string
+		want   []string
+	}{
+		{StageCacheAccess("dev-a"), []string{"{cart:dev-a:*", "{product:dev-a/*", "{views:dev-a/*"}},
+		{CacheAccess(Catalog, "prod"), []string{"{product:prod/*", "{views:prod/*"}},
+		{CacheAccess(Cart, "prod"), []string{"{cart:prod:*"}},
+		{CacheAccess(Orders, "prod"), []string{"{cart:prod:*", "{product:prod/*"}},
+		{CacheAccess(Images, "prod"), []string{"{product:prod/*"}},
+		{CacheAccess(Expiry, "prod"), []string{"{product:prod/*"}},
+	} {
+		if got := patterns(c.access); !slices.Equal(got, c.want) {
+			t.Errorf("%q: keys %v, want %v", c.access, got, c.want)
+		}
+		for _, forbidden := range []string{"+@all", "~*", "&*", "+@dangerous"} {
+			if strings.Contains(c.access, forbidden) {
+				t.Errorf("%q grants %s", c.access, forbidden)
+			}
+		}
+	}
+	for _, fn := range Functions() {
+		if UsesCache(fn) != slices.Contains(Env(fn), EnvCacheScope) {
+			t.Errorf("%s: uses the cache %v, told its scope %v", fn, UsesCache(fn), slices.Contains(Env(fn), EnvCacheScope))
+		}
+		if UsesCache(fn) && !strings.HasPrefix(WarmKey(fn, "s"), strings.TrimSuffix(patterns(CacheAccess(fn, "s"))[0], "*")) {
+			t.Errorf("%s: warm-up key %s outside its ACL", fn, WarmKey(fn, "s"))
+		}
 	}
 }

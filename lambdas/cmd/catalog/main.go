@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -22,6 +20,6 @@ func main() {
 		Images: bucket.New(bucket.NewClient(fn.AWS, fn.Config.S3Endpoint), fn.Config.ImagesBucket)}
 	catalog, err := wire.Catalog(fn.Config, b)
 	fn.Must(err)
-	b.Warm(context.Background())
+	wire.WarmFor(fn, b)
 	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), catalog.Routes()...).Serve)
 }

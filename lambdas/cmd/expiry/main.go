@@ -23,7 +23,7 @@ func main() {
 	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log}
 	lifecycle, err := wire.Expiry(fn.Config, b)
 	fn.Must(err)
-	b.Warm(context.Background())
+	wire.WarmFor(fn, b)
 	lambda.Start(func(ctx context.Context) error {
 		n, err := lifecycle.ExpireDue(ctx, batch)
 		fn.Log.InfoContext(ctx, "expired pending orders", "count", n)

@@ -27,7 +27,7 @@ func main() {
 		Images: bucket.New(bucket.NewClient(fn.AWS, fn.Config.S3Endpoint), fn.Config.ImagesBucket)}
 	imgs, err := wire.Images(fn.Config, b)
 	fn.Must(err)
-	b.Warm(context.Background())
+	wire.WarmFor(fn, b)
 	uploaded := bucket.OnCreated(fn.Log, imgs.Uploaded)
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) error {
 		var probe struct {

@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -20,6 +18,6 @@ func main() {
 	b := wire.Backends{DB: wire.DynamoDB(fn), Cache: rdb, Log: fn.Log}
 	orders, err := wire.Orders(fn.Config, b)
 	fn.Must(err)
-	b.Warm(context.Background())
+	wire.WarmFor(fn, b)
 	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), orders.Routes()...).Serve)
 }

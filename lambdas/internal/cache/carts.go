@@ -24,15 +24,19 @@ var _ cart.Store = (*Carts)(nil)
 
 // Carts is a cart.Store over a Redis cluster client.
 type Carts struct {
-	rdb redis.Cmdable
+	rdb   redis.Cmdable
+	scope string
 }
 
-// NewCarts returns the carts over rdb.
-func NewCarts(rdb redis.Cmdable) *Carts { return &Carts{rdb: rdb} }
+// NewCarts returns the carts of scope (the stage) over rdb.
+func NewCarts(rdb redis.Cmdable, scope string) *Carts { return &Carts{rdb: rdb, scope: scope} }
 
-// cartKey and mergesKey share the hash tag {cart:<owner>}: one slot per owner.
-func cartKey(o cart.Owner) string   { return contract.CartKeyPrefix + o.Key() + "}" }
-func mergesKey(o cart.Owner) string { return contract.CartKeyPrefix + o.Key() + "}:merges" }
+// cartKey and mergesKey share the hash tag {cart:<scope>:<owner>}: one slot
+// per owner, within the scope's keys (contract.CartKeys).
+func cartKey(scope string, o cart.Owner) string { return contract.CartKeys(scope) + o.Key() + "}" }
+func mergesKey(scope string, o cart.Owner) string {
+	return contract.CartKeys(scope) + o.Key() + "}:merges"
+}
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
@@ -42,7 +46,7 @@ if #v > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`)
 
 func (s *Carts) Get(ctx context.Context, o cart.Owner, ttl time.Duration) (cart.Lines, error) {
-	v, err := getScript.Run(ctx, s.rdb, []string{cartKey(o)}, ms(ttl)).StringSlice()
+	v, err := getScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o)}, ms(ttl)).StringSlice()
 	if err != nil {
 		return nil, classify("get cart", err)
 	}
@@ -57,7 +61,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`)
 
 func (s *Carts) Set(ctx context.Context, o cart.Owner, id string, q int, ttl time.Duration) error {
-	ok, err := setScript.Run(ctx, s.rdb, []string{cartKey(o)}, id, q, ms(ttl), cart.MaxLines).Int()
+	ok, err := setScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o)}, id, q, ms(ttl), cart.MaxLines).Int()
 	if err != nil {
 		return classify("set line", err)
 	}
@@ -78,11 +82,11 @@ func (s *Carts) Remove(ctx context.Context, o cart.Owner, ttl time.Duration, ids
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	return classify("remove lines", removeScript.Run(ctx, s.rdb, []string{cartKey(o)}, args...).Err())
+	return classify("remove lines", removeScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o)}, args...).Err())
 }
 
 func (s *Carts) Clear(ctx context.Context, o cart.Owner) error {
-	return classify("clear cart", s.rdb.Del(ctx, cartKey(o)).Err())
+	return classify("clear cart", s.rdb.Del(ctx, cartKey(s.scope, o)).Err())
 }
 
 // clearIfScript: ARGV are id, quantity pairs; delete only on an exact match.
@@ -95,7 +99,7 @@ redis.call('DEL', KEYS[1])
 return 1`)
 
 func (s *Carts) ClearIf(ctx context.Context, o cart.Owner, want cart.Lines) (bool, error) {
-	n, err := clearIfScript.Run(ctx, s.rdb, []string{cartKey(o)}, pairs(want)...).Int()
+	n, err := clearIfScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o)}, pairs(want)...).Int()
 	if err != nil {
 		return false, classify("clear cart if unchanged", err)
 	}
@@ -137,7 +141,7 @@ func (s *Carts) Merge(ctx context.Context, o cart.Owner, mergeID string, lines c
 	for id, q := range lines {
 		args = append(args, id, q, caps[id])
 	}
-	v, err := mergeScript.Run(ctx, s.rdb, []string{cartKey(o), mergesKey(o)}, args...).Slice()
+	v, err := mergeScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o), mergesKey(s.scope, o)}, args...).Slice()
 	if err != nil {
 		return nil, nil, classify("merge cart", err)
 	}

@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"github.com/go-cdk-shop/shop/lambdas/contract"
-
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -134,15 +132,16 @@ func (l logger) Printf(ctx context.Context, format string, v ...any) {
 
 // Warm connects to every node of the cluster before the first request needs
 // it: the cluster's slots, and per node TLS, AUTH (with the IAM token) and a
-// PING; then one keyed read (of a key no one writes), which loads the
+// PING; then one keyed read (of key, which no one writes, among those its
+// user may read: contract.WarmKey), which loads the
 // client's table of commands (COMMAND, about 2 ms and 240 entries), without
 // which it cannot route a command to its slot.
-func Warm(ctx context.Context, c *redis.ClusterClient) error {
+func Warm(ctx context.Context, c *redis.ClusterClient, key string) error {
 	err := c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
 		return node.Ping(ctx).Err()
 	})
 	if err != nil {
 		return err
 	}
-	return c.Exists(ctx, contract.ProductKeyPrefix+"warm-up}").Err()
+	return c.Exists(ctx, key).Err()
 }

@@ -3,6 +3,9 @@
 package cache
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"context"
@@ -21,11 +24,15 @@ import (
 )
 
 // These tests run against a real redis-server: a one-node cluster with TLS and
-// an ACL user whose rules are contract.CacheAccessString, started here and stopped at the end.
+// an ACL user whose rules are a stage's (contract.StageCacheAccess, scope
+// testScope), started here and stopped at the end.
 var (
 	server *servers.Redis
 	client *redis.ClusterClient
 )
+
+// testScope is the scope of these tests' keys.
+const testScope = "test"
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
@@ -35,7 +42,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		server, err = servers.StartRedis(context.Background(), dir, "cart", contract.CacheAccessString, os.Stderr)
+		server, err = servers.StartRedis(context.Background(), dir, "cart", contract.StageCacheAccess(testScope), os.Stderr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "start redis-server:", err)
 			return 1
@@ -53,7 +60,7 @@ func owner(t *testing.T) cart.Owner {
 }
 
 func TestEveryOperation(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	ttl := time.Minute
 	if l, err := s.Get(ctx, o, ttl); err != nil || len(l) != 0 {
 		t.Fatalf("new cart = %v, %v", l, err)
@@ -91,7 +98,7 @@ func TestEveryOperation(t *testing.T) {
 }
 
 func TestLineLimit(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	for i := range cart.MaxLines {
 		if err := s.Set(ctx, o, fmt.Sprint("P", i), 1, time.Minute); err != nil {
 			t.Fatal(err)
@@ -107,7 +114,7 @@ func TestLineLimit(t *testing.T) {
 
 // Many goroutines change one cart at once; no write is lost.
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	const writers = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -145,7 +152,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 }
 
 func TestMergeIsCappedAndHappensOnce(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	_ = s.Set(ctx, o, "A", 3, time.Minute)
 	guest := cart.Lines{"A": 4, "B": 2, "gone": 1}
 	caps := map[string]int{"A": 5, "B": 10} // "gone" has no stock entry: it is dropped
@@ -168,7 +175,7 @@ func TestMergeIsCappedAndHappensOnce(t *testing.T) {
 
 // The expiry slides: every touch renews it, and an idle cart goes away.
 func TestSlidingExpiry(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	ttl := 400 * time.Millisecond
 	if err := s.Set(ctx, o, "A", 1, ttl); err != nil {
 		t.Fatal(err)
@@ -179,7 +186,7 @@ func TestSlidingExpiry(t *testing.T) {
 			t.Fatalf("cart gone while in use: %v %v", l, err)
 		}
 	}
-	pttl, err := client.PTTL(ctx, cartKey(o)).Result()
+	pttl, err := client.PTTL(ctx, cartKey(testScope, o)).Result()
 	if err != nil || pttl <= 0 || pttl > ttl {
 		t.Fatalf("PTTL = %v, %v; want within (0, %v]", pttl, err, ttl)
 	}
@@ -206,7 +213,7 @@ func TestUserMayOnlyTouchCarts(t *testing.T) {
 // The server stops mid-run: calls fail fast as unavailable; after a restart
 // the same client recovers, and every write acknowledged before is there.
 func TestServerDownThenBack(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	acked := cart.Lines{}
 	for i := range 20 {
 		id := fmt.Sprint("P", i)
@@ -256,7 +263,7 @@ func TestServerDownThenBack(t *testing.T) {
 // A server that hangs (it accepts connections but answers nothing) is the
 // harder fault: only timeouts end the wait.
 func TestServerHungFailsFast(t *testing.T) {
-	s, ctx, o := NewCarts(client), context.Background(), owner(t)
+	s, ctx, o := NewCarts(client, testScope), context.Background(), owner(t)
 	if err := s.Set(ctx, o, "A", 1, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -291,10 +298,79 @@ func TestWarmWithTheFunctionsUser(t *testing.T) {
 	c := NewClient(Options{Addr: server.Addr, Username: server.User, TLS: server.TLS,
 		Password: func(context.Context) (string, error) { return server.Password, nil }})
 	defer c.Close()
-	if err := Warm(context.Background(), c); err != nil {
+	if err := Warm(context.Background(), c, contract.WarmKey(contract.Cart, testScope)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.PoolStats().TotalConns; n == 0 {
 		t.Fatal("no connection after the warm-up")
+	}
+}
+
+// as connects to the server as a new user with access.
+func as(t *testing.T, name, access string) *redis.ClusterClient {
+	t.Helper()
+	pw, err := server.AddUser(context.Background(), name, access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(Options{Addr: server.Addr, Username: name, TLS: server.TLS, Password: func(context.Context) (string, error) { return pw, nil }})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// reach says whether c may read and write key.
+func reach(ctx context.Context, c *redis.ClusterClient, key string) bool {
+	return c.Set(ctx, key, "x", time.Minute).Err() == nil && c.Get(ctx, key).Err() == nil
+}
+
+// Development stages share one cache, a user per stage: with the real ACL
+// strings, one stage's user reads and writes its own carts, sessions,
+// products and views, and none of another stage's; its carts work.
+func TestAStagesUserKeepsToItsStage(t *testing.T) {
+	ctx := context.Background()
+	a, b := as(t, "shop-dev-a-cart", contract.StageCacheAccess("dev-a")), as(t, "shop-dev-b-cart", contract.StageCacheAccess("dev-b"))
+	for _, kind := range []func(string) string{contract.CartKeys, contract.ProductKeys, contract.ViewsKeys} {
+		own, other := kind("dev-a")+"x}", kind("dev-b")+"x}"
+		if !reach(ctx, a, own) {
+			t.Errorf("dev-a's user cannot use its own %s", own)
+		}
+		if !reach(ctx, b, other) {
+			t.Errorf("dev-b's user cannot use its own %s", other)
+		}
+		if reach(ctx, a, other) {
+			t.Errorf("dev-a's user reaches dev-b's %s", other)
+		}
+		if err := a.Get(ctx, other).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Errorf("dev-a reading %s: %v, want NOPERM", other, err)
+		}
+	}
+	carts := NewCarts(a, "dev-a")
+	o := owner(t)
+	if err := carts.Set(ctx, o, "P1", 2, time.Hour); err != nil {
+		t.Fatalf("dev-a's carts: %v", err)
+	}
+	if _, err := NewCarts(a, "dev-b").Get(ctx, o, time.Hour); err == nil {
+		t.Error("dev-a's user read a cart of dev-b's scope")
+	}
+}
+
+// Prod: each function connects as its own user, limited to its own key
+// kinds (contract.CacheAccess).
+func TestEachFunctionsUserKeepsToItsKeys(t *testing.T) {
+	ctx := context.Background()
+	kinds := map[string]func(string) string{"carts": contract.CartKeys, "products": contract.ProductKeys, "views": contract.ViewsKeys}
+	for fn, may := range map[contract.Function][]string{
+		contract.Catalog: {"products", "views"}, contract.Cart: {"carts"}, contract.Orders: {"carts", "products"},
+		contract.Images: {"products"}, contract.Expiry: {"products"},
+	} {
+		c := as(t, "shop-prod-"+string(fn), contract.CacheAccess(fn, "prod"))
+		for name, kind := range kinds {
+			if got := reach(ctx, c, kind("prod")+string(fn)+"}"); got != slices.Contains(may, name) {
+				t.Errorf("%s's user reaches %s: %v, want %v", fn, name, got, !got)
+			}
+		}
+		if err := Warm(ctx, c, contract.WarmKey(fn, "prod")); err != nil {
+			t.Errorf("%s's user cannot warm up: %v", fn, err)
+		}
 	}
 }

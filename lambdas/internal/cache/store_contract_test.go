@@ -13,11 +13,13 @@ import (
 
 // The suite the in-memory fake passes, against redis-server.
 func TestCartsSuite(t *testing.T) {
-	storetest.Carts(t, func(*testing.T) cart.Store { return NewCarts(client) },
+	storetest.Carts(t, func(*testing.T) cart.Store { return NewCarts(client, testScope) },
 		func() cart.Owner { return cart.Owner{ID: shop.NewID("S", time.Now())} })
 }
 
 func TestSessionsSuite(t *testing.T) {
-	storetest.Sessions(t, func(*testing.T) (cart.Sessions, cart.Store) { return NewSessions(client), NewCarts(client) },
+	storetest.Sessions(t, func(*testing.T) (cart.Sessions, cart.Store) {
+		return NewSessions(client, testScope), NewCarts(client, testScope)
+	},
 		func() string { return shop.NewID("S", time.Now()) })
 }

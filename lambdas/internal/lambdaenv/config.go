@@ -34,6 +34,7 @@ type Config struct {
 	CacheEndpoint string // host:port of the serverless cache
 	CacheName     string // the cache's name, which IAM tokens are signed for
 	CacheUser     string // the IAM-enabled ElastiCache user (id = name)
+	CacheScope    string // the scope inside every cache key's hash tag (the stage)
 	// CachePassword and CacheCAFile point a function at a local cache: a
 	// fixed password in place of the IAM token, and the CA to trust. Empty
 	// in AWS.
@@ -143,6 +144,7 @@ func (c *Config) readCacheConn(e *envReader) {
 	c.CacheEndpoint = e.need(contract.EnvCacheEndpoint)
 	c.CacheName = e.need(contract.EnvCacheName)
 	c.CacheUser = e.need(contract.EnvCacheUser)
+	c.CacheScope = e.need(contract.EnvCacheScope)
 }
 
 func (c *Config) readCache(e *envReader) {

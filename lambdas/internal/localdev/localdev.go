@@ -49,6 +49,11 @@ type Options struct {
 	Output      io.Writer // the servers' own output
 }
 
+// LocalScope is the cache scope of make local. The local cache's user may
+// use every scope that starts with it (LocalScope*): the end-to-end tests
+// give each shop of theirs a scope of its own, local-<id>.
+const LocalScope = "local"
+
 // Harness is the local backends running on this machine (DynamoDB Local,
 // redis-server, VersityGW), clients for them, and the configuration that
 // points the shop at them.
@@ -106,7 +111,7 @@ func Start(ctx context.Context, o Options) (s *Harness, err error) {
 	s.Dynamo = ddb
 	s.Endpoints["dynamodb"] = ddb.Endpoint
 
-	if s.Redis, err = servers.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", contract.CacheAccessString, o.Output); err != nil {
+	if s.Redis, err = servers.StartRedis(ctx, filepath.Join(dir, "redis"), "cart", contract.StageCacheAccess(LocalScope+"*"), o.Output); err != nil {
 		return nil, err
 	}
 	s.stops = append(s.stops, func() { s.Redis.Stop() })
@@ -132,7 +137,7 @@ func Start(ctx context.Context, o Options) (s *Harness, err error) {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s.Config = lambdaenv.Config{ProductsTable: "Products", OrdersTable: "Orders", CustomersTable: "Customers",
-		CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: lambdaenv.DefaultCartTTL, OrderLimits: orders.DefaultLimits,
+		CacheScope: LocalScope, CursorSecret: hex.EncodeToString(secret), Currency: "EUR", CartTTL: lambdaenv.DefaultCartTTL, OrderLimits: orders.DefaultLimits,
 		ImagesBucket: BucketName, ImagesBaseURL: o.ImagesBaseURL, S3Endpoint: s3p.Endpoint}
 	if err := errors.Join(dynamo.CreateProductsTable(ctx, s.DB, s.Config.ProductsTable),
 		dynamo.CreateOrdersTable(ctx, s.DB, s.Config.OrdersTable), dynamo.CreateCustomersTable(ctx, s.DB, s.Config.CustomersTable)); err != nil {

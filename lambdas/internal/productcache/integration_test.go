@@ -89,7 +89,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{logs: &syncBuffer{}}
-	e.cache = productcache.New(dev.Cache, slog.New(slog.NewJSONHandler(e.logs, nil)), "test", table)
+	e.cache = productcache.New(dev.Cache, slog.New(slog.NewJSONHandler(e.logs, nil)), "test", localdev.LocalScope+"-"+table)
 	e.svc = catalog.NewService(countingStore{dynamo.NewProducts(dev.DB, table), &e.loads}, codec, "EUR", e.cache)
 	return e
 }

@@ -22,7 +22,7 @@ import (
 // ACL user, the way `make cold` starts the real binaries; without the CA,
 // the same cache is refused.
 func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
-	server, err := servers.StartRedis(context.Background(), t.TempDir(), "cart", contract.CacheAccessString, io.Discard)
+	server, err := servers.StartRedis(context.Background(), t.TempDir(), "cart", contract.StageCacheAccess("local"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := cache.Warm(context.Background(), c); err != nil {
+	if err := cache.Warm(context.Background(), c, contract.WarmKey(contract.Cart, "local")); err != nil {
 		t.Fatalf("with the CA and the password: %v", err)
 	}
 
@@ -44,7 +44,7 @@ func TestCacheFromTheLocalOnlyVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer untrusted.Close()
-	if cache.Warm(context.Background(), untrusted) == nil {
+	if cache.Warm(context.Background(), untrusted, contract.WarmKey(contract.Cart, "local")) == nil {
 		t.Fatal("a cache whose certificate no CA vouches for was trusted")
 	}
 

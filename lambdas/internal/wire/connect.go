@@ -54,6 +54,12 @@ func Cache(cfg lambdaenv.Config, awsCfg aws.Config, log *slog.Logger) (*redis.Cl
 	return cache.NewClient(cache.Options{Addr: cfg.CacheEndpoint, Username: cfg.CacheUser, Password: password, TLS: tlsCfg, Log: log}), nil
 }
 
+// WarmFor warms b at a function's start, reading a key of its own
+// (contract.WarmKey) to load the cache client's command table.
+func WarmFor(env lambdaenv.Env, b Backends) {
+	b.Warm(context.Background(), contract.WarmKey(env.Fn, env.Config.CacheScope))
+}
+
 // warmBudget bounds the connections Warm opens at init.
 const warmBudget = time.Second
 
@@ -61,7 +67,7 @@ const warmBudget = time.Second
 // otherwise open one after the other: DynamoDB's (TCP and TLS) and the
 // cache's (the cluster's slots, TLS, AUTH). A failure is logged, and the
 // first request connects as it would have.
-func (b Backends) Warm(ctx context.Context) {
+func (b Backends) Warm(ctx context.Context, cacheKey string) {
 	ctx, cancel := context.WithTimeout(ctx, warmBudget)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -76,7 +82,7 @@ func (b Backends) Warm(ctx context.Context) {
 		warm("dynamodb", func(ctx context.Context) error { return dynamo.Warm(ctx, c) })
 	}
 	if c, ok := b.Cache.(*redis.ClusterClient); ok {
-		warm("cache", func(ctx context.Context) error { return cache.Warm(ctx, c) })
+		warm("cache", func(ctx context.Context) error { return cache.Warm(ctx, c, cacheKey) })
 	}
 	wg.Wait()
 }

@@ -67,7 +67,7 @@ func productCache(cfg lambdaenv.Config, b Backends, name string) *productcache.C
 	if b.Cache == nil {
 		return nil
 	}
-	return productcache.New(b.Cache, b.Log, name, cfg.ProductsTable)
+	return productcache.New(b.Cache, b.Log, name, cfg.CacheScope)
 }
 
 // readThrough and invalidator are pc as the domain's ports: nil interfaces
@@ -143,7 +143,7 @@ func carts(cfg lambdaenv.Config, b Backends) (*cart.Service, error) {
 	if cfg.CartTTL.User <= 0 || cfg.CartTTL.Guest <= 0 {
 		return nil, errors.New("carts need their idle times")
 	}
-	return cart.NewService(cache.NewCarts(b.Cache), cache.NewSessions(b.Cache), dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.Currency, cfg.CartTTL), nil
+	return cart.NewService(cache.NewCarts(b.Cache, cfg.CacheScope), cache.NewSessions(b.Cache, cfg.CacheScope), dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.Currency, cfg.CartTTL), nil
 }
 
 // Orders is the orders function's part: checkout from the caller's cart,

@@ -42,7 +42,7 @@ func TestWarmUpFailuresAreLoggedNotFatal(t *testing.T) {
 		Log:   slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
 	start := time.Now()
-	b.Warm(context.Background())
+	b.Warm(context.Background(), "{product:test/warm-up}")
 	if took := time.Since(start); took > warmBudget+200*time.Millisecond {
 		t.Errorf("warm-up took %v, over its budget of %v", took, warmBudget)
 	}

@@ -270,6 +270,19 @@ func (r *Redis) waitClusterOK(ctx context.Context) error {
 
 // cli runs one setup command through redis-cli as "admin", a user that exists
 // for setup alone: the cart's user may not run CLUSTER ADDSLOTSRANGE.
+// AddUser adds an ACL user with the given access string (as ElastiCache
+// gives it: on, keys, commands) and a fresh password, which it returns.
+func (r *Redis) AddUser(ctx context.Context, name, access string) (string, error) {
+	pw := make([]byte, 16)
+	_, _ = rand.Read(pw)
+	password := hex.EncodeToString(pw)
+	args := append([]string{"ACL", "SETUSER", name, "reset"}, strings.Fields(access)...)
+	if _, err := r.cli(ctx, append(args, ">"+password)...); err != nil {
+		return "", err
+	}
+	return password, nil
+}
+
 func (r *Redis) cli(ctx context.Context, args ...string) ([]byte, error) {
 	base := []string{"--tls", "--cacert", filepath.Join(r.dir, "cert.pem"), "-h", "127.0.0.1", "-p", fmt.Sprint(r.port),
 		"--user", "admin", "--pass", r.Password, "--no-auth-warning"}

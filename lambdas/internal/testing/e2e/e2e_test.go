@@ -93,7 +93,7 @@ func newShop(t testing.TB) *shopEnv {
 	t.Helper()
 	ctx := context.Background()
 	id := strings.ToLower(shop.NewID("", time.Now()))
-	cfg := lambdaenv.Config{ProductsTable: "products-" + id, OrdersTable: "orders-" + id, CustomersTable: "customers-" + id,
+	cfg := lambdaenv.Config{CacheScope: localdev.LocalScope + "-" + id, ProductsTable: "products-" + id, OrdersTable: "orders-" + id, CustomersTable: "customers-" + id,
 		CursorSecret: hex.EncodeToString(make([]byte, 32)), Currency: "EUR",
 		CartTTL: cart.TTLs{User: time.Hour, Guest: time.Hour}, ImagesBaseURL: "https://cdn.test"}
 	e := &shopEnv{cfg: cfg}
