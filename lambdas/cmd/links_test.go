@@ -29,6 +29,8 @@ func services(fn contract.Function) []string {
 		out = append(out, "cloudformation", "sns")
 	case contract.Events:
 		out = append(out, "eventbridge")
+	case contract.CacheUsers:
+		out = append(out, "elasticache")
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

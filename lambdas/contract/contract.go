@@ -36,11 +36,14 @@ const (
 	// Events reads the Orders table's change stream and publishes the
 	// order events on the stage's event bus.
 	Events Function = "events"
+	// CacheUsers is the custom resource that adds a development stage's
+	// cache user to the shared cache's user group (in Shop-Account).
+	CacheUsers Function = "cacheusers"
 )
 
 // Functions lists every function, in build order.
 func Functions() []Function {
-	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry, Events}
+	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry, Events, CacheUsers}
 }
 
 // Environment variables the CDK app sets and the functions read.
@@ -67,6 +70,7 @@ const (
 	EnvReaperMode     = "REAPER_MODE"      // "report" or "delete"
 	EnvEventBus       = "EVENT_BUS_NAME"   // the event bus the order events go to
 	EnvStage          = "STAGE"            // the stage the events name (development stages share a bus)
+	EnvCacheUserGroup = "CACHE_USER_GROUP" // the shared cache's user group the custom resource may change
 )
 
 // Local-only variables: they point a function at a local backend, and the CDK
@@ -103,6 +107,7 @@ var (
 		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),
 		Reaper:     {EnvReaperTopic, EnvReaperMode},
 		Events:     {EnvEventBus, EnvStage},
+		CacheUsers: {EnvCacheUserGroup},
 	}
 )
 

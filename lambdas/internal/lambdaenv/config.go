@@ -52,6 +52,8 @@ type Config struct {
 	UserPoolID       string // the authorizer's Cognito user pool
 	UserPoolClientID string
 
+	CacheUserGroup string // the shared cache's user group (the cacheusers custom resource)
+
 	EventBus string // the order events' bus
 	Stage    string // the stage the events name
 
@@ -101,6 +103,8 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	case contract.Authorizer:
 		c.UserPoolID = e.need(contract.EnvUserPoolID)
 		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
+	case contract.CacheUsers:
+		c.CacheUserGroup = e.need(contract.EnvCacheUserGroup)
 	case contract.Events:
 		c.EventBus = e.need(contract.EnvEventBus)
 		c.Stage = e.need(contract.EnvStage)
