@@ -17,6 +17,10 @@ import (
 // ProductImagesProps configure the image bucket and its CDN.
 type ProductImagesProps struct {
 	Prod bool
+	// OriginAccessControlID, when set, is an origin access control to sign
+	// with (a development stage uses the account's: an account holds 100);
+	// otherwise the CDN gets one of its own.
+	OriginAccessControlID *string
 	// CorsOrigins may PUT to the bucket from a browser with a pre-signed URL.
 	CorsOrigins []string
 	// DomainName and CertificateArn (ACM, us-east-1), when set, serve the CDN
@@ -114,7 +118,7 @@ func NewProductImages(scope constructs.Construct, id string, props ProductImages
 	distProps := &awscloudfront.DistributionProps{
 		Comment: jsii.String("Product images"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
-			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
+			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, oacProps(this, props.OriginAccessControlID)),
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
@@ -135,6 +139,11 @@ func NewProductImages(scope constructs.Construct, id string, props ProductImages
 	suppressions := []*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("Product images are public content for a shop that sells everywhere; no geo restriction")},
 		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("The distribution serves only static, immutable images from a private bucket; no WAF (cost), recorded in the README")},
+	}
+	if props.OriginAccessControlID != nil {
+		// CFR7 cannot read an imported id (it throws on the Fn::ImportValue).
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("CdkNagValidationFailure"),
+			Reason: jsii.String("AwsSolutions-CFR7 cannot read the account's origin access control id (an import); the stacks' tests assert the origin signs with it")})
 	}
 	if logs == nil {
 		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-CFR3"),
@@ -168,4 +177,14 @@ func (p *productImages) GrantList(role awsiam.IRole) {
 		Resources:  &[]*string{p.bucket.BucketArn()},
 		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": contract.ImagesPrefix + "*"}},
 	}))
+}
+
+// oacProps signs with the origin access control id when given.
+func oacProps(scope constructs.Construct, id *string) *awscloudfrontorigins.S3BucketOriginWithOACProps {
+	if id == nil {
+		return nil
+	}
+	return &awscloudfrontorigins.S3BucketOriginWithOACProps{
+		OriginAccessControl: awscloudfront.S3OriginAccessControl_FromOriginAccessControlId(scope, jsii.String("SharedOac"), id),
+	}
 }

@@ -154,6 +154,9 @@ func Resolve(name, owner string, profiles json.RawMessage) (Stage, error) {
 	if err := ValidName(name); err != nil {
 		return Stage{}, err
 	}
+	if name == AccountStage {
+		return Stage{}, fmt.Errorf("stage name %q is the account-level stack's (%s), not a stage's", name, AccountStackName)
+	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(profiles, &all); err != nil {
 		return Stage{}, fmt.Errorf("context shop:stages: %w", err)
@@ -234,6 +237,11 @@ func (s Stage) Validate() error {
 // user group: ElastiCache allows 40 characters.
 func (s Stage) CacheName() string { return "shop-" + s.Name + "-cart" }
 
+// CacheUserID is the ElastiCache user fn connects as in a stage with a cache
+// of its own (prod): shop-<stage>-<function>. A development stage on the
+// shared cache has one user, CacheName.
+func (s Stage) CacheUserID(fn contract.Function) string { return "shop-" + s.Name + "-" + string(fn) }
+
 // StackName is the stage's stack of the given part (Data, Network, ...).
 func (s Stage) StackName(part string) string { return "Shop-" + s.Name + "-" + part }
 
@@ -246,6 +254,10 @@ type Account struct {
 	// ReaperMode is "report" (the default: the reaper says what it would
 	// delete) or "delete".
 	ReaperMode string `json:"reaperMode,omitempty"`
+	// DevCacheMaxStorageGB and DevCacheMaxECPU limit the development
+	// stages' shared cache (0: 5 GB and 20,000 ECPU a second).
+	DevCacheMaxStorageGB float64 `json:"devCacheMaxStorageGb,omitempty"`
+	DevCacheMaxECPU      float64 `json:"devCacheMaxEcpuPerSecond,omitempty"`
 	// NotifyEmail, when set, subscribes to the reaper's notices and reports.
 	NotifyEmail string `json:"notifyEmail,omitempty"`
 	// Account and Region pin the environment; empty means the CLI's.
@@ -253,8 +265,13 @@ type Account struct {
 	Region  string `json:"region,omitempty"`
 }
 
-// AccountStackName is the one account-level stack.
-const AccountStackName = "Shop-Account"
+// AccountStackName is the one account-level stack, and AccountStage the
+// STAGE that selects it alone (make synth STAGE=account, make cost
+// STAGE=account); no stage may take that name.
+const (
+	AccountStackName = "Shop-Account"
+	AccountStage     = "account"
+)
 
 // ResolveAccount reads the account settings from the raw JSON of the
 // "shop:account" context key.
@@ -265,6 +282,12 @@ func ResolveAccount(raw json.RawMessage) (Account, error) {
 	}
 	if a.LogRetentionDays < 1 {
 		return Account{}, fmt.Errorf("context shop:account: logRetentionDays must be at least 1")
+	}
+	if a.DevCacheMaxStorageGB == 0 {
+		a.DevCacheMaxStorageGB = 5
+	}
+	if a.DevCacheMaxECPU == 0 {
+		a.DevCacheMaxECPU = 20000
 	}
 	switch a.ReaperMode {
 	case "":

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 const profiles = `{
@@ -59,6 +61,7 @@ func TestResolveRefusesBadProfiles(t *testing.T) {
 		{"cache too small", `{"dev": {"logRetentionDays": 7, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128, "cartTtlUserHours": 1, "cartTtlGuestHours": 1, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 10}}`, "dev-bob"},
 		{"CDN domain without certificate", `{"dev": {"logRetentionDays": 7, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128, "cartTtlUserHours": 1, "cartTtlGuestHours": 1, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "cdnDomainName": "img.example.com"}}`, "dev-bob"},
 	}
+	tests = append(tests, struct{ name, profiles, stage string }{"the account stack's name", profiles, AccountStage})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := Resolve(tt.stage, "bob", []byte(tt.profiles)); err == nil {
@@ -79,8 +82,14 @@ func TestPhysicalNamesFitAtTheLongestStage(t *testing.T) {
 		t.Fatalf("stage %q is not near the longest", s.Name)
 	}
 	cache := regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	if n := s.CacheName(); len(n) > 40 || !cache.MatchString(n) {
-		t.Errorf("cache name %q (%d characters) breaks ElastiCache's rules", n, len(n))
+	names := []string{s.CacheName()}
+	for _, fn := range contract.Functions() {
+		names = append(names, s.CacheUserID(fn))
+	}
+	for _, n := range names {
+		if len(n) > 40 || !cache.MatchString(n) {
+			t.Errorf("cache or cache user name %q (%d characters) breaks ElastiCache's rules", n, len(n))
+		}
 	}
 	for _, part := range []string{"Data", "Network", "Media", "Api"} {
 		// CloudFormation: 128 characters; the longest derived logical name

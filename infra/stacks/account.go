@@ -2,10 +2,12 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -24,6 +26,26 @@ var DevNetworkExports = components.NetworkExports{
 	VpcID: "Shop-Account-DevVpcId", SubnetIDs: "Shop-Account-DevSubnetIds", AZs: "Shop-Account-DevAzs",
 }
 
+// The account's shared development cache: every development stage has a
+// user of its own in its group (NewCacheTenant), added and removed by the
+// cacheusers custom resource, whose function's ARN is exported too.
+const (
+	DevCacheName              = "shop-dev"
+	DevCacheUsersServiceToken = "Shop-Account-DevCacheUsersServiceToken"
+)
+
+// DevCacheExports name the shared development cache's exports.
+var DevCacheExports = components.SharedCacheExports{
+	Endpoint: "Shop-Account-DevCacheEndpoint", Name: "Shop-Account-DevCacheName", ARN: "Shop-Account-DevCacheArn", ClientsSG: "Shop-Account-DevCacheClients",
+}
+
+// DevImagesOacExport names the origin access control every development
+// stage's images CDN signs with (an account holds 100).
+const DevImagesOacExport = "Shop-Account-DevImagesOac"
+
+// DevCursorSecretExport names the page-token key development stages share.
+const DevCursorSecretExport = "Shop-Account-DevCursorSecretArn"
+
 // DevEventBusExports name the development stages' shared event bus. An
 // account holds 100 event buses a region: development stages share this one,
 // and each event names its stage.
@@ -37,6 +59,13 @@ var DevEventBusExports = struct{ Name, Arn string }{Name: "Shop-Account-DevEvent
 type AccountStack struct {
 	awscdk.Stack
 	DevNetwork components.Network
+	// DevCache is the development stages' shared cache; CacheUsers the
+	// custom resource's function that puts their users in its group.
+	DevCache   components.SharedCache
+	CacheUsers components.GoFunction
+	// DevMonitoring watches the shared cache: the development stages' one
+	// alarm topic and dashboard.
+	DevMonitoring components.Monitoring
 	// DevEvents is the development stages' event bus; DevEventsQueue, an
 	// example consumer of it a developer can read (aws sqs receive-message).
 	DevEvents      awsevents.EventBus
@@ -62,6 +91,19 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 	s.DevNetwork = components.NewNetwork(stack, "DevNetwork", components.NetworkProps{LogRetentionDays: account.LogRetentionDays, Prod: true})
 	components.Export(s.DevNetwork, DevNetworkExports)
 	s.DevEvents, s.DevEventsQueue = newDevEvents(stack)
+	s.DevCache = components.NewCache(stack, "DevCache", components.CacheProps{
+		Network: s.DevNetwork, Name: DevCacheName, MaxStorageGB: account.DevCacheMaxStorageGB, MaxECPU: account.DevCacheMaxECPU,
+	})
+	components.ExportShared(s.DevCache, DevCacheExports)
+	// The shared cache is watched here, once, where someone acts on it (raise
+	// its limits, or add a second cache: docs/stages.md): the one development
+	// alarm topic and dashboard of the account.
+	s.DevMonitoring = components.NewMonitoring(stack, "DevMonitoring", components.MonitoringProps{
+		Stage: "dev", Full: true, AlarmEmail: account.NotifyEmail, Thresholds: thresholds(config.DefaultMonitoring),
+	})
+	s.DevMonitoring.Cache(DevCacheName, account.DevCacheMaxECPU, account.DevCacheMaxStorageGB)
+	s.CacheUsers = newCacheUsers(stack, account, distDir, s.DevCache)
+	newDevShared(stack)
 	s.Notices, s.Reaper = newReaper(stack, account, distDir)
 	tags := awscdk.Tags_Of(stack)
 	tags.Add(jsii.String(contract.TagProject), jsii.String(contract.Project), nil)
@@ -161,4 +203,53 @@ func newDevEvents(stack awscdk.Stack) (awsevents.EventBus, awssqs.Queue) {
 	awscdk.NewCfnOutput(stack, jsii.String("DevOrderEventsSampleQueueUrl"), &awscdk.CfnOutputProps{Value: queue.QueueUrl(),
 		Description: jsii.String("aws sqs receive-message --queue-url <this>: the development stages' order events")})
 	return bus, queue
+}
+
+// newCacheUsers defines the custom resource's function: outside the VPC (it
+// calls ElastiCache's API and answers CloudFormation's pre-signed URL), and
+// allowed to change the shared cache's user group alone.
+func newCacheUsers(stack awscdk.Stack, account config.Account, distDir string, cache components.SharedCache) components.GoFunction {
+	fn := components.NewGoFunction(stack, "CacheUsers", components.GoFunctionProps{
+		Name: contract.CacheUsers, DistDir: distDir, Description: "Adds development stages' cache users to the shared cache's user group, and removes them",
+		Environment: map[string]string{contract.EnvCacheUserGroup: cache.GroupID()},
+		MemoryMB:    128, TimeoutSeconds: 28, LogRetentionDays: account.LogRetentionDays, Prod: true,
+	})
+	arn := func(kind, name string) *string {
+		return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:"+kind+":"+name), nil)
+	}
+	fn.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("elasticache:ModifyUserGroup"),
+		Resources: &[]*string{arn("usergroup", cache.GroupID()), arn("user", "shop-*")},
+	}))
+	// Read-only, on every group: whether DescribeUserGroups takes a resource
+	// cannot be settled offline, and a denial would fail every stage's deploy.
+	fn.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("elasticache:DescribeUserGroups"), Resources: jsii.Strings("*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("ModifyUserGroup names the users it adds: any development stage's (shop-*), only into the shared cache's group; DescribeUserGroups is read-only"),
+		AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:user:shop-*", "Resource::*"},
+	}}, jsii.Bool(true))
+	awscdk.NewCfnOutput(stack, jsii.String("DevCacheUsersServiceTokenOutput"), &awscdk.CfnOutputProps{
+		Value: fn.Function().FunctionArn(), ExportName: jsii.String(DevCacheUsersServiceToken)})
+	return fn
+}
+
+// newDevShared defines what development stages share instead of keeping
+// their own: the images CDN's origin access control (100 an account) and
+// the page-token key (a secret costs $0.40 a month each).
+func newDevShared(stack awscdk.Stack) {
+	oac := awscloudfront.NewS3OriginAccessControl(stack, jsii.String("DevImagesOac"), &awscloudfront.S3OriginAccessControlProps{
+		Description: jsii.String("Signs every development stage's images CDN's requests to its own private bucket"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DevImagesOacId"), &awscdk.CfnOutputProps{Value: oac.OriginAccessControlId(), ExportName: jsii.String(DevImagesOacExport)})
+	secret := awssecretsmanager.NewSecret(stack, jsii.String("DevCursorSecret"), &awssecretsmanager.SecretProps{
+		Description:          jsii.String("Seals the page tokens of every development stage (each stage's tokens name its own tables)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true)},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String("A page-token key of development stages: rotating it only invalidates open pages"),
+	}}, jsii.Bool(false))
+	awscdk.NewCfnOutput(stack, jsii.String("DevCursorSecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), ExportName: jsii.String(DevCursorSecretExport)})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-cdk-shop/shop/infra/config"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
@@ -30,11 +31,11 @@ func TestReaper(t *testing.T) {
 	if get(fn.Properties, "Environment", "Variables", contract.EnvReaperMode) != contract.ReaperReport {
 		t.Errorf("reaper mode = %v, want report by default", get(fn.Properties, "Environment", "Variables", contract.EnvReaperMode))
 	}
-	topic := only(t, stack, "AWS::SNS::Topic").Properties
+	topic := byLogicalID(t, stack, "AWS::SNS::Topic", "ReaperNotices").Properties
 	if !strings.Contains(js(topic["KmsMasterKeyId"]), "alias/aws/sns") {
 		t.Errorf("topic key = %s", js(topic["KmsMasterKeyId"]))
 	}
-	if pol := js(only(t, stack, "AWS::SNS::TopicPolicy").Properties); !strings.Contains(pol, `"aws:SecureTransport":"false"`) {
+	if pol := js(byLogicalID(t, stack, "AWS::SNS::TopicPolicy", "ReaperNotices").Properties); !strings.Contains(pol, `"aws:SecureTransport":"false"`) {
 		t.Errorf("topic policy allows plain HTTP: %s", pol)
 	}
 	var deletes []any
@@ -65,5 +66,36 @@ func TestReaper(t *testing.T) {
 		!strings.Contains(cond, `"StringNotEquals":{"aws:ResourceTag/stage":["prod","staging","account"]}`) ||
 		!strings.Contains(js(get(deletes[0], "Resource")), ":stack/Shop-*/*") {
 		t.Errorf("DeleteStack = %s", js(deletes[0]))
+	}
+}
+
+// The shared cache's membership function may change the shared group alone,
+// adding or removing only the shop's users; it reads groups, and nothing else
+// of ElastiCache.
+func TestCacheUsersFunctionKeepsToTheSharedGroup(t *testing.T) {
+	stack := config.AccountStackName
+	seen := map[string]string{}
+	for id, pol := range ofType(stack, "AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "CacheUsersRole") {
+			continue
+		}
+		for _, st := range asList(get(pol.Properties, "PolicyDocument", "Statement")) {
+			actions := fmt.Sprint(get(st, "Action"))
+			if strings.Contains(actions, "elasticache:") {
+				seen[actions] = js(get(st, "Resource"))
+			}
+		}
+	}
+	want := map[string]string{
+		"elasticache:ModifyUserGroup": `[{"Fn::Sub":"arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:user:shop-*"},{"Fn::Sub":"arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:usergroup:` + DevCacheName + `"}]`,
+		// CDK merges the statements on "*": the read-only tracing and DescribeUserGroups.
+		"[elasticache:DescribeUserGroups xray:PutTelemetryRecords xray:PutTraceSegments]": `"*"`,
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("the membership function's ElastiCache grants:\n%v\nwant\n%v", seen, want)
+	}
+	fn := byLogicalID(t, stack, "AWS::Lambda::Function", "CacheUsersFunction").Properties
+	if fn["VpcConfig"] != nil || get(fn, "Environment", "Variables", contract.EnvCacheUserGroup) != DevCacheName {
+		t.Errorf("the membership function: %s", js(fn))
 	}
 }

@@ -83,7 +83,13 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	}
 	s.Api.SetDefault(s.Functions[contract.DefaultRouteFunction].Target())
 
-	s.Monitoring = newMonitoring(stack, s, props)
+	// Monitoring where someone acts on it: prod, and long-lived stages
+	// (staging). An expiring development stage (dev-<you>, pr-<n>) has no
+	// dashboard ($3 a month each beyond three) and no alarms: its developer
+	// watches it, and the account's shared parts are watched once.
+	if stage.Prod || stage.LongLived {
+		s.Monitoring = newMonitoring(stack, s, props)
+	}
 	if stage.Deployment != nil {
 		shifts := components.NewShifts(stack, "Shifts")
 		for _, spec := range apiFunctions {

@@ -175,8 +175,12 @@ func TestFunctionRolesAreLeastPrivilege(t *testing.T) {
 					}
 				case actions == "elasticache:Connect":
 					seen[fn]["elasticache"] = true
-					if !strings.Contains(res, "CartCache") || !strings.Contains(res, "CartCacheUser") {
-						t.Errorf("%s: connect on %s, want the cart cache and its user", id, res)
+					// Prod: its own cache, as its function's own user; a
+					// development stage: the account's cache, as the stage's user.
+					own := strings.Contains(res, "CartCache") && strings.Contains(res, "CartCache"+fn+"User")
+					shared := strings.Contains(res, DevCacheExports.ARN) && strings.Contains(res, "DevCacheUser")
+					if !own && !shared {
+						t.Errorf("%s: connect on %s, want the cache and the function's (or the stage's) user", id, res)
 					}
 				default:
 					t.Errorf("%s: unexpected %s on %s", id, actions, res)
@@ -251,7 +255,7 @@ func TestFunctionsInTheVpc(t *testing.T) {
 				switch {
 				case !inVpc && vpc != "null":
 					t.Errorf("%s/%s runs in the VPC: %s", stack, id, vpc)
-				case inVpc && (!strings.Contains(vpc, "ClientSecurityGroup") || !inIsolatedSubnets(stage, vpc)):
+				case inVpc && (!strings.Contains(vpc, map[string]string{"prod": "ClientSecurityGroup", "dev-test": DevCacheExports.ClientsSG}[stage]) || !inIsolatedSubnets(stage, vpc)):
 					t.Errorf("%s/%s: VpcConfig %s, want the client security group and both isolated subnets", stack, id, vpc)
 				case inVpc:
 					found[id] = true
@@ -269,7 +273,7 @@ func TestFunctionsInTheVpc(t *testing.T) {
 // missing, none stray. CDK's own functions (custom resource handlers) are not
 // the shop's and are left out.
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry|Events)Function[0-9A-F]{8}$`)
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry|Events|CacheUsers)Function[0-9A-F]{8}$`)
 	seen := map[string]map[contract.Function]bool{} // by stage (Account for the account stack)
 	for stack, tp := range tpl {
 		for id, fn := range tp.Resources {
@@ -295,7 +299,7 @@ func TestFunctionEnvironmentIsTheContract(t *testing.T) {
 	}
 	for _, fn := range contract.Functions() {
 		where := []string{"dev-test", "prod"}
-		if fn == contract.Reaper {
+		if fn == contract.Reaper || fn == contract.CacheUsers {
 			where = []string{"Account"}
 		}
 		for _, stage := range where {

@@ -19,10 +19,12 @@ import (
 // secret that signs page cursors.
 type DataStack struct {
 	awscdk.Stack
-	Products     components.ProductsTable
-	Orders       components.OrderTables
-	Identity     components.Identity
-	CursorSecret awssecretsmanager.Secret
+	Products components.ProductsTable
+	Orders   components.OrderTables
+	Identity components.Identity
+	// CursorSecret seals page tokens: the stage's own in prod, the account's
+	// shared one in a development stage (DevCursorSecretExport).
+	CursorSecret awssecretsmanager.ISecret
 	// OriginSecret, with the edge profile, is the value CloudFront adds to
 	// every request it forwards to the API and the functions require.
 	OriginSecret awssecretsmanager.Secret
@@ -41,17 +43,22 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		Prod: stage.Prod, ThreatProtection: stage.ThreatProtection, EmailFrom: stage.EmailFrom, EmailDomain: stage.EmailDomain, SesRegion: stage.SesRegion,
 		AdminSignIn: !stage.Prod, StaffThreatsAuditOnly: stage.StaffThreatsAuditOnly,
 	})
-	s.CursorSecret = awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("Signs list cursors so that clients cannot forge them"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
-		},
-		RemovalPolicy: components.StatefulRemoval(stage.Prod),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(s.CursorSecret, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SMG4"),
-		Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
-	}}, jsii.Bool(false))
+	if stage.OwnNetwork {
+		secret := awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("Signs list cursors so that clients cannot forge them"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
+			},
+			RemovalPolicy: components.StatefulRemoval(stage.Prod),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-SMG4"),
+			Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
+		}}, jsii.Bool(false))
+		s.CursorSecret = secret
+	} else {
+		s.CursorSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("CursorSecret"), awscdk.Fn_ImportValue(jsii.String(DevCursorSecretExport)))
+	}
 	if stage.Edge != nil {
 		s.OriginSecret = awssecretsmanager.NewSecret(stack, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
 			Description: jsii.String("X-Origin-Verify: proves a request to the API came through its CDN"),

@@ -71,6 +71,7 @@ var imagesFunction = functionSpec{fn: contract.Images, id: "Images", description
 // and the construct that produces it (whose fingerprint goes into the
 // function's description, see components.InputsFingerprint).
 type stageEnv struct {
+	cache     components.Cache
 	values    map[string]string
 	producers []producer // in a fixed order: the fingerprint depends on it
 }
@@ -88,7 +89,7 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		origin = *data.OriginSecret.SecretValue().UnsafeUnwrap()
 	}
 	identity, cache := data.Identity, network.Cache
-	e := stageEnv{values: map[string]string{
+	e := stageEnv{cache: cache, values: map[string]string{
 		contract.EnvProductsTable:  *data.Products.Table().TableName(),
 		contract.EnvOrdersTable:    *data.Orders.Orders().TableName(),
 		contract.EnvCustomersTable: *data.Orders.Customers().TableName(),
@@ -98,7 +99,7 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		contract.EnvImagesBaseURL:  *imgs.BaseURL(),
 		contract.EnvCacheEndpoint:  *cache.Endpoint(),
 		contract.EnvCacheName:      cache.Name(),
-		contract.EnvCacheUser:      cache.UserID(),
+		contract.EnvCacheScope:     stage.Name,
 		contract.EnvCartTTLUser:    fmt.Sprintf("%dh", stage.CartTTLUserHours),
 		contract.EnvCartTTLGuest:   fmt.Sprintf("%dh", stage.CartTTLGuestHours),
 		contract.EnvUserPoolID:     *identity.UserPool().UserPoolId(),
@@ -134,6 +135,9 @@ func (e stageEnv) of(scope constructs.Construct, fn contract.Function) (map[stri
 	env := make(map[string]string, len(names))
 	for _, name := range names {
 		v, ok := e.values[name]
+		if name == contract.EnvCacheUser {
+			v, ok = e.cache.UserFor(fn), true // its own user in prod, the stage's on the shared cache
+		}
 		if !ok {
 			panic(fmt.Sprintf("function %s reads %s, which the stage does not set", fn, name))
 		}
@@ -168,7 +172,7 @@ func newShopFunction(scope constructs.Construct, spec functionSpec, stage config
 	}
 	f := components.NewGoFunction(scope, spec.id, p)
 	if spec.nextToCache {
-		network.Cache.GrantConnect(f.Role())
+		network.Cache.GrantConnect(f.Role(), spec.fn)
 	}
 	grant(f, spec.fn, data, imgs)
 	if spec.imageKeys {

@@ -48,6 +48,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	s := &MediaStack{Stack: stack}
 	s.Images = components.NewProductImages(stack, "ProductImages", components.ProductImagesProps{
 		Prod: stage.Prod, CorsOrigins: stage.CorsOrigins, DomainName: stage.CdnDomainName, CertificateArn: stage.CdnCertificateArn,
+		OriginAccessControlID: sharedOac(stage),
 	})
 	bucket := s.Images.Bucket()
 	env := newStageEnv(stage, props.Data, props.Network, s.Images)
@@ -94,4 +95,13 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	out("ImagesBaseUrl", s.Images.BaseURL(), "CDN in front of the images bucket")
 	out("ImagesFailuresQueueUrl", s.Failures.QueueUrl(), "Upload events the images function failed: redrive with tools/ops/redrive-images.sh")
 	return s
+}
+
+// sharedOac is the account's origin access control for a development stage
+// (Shop-Account), none for a stage with a network of its own.
+func sharedOac(stage config.Stage) *string {
+	if stage.OwnNetwork {
+		return nil
+	}
+	return awscdk.Fn_ImportValue(jsii.String(DevImagesOacExport))
 }

@@ -2,21 +2,12 @@ package stacks
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
-)
 
-// bucketByLogicalID returns the bucket of stack whose logical id starts with prefix.
-func bucketByLogicalID(t *testing.T, stack, prefix string) resource {
-	t.Helper()
-	for id, r := range ofType(stack, "AWS::S3::Bucket") {
-		if strings.HasPrefix(id, prefix) {
-			return r
-		}
-	}
-	t.Fatalf("%s: no bucket %s*", stack, prefix)
-	return resource{}
-}
+	"github.com/go-cdk-shop/shop/infra/config"
+)
 
 func TestImagesBucket(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
@@ -28,7 +19,7 @@ func TestImagesBucket(t *testing.T) {
 			t.Errorf("%s: %d buckets, want %d", stack, n, len(prefixes))
 		}
 		for _, prefix := range prefixes {
-			b := bucketByLogicalID(t, stack, prefix)
+			b := byLogicalID(t, stack, "AWS::S3::Bucket", prefix)
 			p := b.Properties
 			if js(p["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` {
 				t.Errorf("%s/%s: public access %s", stack, prefix, js(p["PublicAccessBlockConfiguration"]))
@@ -43,7 +34,7 @@ func TestImagesBucket(t *testing.T) {
 				t.Errorf("%s/%s: DeletionPolicy %q, want %q", stack, prefix, b.DeletionPolicy, want)
 			}
 		}
-		p := bucketByLogicalID(t, stack, "ProductImagesBucket").Properties
+		p := byLogicalID(t, stack, "AWS::S3::Bucket", "ProductImagesBucket").Properties
 		wantVersioning := map[string]string{"dev-test": "null", "prod": `{"Status":"Enabled"}`}[stage]
 		checks := []struct {
 			name string
@@ -101,8 +92,12 @@ func TestImagesBucketPolicies(t *testing.T) {
 				t.Errorf("%s: allows anyone: %s", id, js(st))
 			}
 		}
-		if strings.HasPrefix(id, "ProductImagesBucketPolicy") && (!strings.Contains(doc, "cloudfront.amazonaws.com") || !strings.Contains(doc, "AWS:SourceArn")) {
-			t.Errorf("%s: reads not limited to the distribution: %s", id, doc)
+		// The origin access control is the account's, shared by every
+		// development stage: the source ARN, this stack's own distribution,
+		// is what keeps another stage's CDN out of this bucket.
+		if strings.HasPrefix(id, "ProductImagesBucketPolicy") && (!strings.Contains(doc, "cloudfront.amazonaws.com") ||
+			!regexp.MustCompile(`"AWS:SourceArn":\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":cloudfront::",\{"Ref":"AWS::AccountId"\},":distribution/",\{"Ref":"ProductImagesCdn[0-9A-F]+"\}\]\]\}`).MatchString(doc)) {
+			t.Errorf("%s: reads not limited to the stage's own distribution: %s", id, doc)
 		}
 	}
 }
@@ -111,7 +106,16 @@ func TestCdn(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Media"
 		d := get(only(t, stack, "AWS::CloudFront::Distribution").Properties, "DistributionConfig")
-		oac := only(t, stack, "AWS::CloudFront::OriginAccessControl").Properties
+		// An origin access control is an account quota (100, all regions):
+		// development stages share the account's (issue 23), prod has its own.
+		oacStack, oacRef := stack, "OriginAccessControl"
+		if stage != "prod" {
+			oacStack, oacRef = config.AccountStackName, `{"Fn::ImportValue":"`+DevImagesOacExport+`"}`
+			if n := len(ofType(stack, "AWS::CloudFront::OriginAccessControl")); n != 0 {
+				t.Errorf("%s: %d origin access controls of its own", stack, n)
+			}
+		}
+		oac := only(t, oacStack, "AWS::CloudFront::OriginAccessControl").Properties
 		checks := []struct {
 			name string
 			got  any
@@ -131,7 +135,7 @@ func TestCdn(t *testing.T) {
 				t.Errorf("%s: %s = %s, want %s", stack, c.name, js(c.got), c.want)
 			}
 		}
-		if !strings.Contains(js(get(d, "Origins", 0, "OriginAccessControlId")), "OriginAccessControl") {
+		if !strings.Contains(js(get(d, "Origins", 0, "OriginAccessControlId")), oacRef) {
 			t.Errorf("%s: origin without OAC: %s", stack, js(get(d, "Origins", 0)))
 		}
 		if n := len(ofType(stack, "AWS::CloudFront::CachePolicy")); n != 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/go-cdk-shop/shop/infra/components"
+	"github.com/go-cdk-shop/shop/infra/config"
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
@@ -15,10 +16,7 @@ import (
 func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) components.Monitoring {
 	stage, alarms := props.Stage, props.Stage.Alarms()
 	m := components.NewMonitoring(stack, "Monitoring", components.MonitoringProps{
-		Stage: stage.Name, Full: stage.Prod, AlarmEmail: alarms.AlarmEmail,
-		Thresholds: components.Thresholds{Api5xxPercent: alarms.Api5xxPercent, ApiLatencyP99Ms: alarms.ApiLatencyP99Ms,
-			DurationPercentOfTimeout: alarms.DurationPercentOfTimeout, CacheUsePercent: alarms.CacheUsePercent,
-			PeriodMinutes: alarms.PeriodMinutes, EvaluationPeriods: alarms.EvaluationPeriods},
+		Stage: stage.Name, Full: stage.Prod, AlarmEmail: alarms.AlarmEmail, Thresholds: thresholds(alarms),
 	})
 	apiID := s.Api.Api().ApiId()
 	m.Api(apiID)
@@ -29,7 +27,9 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	m.Table("products", props.Data.Products.Table())
 	m.Table("orders", props.Data.Orders.Orders())
 	m.Table("customers", props.Data.Orders.Customers())
-	m.Cache(stage.CacheName(), stage.CacheMaxECPU, stage.CacheMaxStorageGB)
+	if stage.OwnNetwork { // the shared development cache is the account's to watch
+		m.Cache(stage.CacheName(), stage.CacheMaxECPU, stage.CacheMaxStorageGB)
+	}
 	m.FailureQueue("images", props.Media.Failures)
 	m.FailureQueue("events", s.EventsFailures)
 	business := map[string][]string{}
@@ -54,4 +54,11 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 		m.LatencySlo(r.SLO, metric("Latency", "p99"), alarms.ApiLatencyP99Ms)
 	}
 	return m
+}
+
+// thresholds are a profile's alarm settings as the monitoring takes them.
+func thresholds(alarms config.Monitoring) components.Thresholds {
+	return components.Thresholds{Api5xxPercent: alarms.Api5xxPercent, ApiLatencyP99Ms: alarms.ApiLatencyP99Ms,
+		DurationPercentOfTimeout: alarms.DurationPercentOfTimeout, CacheUsePercent: alarms.CacheUsePercent,
+		PeriodMinutes: alarms.PeriodMinutes, EvaluationPeriods: alarms.EvaluationPeriods}
 }

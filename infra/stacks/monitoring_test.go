@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/go-cdk-shop/shop/infra/config"
 )
 
 // alarmSpec is what an alarm watches, read from the template.
@@ -30,11 +32,12 @@ func alarmSpec(a resource) string {
 	return fmt.Sprintf("%s/%s %s %v", p["Namespace"], p["MetricName"], stat, p["Period"])
 }
 
-// Every alarm of each tier: what it watches, its threshold and how long a
-// breach must last, and that it tells the stage's alarm topic.
+// Every alarm of prod and of the account's development monitoring: what it
+// watches, its threshold and how long a breach must last, and that it tells
+// the alarm topic. An expiring development stage has none (issue 23).
 func TestAlarmsPerTier(t *testing.T) {
 	want := map[string]map[string]string{
-		"dev-test": {
+		"base": {
 			"Api5xx":                "IF(requests > 0, 100 * errors / requests, 0); AWS/ApiGateway/5xx Sum 300; AWS/ApiGateway/Count Sum 300 >= 1 x3",
 			"FunctionCatalogErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionCartErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"FunctionOrdersErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionAuthorizerErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
@@ -63,18 +66,32 @@ func TestAlarmsPerTier(t *testing.T) {
 		prod["Function"+fn+"Throttles"] = "AWS/Lambda/Throttles Sum 300 >= 1 x3"
 		prod["Function"+fn+"Duration"] = "AWS/Lambda/Duration p99 300 >= " + timeout + " x3"
 	}
-	want["prod"] = map[string]string{}
-	for k, v := range want["dev-test"] {
-		want["prod"][k] = v
+	want["Shop-prod-Api"] = map[string]string{}
+	for k, v := range want["base"] {
+		want["Shop-prod-Api"][k] = v
 	}
 	for k, v := range prod {
-		want["prod"][k] = v
+		want["Shop-prod-Api"][k] = v
 	}
-	for _, stage := range []string{"dev-test", "prod"} {
-		stack := "Shop-" + stage + "-Api"
+	delete(want, "base")
+	// The shared development cache, on the account's development topic.
+	want[config.AccountStackName] = map[string]string{
+		"CacheThrottled": "AWS/ElastiCache/ThrottledCmds Sum 300 >= 1 x3",
+		"CacheEcpu":      "AWS/ElastiCache/ElastiCacheProcessingUnits Sum 300 >= 4.8e+06 x3", // 20,000/s x 80% x 300 s
+		"CacheStorage":   "AWS/ElastiCache/BytesUsedForCache Maximum 300 >= 4e+09 x3",        // 5 GB x 80%
+	}
+	for _, stack := range []string{"Shop-dev-test-Api", "Shop-dev-test-Data", "Shop-dev-test-Network", "Shop-dev-test-Media"} {
+		for _, kind := range []string{"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm", "AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Dashboard"} {
+			if n := len(ofType(stack, kind)); n != 0 {
+				t.Errorf("%s: %d %s in an expiring development stage", stack, n, kind)
+			}
+		}
+	}
+	for _, stack := range []string{"Shop-prod-Api", config.AccountStackName} {
+		prefix := map[bool]string{true: "Monitoring", false: "DevMonitoring"}[stack == "Shop-prod-Api"]
 		topic := ""
 		for id := range ofType(stack, "AWS::SNS::Topic") {
-			if strings.HasPrefix(id, "MonitoringAlarms") {
+			if strings.HasPrefix(id, prefix+"Alarms") {
 				topic = id
 			}
 		}
@@ -86,7 +103,10 @@ func TestAlarmsPerTier(t *testing.T) {
 			if strings.HasPrefix(id, "Shifts") {
 				continue // a gradual deployment's rollback alarms: TestGradualDeployments
 			}
-			name := strings.TrimPrefix(id, "Monitoring")
+			if !strings.HasPrefix(id, prefix) {
+				continue
+			}
+			name := strings.TrimPrefix(id, prefix)
 			name = name[:len(name)-8] // the hash CDK appends
 			got[name] = fmt.Sprintf("%s >= %v x%v", alarmSpec(a), a.Properties["Threshold"], a.Properties["EvaluationPeriods"])
 			if !strings.Contains(js(a.Properties["AlarmActions"]), topic) || !strings.Contains(js(a.Properties["OKActions"]), topic) {
@@ -98,14 +118,14 @@ func TestAlarmsPerTier(t *testing.T) {
 				t.Errorf("%s/%s: missing data %v", stack, id, a.Properties["TreatMissingData"])
 			}
 		}
-		for name, spec := range want[stage] {
+		for name, spec := range want[stack] {
 			if got[name] != spec {
 				t.Errorf("%s: alarm %s = %q, want %q", stack, name, got[name], spec)
 			}
 		}
 		var extra []string
 		for name := range got {
-			if _, ok := want[stage][name]; !ok {
+			if _, ok := want[stack][name]; !ok {
 				extra = append(extra, name)
 			}
 		}
@@ -114,7 +134,7 @@ func TestAlarmsPerTier(t *testing.T) {
 			t.Errorf("%s: alarms not in the tier: %v", stack, extra)
 		}
 		composites := ofType(stack, "AWS::CloudWatch::CompositeAlarm")
-		if stage == "prod" {
+		if stack == "Shop-prod-Api" {
 			if len(composites) != 2 {
 				t.Errorf("%s: %d burn-rate composite alarms, want 2", stack, len(composites))
 			}
@@ -125,7 +145,7 @@ func TestAlarmsPerTier(t *testing.T) {
 				}
 			}
 		} else if len(composites) != 0 {
-			t.Errorf("%s: SLO alarms in a development stage", stack)
+			t.Errorf("%s: SLO alarms outside prod", stack)
 		}
 		t.Logf("%s: %d alarms, %d composite", stack, len(got), len(composites))
 	}
@@ -148,10 +168,15 @@ func TestCheckoutSloReadsTheRouteMetrics(t *testing.T) {
 	}
 }
 
-// A dashboard per stage, with the API, every function, the tables, the
-// cache, the failure queue and the shop's own metrics.
+// A dashboard in prod (and in long-lived stages), with the API, every
+// function, the tables, the cache, the failure queue and the shop's own
+// metrics; one for the account's shared development cache.
 func TestDashboard(t *testing.T) {
-	for _, stage := range []string{"dev-test", "prod"} {
+	d := only(t, config.AccountStackName, "AWS::CloudWatch::Dashboard").Properties
+	if body := js(d["DashboardBody"]); !strings.Contains(body, `\"CacheClusterId\",\"`+DevCacheName+`\"`) {
+		t.Errorf("the account's dashboard does not show the shared cache: %s", body)
+	}
+	for _, stage := range []string{"prod"} {
 		stack := "Shop-" + stage + "-Api"
 		d := only(t, stack, "AWS::CloudWatch::Dashboard").Properties
 		// Dashboards are global to the account: the region keeps two

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
@@ -10,9 +11,11 @@ import (
 	"github.com/go-cdk-shop/shop/infra/config"
 )
 
-// NetworkStack holds the cart cache, in the stage's own VPC (prod) or in the
-// account's shared development network. Carts are temporary: the
-// cache is not kept when the stack goes.
+// NetworkStack holds what the stage's functions connect to: in prod its own
+// VPC and cache, with a cache user per function; in a development stage its
+// user of the account's shared cache (in the account's shared network),
+// which sees the stage's keys alone. Carts are temporary: nothing here is
+// kept when the stack goes.
 type NetworkStack struct {
 	awscdk.Stack
 	Network components.Network
@@ -29,8 +32,25 @@ func NewNetworkStack(scope constructs.Construct, id string, props *awscdk.StackP
 		// The account's shared development network (Shop-Account).
 		s.Network = components.ImportNetwork(stack, "Network", DevNetworkExports, components.Zones)
 	}
+	if !stage.OwnNetwork {
+		// Development stages share the account's cache (Shop-Account): a user
+		// per stage, whose ACL is the stage's keys, joins its group.
+		s.Cache = components.NewCacheTenant(stack, "DevCache", components.CacheTenantProps{
+			Shared:       components.ImportSharedCache(stack, "SharedCache", DevCacheName, DevCacheExports),
+			UserID:       stage.CacheName(),
+			Access:       contract.StageCacheAccess(stage.Name),
+			ServiceToken: awscdk.Fn_ImportValue(jsii.String(DevCacheUsersServiceToken)),
+		})
+		return s
+	}
+	var users []components.CacheUser
+	for _, fn := range contract.Functions() {
+		if contract.UsesCache(fn) {
+			users = append(users, components.CacheUser{Function: fn, ID: stage.CacheUserID(fn), Access: contract.CacheAccess(fn, stage.Name)})
+		}
+	}
 	s.Cache = components.NewCache(stack, "CartCache", components.CacheProps{
-		Network: s.Network, Name: stage.CacheName(), AccessString: contract.CacheAccessString,
+		Network: s.Network, Name: stage.CacheName(), Users: users,
 		MaxStorageGB: stage.CacheMaxStorageGB, MaxECPU: stage.CacheMaxECPU,
 	})
 	return s

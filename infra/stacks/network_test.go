@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -47,14 +48,17 @@ func TestDevelopmentStagesShareTheAccountNetwork(t *testing.T) {
 			t.Errorf("Shop-Account does not export %s: %v", name, exported)
 		}
 	}
-	sg := ofType("Shop-dev-test-Network", "AWS::EC2::SecurityGroup")
-	for id, g := range sg {
-		if js(g.Properties["VpcId"]) != `{"Fn::ImportValue":"`+DevNetworkExports.VpcID+`"}` {
-			t.Errorf("%s: security group in %s, want the shared network", id, js(g.Properties["VpcId"]))
+	// The stage's functions reach the account's cache through its client
+	// security group: a stage adds no group and no rule (a group holds 60).
+	for _, typ := range []string{"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress", "AWS::ElastiCache::ServerlessCache", "AWS::ElastiCache::UserGroup"} {
+		if n := len(ofType("Shop-dev-test-Network", typ)); n != 0 {
+			t.Errorf("the dev stage has %d %s of its own", n, typ)
 		}
 	}
-	if len(sg) != 2 {
-		t.Errorf("%d security groups in the dev stage, want its own cache and client groups", len(sg))
+	for _, name := range []string{DevCacheExports.Endpoint, DevCacheExports.Name, DevCacheExports.ARN, DevCacheExports.ClientsSG, DevCacheUsersServiceToken, DevImagesOacExport, DevCursorSecretExport} {
+		if !exported[name] {
+			t.Errorf("Shop-Account does not export %s", name)
+		}
 	}
 }
 
@@ -106,53 +110,56 @@ func testNetwork(t *testing.T, stack string) {
 }
 
 func TestCartCache(t *testing.T) {
-	for _, stage := range []string{"dev-test", "prod"} {
-		stack := "Shop-" + stage + "-Network"
-		c := only(t, stack, "AWS::ElastiCache::ServerlessCache").Properties
-		wantLimits := map[string]string{
-			"dev-test": `{"DataStorage":{"Maximum":1,"Unit":"GB"},"ECPUPerSecond":{"Maximum":5000}}`,
-			"prod":     `{"DataStorage":{"Maximum":10,"Unit":"GB"},"ECPUPerSecond":{"Maximum":100000}}`,
-		}[stage]
+	// Prod's own cache, and the account's shared development cache.
+	for _, c := range []struct{ stack, name, limits, stage string }{
+		{"Shop-prod-Network", "shop-prod-cart", `{"DataStorage":{"Maximum":10,"Unit":"GB"},"ECPUPerSecond":{"Maximum":100000}}`, "prod"},
+		{"Shop-Account", DevCacheName, `{"DataStorage":{"Maximum":5,"Unit":"GB"},"ECPUPerSecond":{"Maximum":20000}}`, "dev-test"},
+	} {
+		stack := c.stack
+		props := only(t, stack, "AWS::ElastiCache::ServerlessCache").Properties
+		prefix := map[string]string{"Shop-prod-Network": "CartCache", "Shop-Account": "DevCache"}[stack]
 		checks := []struct {
 			name string
 			got  any
 			want string
 		}{
-			{"engine", c["Engine"], `"valkey"`},
-			{"name", c["ServerlessCacheName"], `"shop-` + stage + `-cart"`},
-			{"limits", c["CacheUsageLimits"], wantLimits},
-			{"user group", c["UserGroupId"], `{"Ref":"CartCacheUserGroup` + refSuffix(t, stack, "AWS::ElastiCache::UserGroup") + `"}`},
+			{"engine", props["Engine"], `"valkey"`},
+			{"name", props["ServerlessCacheName"], `"` + c.name + `"`},
+			{"limits", props["CacheUsageLimits"], c.limits},
+			{"user group", props["UserGroupId"], `{"Ref":"` + prefix + `UserGroup` + refSuffix(t, stack, "AWS::ElastiCache::UserGroup") + `"}`},
 		}
 		for _, ch := range checks {
 			if js(ch.got) != ch.want {
 				t.Errorf("%s: cache %s = %s, want %s", stack, ch.name, js(ch.got), ch.want)
 			}
 		}
-		if sn := js(c["SubnetIds"]); !inIsolatedSubnets(stage, sn) {
+		if sn := js(props["SubnetIds"]); stack == "Shop-prod-Network" && !inIsolatedSubnets(c.stage, sn) {
 			t.Errorf("%s: cache subnets %s, want the two isolated subnets", stack, sn)
 		}
-		id, u := functionsUser(t, stack)
-		if js(u["AuthenticationMode"]) != `{"Type":"iam"}` || u["UserId"] != u["UserName"] || u["Engine"] != "valkey" || u["Passwords"] != nil {
-			t.Errorf("%s: user = %s, want IAM authentication, id = name, no password", stack, js(u))
+	}
+	// Prod: a user per function that uses the cache, and the disabled default user.
+	g := only(t, "Shop-prod-Network", "AWS::ElastiCache::UserGroup").Properties
+	if n := len(g["UserIds"].([]any)); n != 6 {
+		t.Errorf("prod's user group holds %d users, want the 5 functions' and the disabled default user", n)
+	}
+	for id, u := range ofType("Shop-prod-Network", "AWS::ElastiCache::User") {
+		if u.Properties["UserName"] == "default" {
+			continue
 		}
-		g := only(t, stack, "AWS::ElastiCache::UserGroup").Properties
-		if !strings.Contains(js(g["UserIds"]), `{"Ref":"`+id+`"}`) || len(g["UserIds"].([]any)) != 2 {
-			t.Errorf("%s: user group holds %s, want the IAM user and the disabled default user", stack, js(g["UserIds"]))
+		if js(u.Properties["AuthenticationMode"]) != `{"Type":"iam"}` || u.Properties["UserId"] != u.Properties["UserName"] || u.Properties["Passwords"] != nil {
+			t.Errorf("%s: user = %s, want IAM authentication, id = name, no password", id, js(u.Properties))
 		}
 	}
-}
-
-// functionsUser is the cache user the functions connect as: the one with
-// IAM authentication.
-func functionsUser(t *testing.T, stack string) (string, map[string]any) {
-	t.Helper()
-	for id, u := range ofType(stack, "AWS::ElastiCache::User") {
-		if js(u.Properties["AuthenticationMode"]) == `{"Type":"iam"}` {
-			return id, u.Properties
-		}
+	// The shared cache's group holds only its default user: stages' users
+	// join it through the custom resource, which every development stage has.
+	if shared := only(t, "Shop-Account", "AWS::ElastiCache::UserGroup").Properties; len(shared["UserIds"].([]any)) != 1 {
+		t.Errorf("the shared group lists %s; its members come and go through the custom resource", js(shared["UserIds"]))
 	}
-	t.Fatalf("%s: no IAM-authenticated cache user", stack)
-	return "", nil
+	m := only(t, "Shop-dev-test-Network", "Custom::CacheUserGroupMembership").Properties
+	if m["UserGroupId"] != DevCacheName || !strings.Contains(js(m["UserId"]), "DevCacheUser") ||
+		js(m["ServiceToken"]) != `{"Fn::ImportValue":"`+DevCacheUsersServiceToken+`"}` {
+		t.Errorf("membership = %s", js(m))
+	}
 }
 
 // refSuffix is the hash CDK appends to the logical id of the only resource of typ.
@@ -167,7 +174,7 @@ func refSuffix(t *testing.T, stack, typ string) string {
 // The cache admits its ports only from the cart functions' security group,
 // and those functions may reach only the cache and HTTPS (the endpoints).
 func TestCacheSecurityGroups(t *testing.T) {
-	stack := "Shop-dev-test-Network"
+	stack := "Shop-prod-Network"
 	var cacheSG, clientSG map[string]any
 	for id, sg := range ofType(stack, "AWS::EC2::SecurityGroup") {
 		switch {
@@ -196,11 +203,22 @@ func TestCacheSecurityGroups(t *testing.T) {
 	}
 }
 
-// The cache user's ACL is the contract's, which the local redis-server tests
-// run under.
-func TestCacheAccessString(t *testing.T) {
-	_, u := functionsUser(t, "Shop-dev-test-Network")
-	if u["AccessString"] != contract.CacheAccessString {
-		t.Errorf("user access string = %v, want %q", u["AccessString"], contract.CacheAccessString)
+// The cache users' ACLs are the contract's, which the local redis-server
+// tests run under: in prod one user per function, each with its function's
+// keys (contract.CacheAccess); a development stage's one user, with its
+// stage's keys (contract.StageCacheAccess), on the account's shared cache.
+func TestCacheAccessStrings(t *testing.T) {
+	users := map[string]string{}
+	for _, u := range ofType("Shop-prod-Network", "AWS::ElastiCache::User") {
+		users[fmt.Sprint(u.Properties["UserId"])] = fmt.Sprint(u.Properties["AccessString"])
+	}
+	for _, fn := range contract.Functions() {
+		if contract.UsesCache(fn) && users["shop-prod-"+string(fn)] != contract.CacheAccess(fn, "prod") {
+			t.Errorf("prod's %s user: %q, want %q", fn, users["shop-prod-"+string(fn)], contract.CacheAccess(fn, "prod"))
+		}
+	}
+	dev := only(t, "Shop-dev-test-Network", "AWS::ElastiCache::User").Properties
+	if dev["AccessString"] != contract.StageCacheAccess("dev-test") || dev["UserId"] != "shop-dev-test-cart" {
+		t.Errorf("dev-test's user = %s", js(dev))
 	}
 }

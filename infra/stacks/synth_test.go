@@ -143,6 +143,18 @@ func only(t *testing.T, stack, typ string) resource {
 	panic("unreachable")
 }
 
+// byLogicalID is the resource of type typ in stack whose logical id starts with prefix.
+func byLogicalID(t *testing.T, stack, typ, prefix string) resource {
+	t.Helper()
+	for id, r := range ofType(stack, typ) {
+		if strings.HasPrefix(id, prefix) {
+			return r
+		}
+	}
+	t.Fatalf("%s: no %s %s*", stack, typ, prefix)
+	return resource{}
+}
+
 func ofType(stack, typ string) map[string]resource {
 	out := map[string]resource{}
 	for id, r := range tpl[stack].Resources {

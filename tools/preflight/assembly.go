@@ -38,12 +38,20 @@ type Plan struct {
 	Caches []string
 	// OriginAccessControls the stage creates (CloudFront, per account).
 	OriginAccessControls int
+	// CacheMemberships are the users the stage puts in a shared cache's
+	// user group (a development stage's one user in Shop-Account's cache).
+	CacheMemberships []CacheMembership
+	// Roles the stage creates (IAM: per account, every region).
+	Roles int
 	// AlarmSubscribers are subscriptions to the stage's alarm topics.
 	AlarmSubscribers int
 	// EmailIdentities are the SES identities the user pools send from
 	// (identity and region); none means Cognito's default sender.
 	EmailIdentities []EmailIdentity
 }
+
+// CacheMembership is one user of the stage in a user group of the account.
+type CacheMembership struct{ Group, User string }
 
 // EmailIdentity is an SES identity a pool's SourceArn names.
 type EmailIdentity struct{ Identity, Region string }
@@ -140,6 +148,15 @@ func (p *Plan) add(t template) {
 			p.Caches = append(p.Caches, name)
 		case "AWS::CloudFront::OriginAccessControl":
 			p.OriginAccessControls++
+		case "AWS::IAM::Role":
+			p.Roles++
+		case "Custom::CacheUserGroupMembership":
+			// The user is a Ref to the stage's AWS::ElastiCache::User.
+			group, _ := r.Properties["UserGroupId"].(string)
+			ref, _ := r.Properties["UserId"].(map[string]any)
+			name, _ := ref["Ref"].(string)
+			user, _ := t.Resources[name].Properties["UserId"].(string)
+			p.CacheMemberships = append(p.CacheMemberships, CacheMembership{Group: group, User: user})
 		case "AWS::SNS::Subscription":
 			if strings.Contains(fmt.Sprint(r.Properties["TopicArn"]), "Alarms") {
 				p.AlarmSubscribers++

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
+	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -45,9 +47,13 @@ const UnreservedFloor = 100
 // Documented defaults where Service Quotas lists no applied value (AWS
 // General Reference, "Amazon ElastiCache endpoints and quotas" and "Amazon
 // CloudFront endpoints and quotas").
+// Users per user group and roles per account: ElastiCache's quota page and
+// the IAM User Guide, "IAM and AWS STS quotas".
 const (
 	defaultServerlessCaches = 40
 	defaultOriginAccess     = 100
+	defaultUsersPerGroup    = 100
+	defaultRoles            = 1000
 )
 
 // Run runs every check of p against a, in a fixed order.
@@ -60,6 +66,12 @@ func Run(ctx context.Context, p Plan, a Account) []Result {
 	}
 	if p.OriginAccessControls > 0 {
 		out = append(out, originAccessControls(ctx, p, a))
+	}
+	for _, m := range p.CacheMemberships {
+		out = append(out, cacheUserGroup(ctx, p, a, m))
+	}
+	if p.Roles > 0 {
+		out = append(out, roles(ctx, p, a))
 	}
 	if p.Prod {
 		out = append(out, alarmSubscriber(p))
@@ -207,6 +219,79 @@ func originAccessControls(ctx context.Context, p Plan, a Account) Result {
 	r.Found = fmt.Sprintf("%d of %d (%s); the stage adds %d", n, quota, source, p.OriginAccessControls)
 	if !r.OK {
 		r.Fix = "delete unused origin access controls, or request more in the Service Quotas console (CloudFront, \"Origin access controls per account\")"
+	}
+	return r
+}
+
+// cacheUserGroup: the shared cache's user group exists (make account-deploy
+// made it) and has room for the stage's user, or holds it already. A group
+// holds 100 users, the default user among them (issue 23; docs/stages.md).
+func cacheUserGroup(ctx context.Context, p Plan, a Account, m CacheMembership) Result {
+	region := regionOf(p.Stacks[0], a)
+	r := Result{Check: "cache user group " + m.Group + " in " + region}
+	cfg := a.Config(region)
+	out, err := elasticache.NewFromConfig(cfg).DescribeUserGroups(ctx, &elasticache.DescribeUserGroupsInput{UserGroupId: aws.String(m.Group)})
+	var missing *ectypes.UserGroupNotFoundFault
+	switch {
+	case errors.As(err, &missing):
+		r.Found, r.Fix = "no such user group", "make account-deploy (Shop-Account holds the development stages' shared cache and its group)"
+		return r
+	case err != nil:
+		r.Found, r.Fix = denied(err, "elasticache:DescribeUserGroups")
+		return r
+	case len(out.UserGroups) == 0:
+		r.Found, r.Fix = "no such user group", "make account-deploy (Shop-Account holds the development stages' shared cache and its group)"
+		return r
+	}
+	users := out.UserGroups[0].UserIds
+	quota, source, err := quotaNamed(ctx, cfg, "elasticache", "users per user group", defaultUsersPerGroup)
+	if err != nil {
+		r.Found, r.Fix = denied(err, "servicequotas:ListServiceQuotas")
+		return r
+	}
+	member := slices.Contains(users, m.User)
+	r.OK = member || len(users)+1 <= quota
+	r.Found = fmt.Sprintf("%d of %d users (%s); %s is a member: %v", len(users), quota, source, m.User, member)
+	if !r.OK {
+		r.Fix = "make destroy the development stages no one uses (make stages lists them), or give the account a second shared cache (docs/stages.md, \"When the shared cache is full\")"
+	}
+	return r
+}
+
+// roles: room in the account's IAM roles (a quota of the account, every
+// region) for the roles the stage adds; a stage already deployed has its
+// roles, named after its stacks.
+func roles(ctx context.Context, p Plan, a Account) Result {
+	r := Result{Check: "IAM roles"}
+	cfg := a.Config("us-east-1")
+	total, ours := 0, 0
+	pages := iam.NewListRolesPaginator(iam.NewFromConfig(cfg), &iam.ListRolesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			r.Found, r.Fix = denied(err, "iam:ListRoles")
+			return r
+		}
+		for _, role := range page.Roles {
+			total++
+			for _, s := range p.Stacks {
+				if strings.HasPrefix(aws.ToString(role.RoleName), s.Name+"-") {
+					ours++
+					break
+				}
+			}
+		}
+	}
+	quota, source, err := quotaNamed(ctx, cfg, "iam", "roles per account", defaultRoles)
+	if err != nil {
+		r.Found, r.Fix = denied(err, "servicequotas:ListServiceQuotas")
+		return r
+	}
+	added := max(p.Roles-ours, 0)
+	r.OK = total+added <= quota
+	r.Found = fmt.Sprintf("%d of %d (%s); the stage adds %d", total, quota, source, added)
+	if !r.OK {
+		r.Fix = fmt.Sprintf("make destroy the development stages no one uses, or aws service-quotas request-service-quota-increase --region us-east-1 --service-code iam --quota-code L-FE177D64 --desired-value %d", total+added+100*p.Roles)
 	}
 	return r
 }

@@ -104,6 +104,35 @@ func caches(names ...string) reply {
 		members.String() + `</ServerlessCaches></DescribeServerlessCachesResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></DescribeServerlessCachesResponse>`)
 }
 
+func userGroup(users ...string) reply {
+	var members strings.Builder
+	for _, u := range users {
+		fmt.Fprintf(&members, "<member>%s</member>", u)
+	}
+	return xmlReply(`<DescribeUserGroupsResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><DescribeUserGroupsResult><UserGroups><member><UserGroupId>shop-dev</UserGroupId><Status>active</Status><UserIds>` +
+		members.String() + `</UserIds></member></UserGroups></DescribeUserGroupsResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></DescribeUserGroupsResponse>`)
+}
+
+// numbered is n names of the pattern, from 0.
+func numbered(pattern string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(pattern, i)
+	}
+	return out
+}
+
+func iamRoles(names ...string) reply {
+	var members strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&members, "<member><Path>/</Path><RoleName>%s</RoleName><RoleId>AROA%d</RoleId><Arn>arn:aws:iam::123456789012:role/%s</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>", n, len(n), n)
+	}
+	return xmlReply(`<ListRolesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolesResult><IsTruncated>false</IsTruncated><Roles>` +
+		members.String() + `</Roles></ListRolesResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListRolesResponse>`)
+}
+
+var noUserGroup = reply{404, map[string]string{"Content-Type": "text/xml"}, `<ErrorResponse><Error><Type>Sender</Type><Code>UserGroupNotFound</Code><Message>not found</Message></Error><RequestId>r1</RequestId></ErrorResponse>`}
+
 func quotas(name string, value int) reply {
 	return jsonReply(fmt.Sprintf(`{"Quotas":[{"QuotaName":%q,"QuotaCode":"L-TEST","Value":%d}]}`, name, value))
 }
@@ -120,13 +149,18 @@ var (
 // prodPlan is prod as its templates have it: reservations, one cache, the
 // Edge stack in us-east-1, alarms with a subscriber, a pool sending from a
 // verified domain.
-var prodPlan = Plan{Stage: "prod", Prod: true, Reserved: 461, ReservedRegion: "eu-west-1", Caches: []string{"shop-prod-cart"}, AlarmSubscribers: 1, OriginAccessControls: 1,
+var prodPlan = Plan{Stage: "prod", Prod: true, Reserved: 461, ReservedRegion: "eu-west-1", Caches: []string{"shop-prod-cart"}, AlarmSubscribers: 1, OriginAccessControls: 1, Roles: 12,
 	EmailIdentities: []EmailIdentity{{Identity: "shop.example.com", Region: "eu-west-1"}},
 	Stacks: []Stack{
 		{Name: "Shop-prod-Data", Region: "eu-west-1", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6},
 		{Name: "Shop-prod-Edge", Region: "us-east-1", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6},
 		{Name: "Shop-prod-Api", Region: "eu-west-1", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6},
 	}}
+
+// devPlan is a development stage as its templates have it: 9 roles, its
+// user in the shared cache's group, no cache or origin access control.
+var devPlan = Plan{Stage: "dev-bob", Roles: 9, CacheMemberships: []CacheMembership{{Group: "shop-dev", User: "shop-dev-bob-cart"}},
+	Stacks: []Stack{{Name: "Shop-dev-bob-Api", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6}}}
 
 func fits() canned {
 	return canned{
@@ -135,6 +169,8 @@ func fits() canned {
 		"elasticache.DescribeServerlessCaches": caches("shop-dev-a-cart"),
 		"servicequotas.ListServiceQuotas":      quotas("Serverless caches per Region", 40),
 		"email.GetEmailIdentity":               identity(true),
+		"elasticache.DescribeUserGroups":       userGroup("shop-dev-default", "shop-dev-a-cart"),
+		"iam.ListRoles":                        iamRoles("Shop-dev-a-Api-CatalogRole-1", "OrganizationAccountAccessRole"),
 		"cloudfront.ListOriginAccessControls":  xmlReply(`<OriginAccessControlList><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated><Quantity>0</Quantity></OriginAccessControlList>`),
 	}
 }
@@ -185,6 +221,18 @@ func TestChecks(t *testing.T) {
 		{"a development stage reserves nothing", Plan{Stage: "dev-alice", Caches: []string{"shop-dev-alice-cart"},
 			Stacks: []Stack{{Name: "Shop-dev-alice-Api", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6}}},
 			func(c canned) { c["lambda.GetAccountSettings"] = concurrencyLimit(10) }, nil},
+		{"a development stage joins the shared cache's group", devPlan, func(canned) {}, nil},
+		{"the shared cache's group is full", devPlan, func(c canned) {
+			c["elasticache.DescribeUserGroups"] = userGroup(numbered("shop-dev-%d-cart", 100)...)
+		}, []string{"cache user group shop-dev in eu-west-1"}},
+		{"the group is full, but the stage's user is in it", devPlan, func(c canned) {
+			c["elasticache.DescribeUserGroups"] = userGroup(append(numbered("shop-dev-%d-cart", 99), "shop-dev-bob-cart")...)
+		}, nil},
+		{"no account stack yet", devPlan, func(c canned) { c["elasticache.DescribeUserGroups"] = noUserGroup }, []string{"cache user group shop-dev in eu-west-1"}},
+		{"the account's roles are all taken", devPlan, func(c canned) { c["iam.ListRoles"] = iamRoles(numbered("role-%d", 995)...) }, []string{"IAM roles"}},
+		{"the roles are all taken, but the stage has its own already", devPlan, func(c canned) {
+			c["iam.ListRoles"] = iamRoles(append(numbered("role-%d", 991), numbered("Shop-dev-bob-Api-FnRole-%d", 9)...)...)
+		}, nil},
 		{"a bad stage name", Plan{Stage: "Dev--Alice", Stacks: prodPlan.Stacks[:1]}, func(canned) {}, []string{"stage name"}},
 	}
 	for _, tt := range tests {
@@ -217,7 +265,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("exit %d, want 1", code)
 	}
 	t.Log("\n" + out.String())
-	for _, want := range []string{"FAIL Lambda concurrency: account limit 10", "--quota-code L-B99A9384 --desired-value 561", "1 of 8 checks failed"} {
+	for _, want := range []string{"FAIL Lambda concurrency: account limit 10", "--quota-code L-B99A9384 --desired-value 561", "1 of 9 checks failed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -245,10 +293,17 @@ func TestReadPlan(t *testing.T) {
 			"bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version"}}
 	}
 	write("manifest.json", map[string]any{"artifacts": map[string]any{
-		"Shop-Account":      stack("aws://unknown-account/unknown-region", "account", "a.json"),
-		"Shop-prod-Api":     stack("aws://unknown-account/eu-west-1", "prod", "api.json"),
-		"Shop-prod-Edge":    stack("aws://unknown-account/us-east-1", "prod", "edge.json"),
-		"Shop-prod-Network": stack("aws://unknown-account/eu-west-1", "prod", "net.json"),
+		"Shop-Account":         stack("aws://unknown-account/unknown-region", "account", "a.json"),
+		"Shop-prod-Api":        stack("aws://unknown-account/eu-west-1", "prod", "api.json"),
+		"Shop-prod-Edge":       stack("aws://unknown-account/us-east-1", "prod", "edge.json"),
+		"Shop-prod-Network":    stack("aws://unknown-account/eu-west-1", "prod", "net.json"),
+		"Shop-dev-bob-Network": stack("aws://unknown-account/unknown-region", "dev-bob", "devnet.json"),
+	}})
+	write("devnet.json", map[string]any{"Resources": map[string]any{
+		"DevCacheUser": map[string]any{"Type": "AWS::ElastiCache::User", "Properties": map[string]any{"UserId": "shop-dev-bob-cart"}},
+		"DevCacheMembership": map[string]any{"Type": "Custom::CacheUserGroupMembership", "Properties": map[string]any{
+			"UserGroupId": "shop-dev", "UserId": map[string]any{"Ref": "DevCacheUser"}}},
+		"FnRole": map[string]any{"Type": "AWS::IAM::Role"},
 	}})
 	write("api.json", map[string]any{"Resources": map[string]any{
 		"CatalogFunction": map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{"ReservedConcurrentExecutions": 200}},
@@ -270,9 +325,13 @@ func TestReadPlan(t *testing.T) {
 	want := `{"Stage":"prod","Prod":true,"Stacks":[{"Name":"Shop-prod-Api","Account":"","Region":"eu-west-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6},` +
 		`{"Name":"Shop-prod-Edge","Account":"","Region":"us-east-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6},` +
 		`{"Name":"Shop-prod-Network","Account":"","Region":"eu-west-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6}],` +
-		`"Reserved":300,"ReservedRegion":"eu-west-1","Caches":["shop-prod-cart"],"OriginAccessControls":0,"AlarmSubscribers":1,"EmailIdentities":[{"Identity":"shop.example.com","Region":"eu-west-1"}]}`
+		`"Reserved":300,"ReservedRegion":"eu-west-1","Caches":["shop-prod-cart"],"OriginAccessControls":0,"CacheMemberships":null,"Roles":0,"AlarmSubscribers":1,"EmailIdentities":[{"Identity":"shop.example.com","Region":"eu-west-1"}]}`
 	if string(got) != want {
 		t.Errorf("plan\n%s\nwant\n%s", got, want)
+	}
+	dev, err := ReadPlan(dir, "dev-bob")
+	if err != nil || dev.Roles != 1 || fmt.Sprint(dev.CacheMemberships) != "[{shop-dev shop-dev-bob-cart}]" {
+		t.Errorf("dev-bob: roles %d, memberships %v, %v", dev.Roles, dev.CacheMemberships, err)
 	}
 	if _, err := ReadPlan(dir, "dev-nobody"); err == nil || !strings.Contains(err.Error(), "make synth STAGE=dev-nobody") {
 		t.Errorf("a stage the assembly lacks: %v", err)

@@ -53,14 +53,6 @@ func main() {
 	app := awscdk.NewApp(nil)
 	owner := firstNonEmpty(contextString(app, "owner"), envOwner())
 	name := firstNonEmpty(contextString(app, "stage"), os.Getenv("STAGE"), DeveloperStage(owner))
-	profiles, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:stages")))
-	if err != nil {
-		fail(err)
-	}
-	stage, err := config.Resolve(name, owner, profiles)
-	if err != nil {
-		fail(err)
-	}
 	accountRaw, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:account")))
 	if err != nil {
 		fail(err)
@@ -69,13 +61,31 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	dist := firstNonEmpty(contextString(app, "distDir"), "dist")
+	// STAGE=account is the account-level stack alone (make cost STAGE=account).
+	if name == config.AccountStage {
+		stacks.NewAccountStack(app, account, dist)
+		synth(app)
+		return
+	}
+	profiles, err := json.Marshal(app.Node().TryGetContext(jsii.String("shop:stages")))
+	if err != nil {
+		fail(err)
+	}
+	stage, err := config.Resolve(name, owner, profiles)
+	if err != nil {
+		fail(err)
+	}
 	// Every synth holds the account-level stack too: `make synth` shows all
 	// there is to deploy; `make deploy` deploys the stage's stacks only.
-	dist := firstNonEmpty(contextString(app, "distDir"), "dist")
 	stacks.NewAccountStack(app, account, dist)
 	stacks.NewShop(app, stage, dist)
-	// cdk-nag on every synth, but the base side of a review (-c checks=false),
-	// which was checked when it landed.
+	synth(app)
+}
+
+// synth writes the cloud assembly, with cdk-nag on every synth but the base
+// side of a review (-c checks=false), which was checked when it landed.
+func synth(app awscdk.App) {
 	if contextString(app, "checks") != "false" {
 		stacks.Checks(app)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-cdk-shop/shop/infra/config"
 	"github.com/go-cdk-shop/shop/infra/cost"
 )
 
@@ -42,21 +43,16 @@ func run(stage, dir, usageFile string, detail, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "Shop-"+stage+"-*.template.json"))
-	if len(files) == 0 {
-		return fmt.Errorf("no templates of stage %s in %s: run make synth STAGE=%s", stage, dir, stage)
+	pattern := "Shop-" + stage + "-*.template.json"
+	if stage == accountStage {
+		pattern = accountStack + ".template.json"
 	}
-	stacks := map[string]cost.Template{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var t cost.Template
-		if err := json.Unmarshal(b, &t); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		stacks[strings.TrimSuffix(filepath.Base(f), ".template.json")] = t
+	stacks, err := templates(dir, pattern)
+	if err != nil {
+		return err
+	}
+	if len(stacks) == 0 {
+		return fmt.Errorf("no templates of stage %s in %s: run make synth STAGE=%s", stage, dir, stage)
 	}
 	prices := cost.DefaultPrices()
 	lines, err := cost.Estimate(stacks, prices, usage)
@@ -72,5 +68,48 @@ func run(stage, dir, usageFile string, detail, asJSON bool) error {
 		return json.NewEncoder(os.Stdout).Encode(out)
 	}
 	cost.Print(os.Stdout, stage, lines, prices, usage, detail)
+	if stage == accountStage {
+		return nil
+	}
+	// The account's shared parts, priced once: what every development stage
+	// of the account and region leans on (the network, the cache, the reaper).
+	shared, err := templates(dir, accountStack+".template.json")
+	if err != nil || len(shared) == 0 {
+		return err
+	}
+	accountLines, err := cost.Estimate(shared, prices, usage)
+	if err != nil {
+		return err
+	}
+	_, idle, busy := cost.Totals(accountLines)
+	fmt.Printf("\nshared, once per account and region (%s, make cost STAGE=account): idle %.2f, under usage %.2f\n",
+		accountStack, idle[accountStack], busy[accountStack])
 	return nil
+}
+
+// -stage account prices the account-level stack alone.
+const (
+	accountStage = config.AccountStage
+	accountStack = config.AccountStackName
+)
+
+// templates reads the templates in dir whose file names match pattern, by stack name.
+func templates(dir, pattern string) (map[string]cost.Template, error) {
+	files, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return nil, err
+	}
+	stacks := map[string]cost.Template{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var t cost.Template
+		if err := json.Unmarshal(b, &t); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		stacks[strings.TrimSuffix(filepath.Base(f), ".template.json")] = t
+	}
+	return stacks, nil
 }
