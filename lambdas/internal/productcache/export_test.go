@@ -11,3 +11,6 @@ func (c *Cache) Breaker() *Breaker { return c.breaker }
 
 // SetNow sets the cache's clock, for the hourly buckets.
 func (c *Cache) SetNow(now func() time.Time) { c.now = now }
+
+// EntryKey is the key of id's entry, for tests that expire it.
+func (c *Cache) EntryKey(id string) string { return c.entryKey(id) }

@@ -177,6 +177,42 @@ func TestRacingFillNeverStoresTheOlderProduct(t *testing.T) {
 	}
 }
 
+// The ABA of issue 26, forced: a reader notes the entry's generation and
+// loads version 1; the entry expires; a writer commits version 2 and
+// invalidates, making the entry again. With generations counted from a
+// missing entry, the new entry's generation equalled the one the reader
+// noted, and its put stored version 1 for a TTL. Generations are unique.
+func TestAnEntryMadeAgainNeverTakesAnOldGeneration(t *testing.T) {
+	for _, noted := range []string{"an invalidated entry", "no entry"} {
+		t.Run(noted, func(t *testing.T) {
+			e := newEnv(t)
+			e.create(t, "A", "c", 5) // the create's invalidation makes the entry
+			if noted == "no entry" {
+				if err := dev.Cache.Del(context.Background(), e.cache.EntryKey("A")).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var once sync.Once
+			e.cache.SetAfterLoad(func() {
+				once.Do(func() {
+					// The entry expires while the reader loads.
+					if err := dev.Cache.Del(context.Background(), e.cache.EntryKey("A")).Err(); err != nil {
+						t.Fatal(err)
+					}
+					e.addStock(t, "A", 4)
+				})
+			})
+			if p := e.get(t, "A"); p.Version != 1 {
+				t.Fatalf("the racing read = %+v", p)
+			}
+			e.cache.SetAfterLoad(nil)
+			if p := e.get(t, "A"); p.Quantity != 9 || p.Version != 2 {
+				t.Fatalf("read after the acknowledged update = %+v; want version 2, quantity 9", p)
+			}
+		})
+	}
+}
+
 // Readers and writers at once: a read that starts after a write was
 // acknowledged never returns an older version.
 func TestNoStaleReadUnderConcurrency(t *testing.T) {

@@ -5,12 +5,17 @@
 //
 // No stale read: each product's entry {product:<id>} holds a generation g
 // and, when filled, the product's JSON b. A writer, after its write to the
-// table and before it answers, bumps g and drops b (Invalidate). A reader that
-// misses notes g, loads the product from the table (strongly consistent), and
-// stores it only if g is still what it noted (a compare-and-set script): a
-// writer that committed in between has bumped g, and the old product is never
-// stored. Entries live TTL, so an invalidation that could not reach the cache
-// heals itself.
+// table and before it answers, sets g to a new generation and drops b
+// (Invalidate). A reader that misses notes g (creating the entry with a new
+// generation of its own when there is none), loads the product from the
+// table (strongly consistent), and stores it only if g is still what it
+// noted (a compare-and-set script): a writer that committed in between has
+// changed g, and the old product is never stored. Generations are unique (a
+// process's random prefix and a counter), never a count: an entry that
+// expires and is made again cannot come back to a generation a reader noted
+// before (issue 26: with a counter, expiry then one write brought g back to
+// 1, and a slow reader's older product matched). Entries live TTL, so an
+// invalidation that could not reach the cache heals itself.
 //
 // Degrade, never fail: every cache call goes through a circuit breaker; when
 // the cache is down or slow, reads answer from the table, writes succeed
@@ -20,6 +25,8 @@ package productcache
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,18 +105,45 @@ func (c *Cache) bucketKey(list string, t time.Time) string {
 	return contract.ViewsKeyPrefix + c.scope + "/" + list + "}:" + strconv.FormatInt(t.UTC().Unix()/3600, 10)
 }
 
+// getScript reads the entry's generation and body; an entry without a
+// generation gets ARGV[1], the reader's new one.
+var getScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'g', 'b')
+if v[1] then return v end
+redis.call('HSET', KEYS[1], 'g', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {ARGV[1], false}`)
+
+// putScript stores the body only while the generation is the one noted.
 var putScript = redis.NewScript(`
-local g = redis.call('HGET', KEYS[1], 'g') or '0'
-if g ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'g', g, 'b', ARGV[2])
+if redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'b', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`)
 
+// invalidateScript gives the entry a new generation, ARGV[1], and drops the body.
 var invalidateScript = redis.NewScript(`
-redis.call('HINCRBY', KEYS[1], 'g', 1)
+redis.call('HSET', KEYS[1], 'g', ARGV[1])
 redis.call('HDEL', KEYS[1], 'b')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
+
+// generations are unique across processes and entry lifetimes: a random
+// prefix per process, and a counter.
+var (
+	genPrefix = func() string {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			panic(err)
+		}
+		return hex.EncodeToString(b)
+	}()
+	genCount atomic.Uint64
+)
+
+func newGeneration() string {
+	return genPrefix + "." + strconv.FormatUint(genCount.Add(1), 36)
+}
 
 // callTimeout bounds one cache call, retries included: a read that falls
 // back to the table pays at most this for the cache, and only until the
@@ -157,16 +191,22 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context, s
 	}
 	var gen, body string
 	known := c.call(ctx, "get", func(ctx context.Context) error {
-		v, err := c.rdb.HMGet(ctx, c.entryKey(id), "g", "b").Result()
+		v, err := getScript.Run(ctx, c.rdb, []string{c.entryKey(id)}, newGeneration(), TTL.Milliseconds()).Slice()
 		if err != nil {
 			return err
 		}
-		gen, body = "0", ""
+		if len(v) != 2 {
+			return fmt.Errorf("product cache: entry of %d fields", len(v))
+		}
+		gen, body = "", ""
 		if s, ok := v[0].(string); ok {
 			gen = s
 		}
 		if s, ok := v[1].(string); ok {
 			body = s
+		}
+		if gen == "" {
+			return errors.New("product cache: an entry without a generation")
 		}
 		return nil
 	})
@@ -200,7 +240,7 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context, s
 func (c *Cache) Invalidate(ctx context.Context, ids ...string) {
 	for _, id := range ids {
 		c.call(ctx, "invalidate", func(ctx context.Context) error {
-			return invalidateScript.Run(ctx, c.rdb, []string{c.entryKey(id)}, TTL.Milliseconds()).Err()
+			return invalidateScript.Run(ctx, c.rdb, []string{c.entryKey(id)}, newGeneration(), TTL.Milliseconds()).Err()
 		})
 	}
 }
