@@ -535,7 +535,8 @@ func (st *Orders) owner(ctx context.Context, orderID string) (string, error) {
 	return v.Value, nil
 }
 
-func (st *Orders) Confirm(ctx context.Context, orderID, ref string, now time.Time) (orders.Order, error) {
+func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Payment, now time.Time) (orders.Order, error) {
+	ref := pay.Reference
 	userID, err := st.owner(ctx, orderID)
 	if err != nil {
 		return orders.Order{}, err
@@ -547,6 +548,10 @@ func (st *Orders) Confirm(ctx context.Context, orderID, ref string, now time.Tim
 			return orders.Order{}, err
 		case !o.found:
 			return orders.Order{}, shop.ErrNotFound
+		case o.Status != orders.StatusPending && o.Status != orders.StatusConfirmed:
+			return orders.Order{}, orders.ErrNotPending(o.Status)
+		case orders.CheckPaid(o.Order, pay) != nil:
+			return orders.Order{}, orders.CheckPaid(o.Order, pay)
 		case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
 			return o.Order, nil
 		case o.Status == orders.StatusConfirmed:

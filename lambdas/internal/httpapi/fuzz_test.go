@@ -35,6 +35,26 @@ func FuzzDecodeProductFields(f *testing.F) {
 	})
 }
 
+// FuzzDecodeConfirm: no body makes the decoder panic, and a payment it
+// accepts has a valid reference, an amount of 0 or more and a currency of
+// three capital letters.
+func FuzzDecodeConfirm(f *testing.F) {
+	for _, seed := range []string{`{"payment_reference":"p-1","amount":2400,"currency":"EUR"}`, `{}`, `{"amount":1e3}`,
+		`{"payment_reference":"p","amount":-1,"currency":"EUR"}`, `{"payment_reference":"p","amount":1,"currency":"eur"}`,
+		`{"payment_reference":"p","amount":9223372036854775808,"currency":"EUR"}`, `{"payment_reference":"a b","amount":1,"currency":"EUR"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		pay, err := DecodeConfirm(body)
+		if err != nil {
+			return
+		}
+		if orders.CheckReference(pay.Reference) != nil || pay.Amount < 0 || !isCurrencyCode(pay.Currency) {
+			t.Fatalf("accepted %+v", pay)
+		}
+	})
+}
+
 // FuzzServe: no request body, path or query makes the API answer 5xx.
 func FuzzServe(f *testing.F) {
 	f.Add("POST", "/products", "", speaker)

@@ -145,29 +145,56 @@ func (h *Orders) cancel(ctx context.Context, r *Request) (Response, error) {
 	return Response{Status: http.StatusOK, Body: o}, nil
 }
 
-// DecodeConfirm reads a confirm body: {"payment_reference": "..."}.
-func DecodeConfirm(body []byte) (string, error) {
-	o, err := decodeObject(body, "payment_reference")
+// DecodeConfirm reads a confirm body: {"payment_reference": "...",
+// "amount": <integer, minor unit>, "currency": "EUR"}, every member required.
+func DecodeConfirm(body []byte) (orders.Payment, error) {
+	o, err := decodeObject(body, "payment_reference", "amount", "currency")
 	if err != nil {
-		return "", err
+		return orders.Payment{}, err
 	}
-	var ref *string
+	var ref, currency *string
+	var amount *int64
 	o.String("payment_reference", &ref)
+	o.Int("amount", &amount)
+	o.String("currency", &currency)
 	if err := o.Err(); err != nil {
-		return "", err
+		return orders.Payment{}, err
 	}
+	var v shop.Violations
 	if ref == nil {
-		return "", shop.Invalid("payment_reference", "is required: 1 to 128 visible ASCII characters")
+		v.Add("payment_reference", "is required: 1 to 128 visible ASCII characters")
 	}
-	return *ref, orders.CheckReference(*ref)
+	if amount == nil || *amount < 0 {
+		v.Add("amount", "is required: what was paid, a whole number of the currency's minor unit, 0 or more")
+	}
+	if currency == nil || !isCurrencyCode(*currency) {
+		v.Add("currency", "is required: an ISO 4217 code of three capital letters")
+	}
+	if err := v.Err(); err != nil {
+		return orders.Payment{}, err
+	}
+	return orders.Payment{Reference: *ref, Amount: *amount, Currency: *currency}, orders.CheckReference(*ref)
+}
+
+// isCurrencyCode is three capital ASCII letters.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Orders) confirm(ctx context.Context, r *Request) (Response, error) {
-	ref, err := DecodeConfirm(r.Body)
+	pay, err := DecodeConfirm(r.Body)
 	if err != nil {
 		return Response{}, err
 	}
-	o, err := h.svc.Confirm(ctx, r.Params["order_id"], ref)
+	o, err := h.svc.Confirm(ctx, r.Params["order_id"], pay)
 	if err != nil {
 		return Response{}, err
 	}

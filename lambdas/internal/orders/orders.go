@@ -102,10 +102,13 @@ type Store interface {
 	// (nothing moves twice); a confirmed or expired one is ErrNotPending.
 	Cancel(ctx context.Context, userID, orderID string, now time.Time) (Order, error)
 	// Confirm marks a pending order whose hold has not ended confirmed with
-	// reference. The same reference again returns the order as it is;
-	// another is a *shop.ConflictError "payment-reference-mismatch"; an order
-	// that is not pending, or whose hold ended, is ErrNotPending.
-	Confirm(ctx context.Context, orderID, reference string, now time.Time) (Order, error)
+	// the payment's reference. A cancelled or expired order is
+	// ErrNotPending; a payment whose amount or currency is not the order's is
+	// ErrAmountMismatch (checked by CheckPaid), and nothing changes. The same
+	// reference again returns the order as it is; another is a
+	// *shop.ConflictError "payment-reference-mismatch"; an order whose hold
+	// ended is ErrNotPending.
+	Confirm(ctx context.Context, orderID string, pay Payment, now time.Time) (Order, error)
 	// ExpireDue expires up to limit pending orders whose hold ended before
 	// now, each with its stock return in one transaction, and returns the
 	// orders it expired.
@@ -120,6 +123,25 @@ type Store interface {
 	CreateCustomer(ctx context.Context, c Customer) (Customer, error)
 	// Rename sets the name, creating the profile from c if needed.
 	Rename(ctx context.Context, c Customer) (Customer, error)
+}
+
+// Payment is what the payment integration says was paid for an order.
+type Payment struct {
+	Reference string
+	Amount    int64 // in the currency's minor unit, as the order's total
+	Currency  string
+}
+
+// CheckPaid is the payment's rule against the order it confirms: the amount
+// and currency paid are the order's total and currency, or a
+// *shop.ConflictError "amount-mismatch" (a payment integration's bug must
+// not confirm an order whatever was paid).
+func CheckPaid(o Order, pay Payment) error {
+	if pay.Amount == o.Total && pay.Currency == o.Currency {
+		return nil
+	}
+	return &shop.ConflictError{Reason: "amount-mismatch",
+		Detail: fmt.Sprintf("The payment is %d %s; the order's total is %d %s.", pay.Amount, pay.Currency, o.Total, o.Currency)}
 }
 
 // ErrSlotTaken is a pending slot that another checkout took meanwhile.

@@ -255,15 +255,15 @@ func CheckReference(ref string) error {
 }
 
 // Confirm records the payment of a pending order: its hold becomes a sale.
-func (s *Service) Confirm(ctx context.Context, orderID, reference string) (Order, error) {
+func (s *Service) Confirm(ctx context.Context, orderID string, pay Payment) (Order, error) {
 	var v shop.Violations
 	if !shop.ValidID(orderID) {
 		v.Add("order_id", shop.IDRule)
 	}
-	if err := shop.JoinInvalid(v.Err(), CheckReference(reference)); err != nil {
+	if err := shop.JoinInvalid(v.Err(), CheckReference(pay.Reference)); err != nil {
 		return Order{}, err
 	}
-	o, err := s.store.Confirm(ctx, orderID, reference, s.now())
+	o, err := s.store.Confirm(ctx, orderID, pay, s.now())
 	if err != nil {
 		return Order{}, fmt.Errorf("confirm order %q: %w", orderID, err)
 	}

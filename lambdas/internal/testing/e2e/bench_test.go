@@ -169,7 +169,7 @@ func BenchmarkCancel(b *testing.B) {
 
 func BenchmarkConfirm(b *testing.B) {
 	benchTransition(b, func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse {
-		return e.call(b, payments, "POST", "/orders/"+o.OrderID+"/confirm", `{"payment_reference":"p-`+o.OrderID+`"}`)
+		return e.call(b, payments, "POST", "/orders/"+o.OrderID+"/confirm", paidBody("p-"+o.OrderID, o))
 	})
 }
 

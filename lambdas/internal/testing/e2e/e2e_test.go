@@ -207,6 +207,11 @@ func decode[T any](t testing.TB, resp events.APIGatewayV2HTTPResponse) T {
 	return v
 }
 
+// paidBody is the payment integration's confirm of o: its total, in its currency.
+func paidBody(ref string, o orders.Order) string {
+	return fmt.Sprintf(`{"payment_reference":%q,"amount":%d,"currency":%q}`, ref, o.Total, o.Currency)
+}
+
 func expect(t testing.TB, resp events.APIGatewayV2HTTPResponse, status int, what string) {
 	t.Helper()
 	if resp.StatusCode != status {
@@ -506,10 +511,11 @@ func TestOrderHistoryPages(t *testing.T) {
 		expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "set A")
 		resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", fmt.Sprint("k", i))
 		expect(t, resp, 201, "checkout")
-		id := decode[orders.Order](t, resp).OrderID
+		placed := decode[orders.Order](t, resp)
+		id := placed.OrderID
 		ids = append(ids, id)
 		// Paid: the pending slot frees itself for the next one.
-		expect(t, e.call(t, payments, "POST", "/orders/"+id+"/confirm", `{"payment_reference":"p-`+id+`"}`), 200, "confirm")
+		expect(t, e.call(t, payments, "POST", "/orders/"+id+"/confirm", paidBody("p-"+id, placed)), 200, "confirm")
 		time.Sleep(2 * time.Millisecond) // distinct milliseconds in the ids
 	}
 	var got []string
@@ -674,7 +680,7 @@ func TestOrderLifecycle(t *testing.T) {
 	if s := e.stock(t, "A"); s != 10 {
 		t.Fatalf("stock %d after cancel (twice), want 10", s)
 	}
-	expect(t, e.call(t, payments, "POST", "/orders/"+o.OrderID+"/confirm", `{"payment_reference":"pay-1"}`), 409, "confirm a cancelled order")
+	expect(t, e.call(t, payments, "POST", "/orders/"+o.OrderID+"/confirm", paidBody("pay-1", o)), 409, "confirm a cancelled order")
 
 	o2 := e.checkout(t, u, "A", 2)
 	for _, tc := range []struct {
@@ -683,25 +689,32 @@ func TestOrderLifecycle(t *testing.T) {
 		body   string
 		status int
 	}{
-		{"a shopper", u, `{"payment_reference":"pay-2"}`, 401},
-		{"a client without the scope", who{client: "other", scope: "shop/other"}, `{"payment_reference":"pay-2"}`, 403},
+		{"a shopper", u, paidBody("pay-2", o2), 401},
+		{"a client without the scope", who{client: "other", scope: "shop/other"}, paidBody("pay-2", o2), 403},
 		{"no reference", payments, `{}`, 400},
+		{"no amount", payments, `{"payment_reference":"pay-2","currency":"EUR"}`, 400},
+		{"an amount in decimals", payments, `{"payment_reference":"pay-2","amount":12.5,"currency":"EUR"}`, 400},
+		{"a negative amount", payments, `{"payment_reference":"pay-2","amount":-1,"currency":"EUR"}`, 400},
+		{"no currency", payments, fmt.Sprintf(`{"payment_reference":"pay-2","amount":%d}`, o2.Total), 400},
+		{"a currency in lower case", payments, fmt.Sprintf(`{"payment_reference":"pay-2","amount":%d,"currency":"eur"}`, o2.Total), 400},
+		{"less than the total", payments, fmt.Sprintf(`{"payment_reference":"pay-2","amount":%d,"currency":%q}`, o2.Total-1, o2.Currency), 409},
+		{"another currency", payments, fmt.Sprintf(`{"payment_reference":"pay-2","amount":%d,"currency":"USD"}`, o2.Total), 409},
 		{"a reference too long", payments, `{"payment_reference":"` + strings.Repeat("r", 129) + `"}`, 400},
 		{"a reference with a space", payments, `{"payment_reference":"a b"}`, 400},
 		{"the reference as a number", payments, `{"payment_reference":7}`, 400},
 	} {
 		expect(t, e.call(t, tc.w, "POST", "/orders/"+o2.OrderID+"/confirm", tc.body), tc.status, "confirm by "+tc.name)
 	}
-	expect(t, e.call(t, payments, "POST", "/orders/NOPE/confirm", `{"payment_reference":"pay-2"}`), 404, "confirm an unknown order")
-	expect(t, e.call(t, payments, "POST", "/orders/no.pe/confirm", `{"payment_reference":"pay-2"}`), 400, "confirm a malformed id")
+	expect(t, e.call(t, payments, "POST", "/orders/NOPE/confirm", paidBody("pay-2", o2)), 404, "confirm an unknown order")
+	expect(t, e.call(t, payments, "POST", "/orders/no.pe/confirm", paidBody("pay-2", o2)), 400, "confirm a malformed id")
 	for range 2 {
-		resp := e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", `{"payment_reference":"pay-2"}`)
+		resp := e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", paidBody("pay-2", o2))
 		expect(t, resp, 200, "confirm")
 		if got := decode[orders.Order](t, resp); got.Status != orders.StatusConfirmed || got.PaymentReference == nil || *got.PaymentReference != "pay-2" {
 			t.Fatalf("confirm = %+v", got)
 		}
 	}
-	expect(t, e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", `{"payment_reference":"pay-3"}`), 409, "confirm with another reference")
+	expect(t, e.call(t, payments, "POST", "/orders/"+o2.OrderID+"/confirm", paidBody("pay-3", o2)), 409, "confirm with another reference")
 	expect(t, e.call(t, u, "POST", "/orders/"+o2.OrderID+"/cancel", ""), 409, "cancel a confirmed order")
 	expect(t, e.call(t, user("someone-else"), "POST", "/orders/"+o2.OrderID+"/cancel", ""), 404, "cancel another user's order")
 	if s := e.stock(t, "A"); s != 8 {

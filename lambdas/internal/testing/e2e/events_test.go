@@ -50,8 +50,8 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	r := e.reader(t)
 
 	confirmed := e.checkout(t, u, "A", 2)
-	expect(t, e.call(t, payments, "POST", "/orders/"+confirmed.OrderID+"/confirm", `{"payment_reference":"pay-1"}`), 200, "confirm")
-	expect(t, e.call(t, payments, "POST", "/orders/"+confirmed.OrderID+"/confirm", `{"payment_reference":"pay-other"}`), 409, "confirm with another reference")
+	expect(t, e.call(t, payments, "POST", "/orders/"+confirmed.OrderID+"/confirm", paidBody("pay-1", confirmed)), 200, "confirm")
+	expect(t, e.call(t, payments, "POST", "/orders/"+confirmed.OrderID+"/confirm", paidBody("pay-other", confirmed)), 409, "confirm with another reference")
 	cancelled := e.checkout(t, u, "A", 1)
 	expect(t, e.call(t, u, "POST", "/orders/"+cancelled.OrderID+"/cancel", ""), 200, "cancel")
 	expect(t, e.call(t, u, "POST", "/orders/"+cancelled.OrderID+"/cancel", ""), 200, "cancel again")

@@ -224,7 +224,7 @@ func (m *Orders) Cancel(_ context.Context, userID, orderID string, now time.Time
 	return m.finish(o, orders.StatusCancelled, true, now), nil
 }
 
-func (m *Orders) Confirm(_ context.Context, orderID, ref string, now time.Time) (orders.Order, error) {
+func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, now time.Time) (orders.Order, error) {
 	m.products.mu.Lock()
 	defer m.products.mu.Unlock()
 	m.mu.Lock()
@@ -240,7 +240,12 @@ func (m *Orders) Confirm(_ context.Context, orderID, ref string, now time.Time) 
 		return orders.Order{}, shop.ErrNotFound
 	}
 	hold, _ := time.Parse(time.RFC3339, o.ExpiresAt)
+	ref := pay.Reference
 	switch {
+	case o.Status != orders.StatusPending && o.Status != orders.StatusConfirmed:
+		return orders.Order{}, orders.ErrNotPending(o.Status)
+	case orders.CheckPaid(o, pay) != nil:
+		return orders.Order{}, orders.CheckPaid(o, pay)
 	case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
 		return o, nil
 	case o.Status == orders.StatusConfirmed:

@@ -286,6 +286,10 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		return p.Quantity
 	}
+	// paid is a payment of o's total, in its currency.
+	paid := func(o orders.Order, ref string) orders.Payment {
+		return orders.Payment{Reference: ref, Amount: o.Total, Currency: o.Currency}
+	}
 	isConflict := func(err error, reason string) bool {
 		var c *shop.ConflictError
 		return errors.As(err, &c) && c.Reason == reason
@@ -318,7 +322,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 	t.Run("cancel returns the units once", func(t *testing.T) {
 		e := newEnv(t)
 		_ = e.Products.Create(ctx, Product("A", "c", 10))
-		place(t, e, "O1", 4, 0, now)
+		o1 := place(t, e, "O1", 4, 0, now)
 		for range 2 {
 			got, err := e.Orders.Cancel(ctx, "U1", "O1", now.Add(time.Minute))
 			if err != nil || got.Status != orders.StatusCancelled {
@@ -334,21 +338,47 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if _, err := e.Orders.Cancel(ctx, "U2", "O1", now); !errors.Is(err, shop.ErrNotFound) {
 			t.Errorf("another user's cancel = %v", err)
 		}
-		if _, err := e.Orders.Confirm(ctx, "O1", "pay-1", now); !isConflict(err, "order-not-pending") {
+		if _, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-1"), now); !isConflict(err, "order-not-pending") {
 			t.Errorf("confirm of a cancelled order = %v", err)
+		}
+	})
+	t.Run("confirm refuses a payment that is not the order's total and currency, and changes nothing", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		o1 := place(t, e, "O1", 3, 0, now)
+		for _, pay := range []orders.Payment{
+			{Reference: "pay-1", Amount: o1.Total - 1, Currency: o1.Currency},
+			{Reference: "pay-1", Amount: o1.Total, Currency: "USD"},
+			{Reference: "pay-1", Amount: 0, Currency: o1.Currency},
+		} {
+			if _, err := e.Orders.Confirm(ctx, "O1", pay, now.Add(time.Minute)); !isConflict(err, "amount-mismatch") {
+				t.Errorf("confirm with %+v = %v, want amount-mismatch", pay, err)
+			}
+		}
+		if got, err := e.Orders.Get(ctx, "U1", "O1"); err != nil || got.Status != orders.StatusPending || got.PaymentReference != nil {
+			t.Fatalf("after refused payments: %+v, %v; want it pending, unpaid", got, err)
+		}
+		got, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-1"), now.Add(time.Minute))
+		if err != nil || got.Status != orders.StatusConfirmed {
+			t.Fatalf("the right payment = %+v, %v", got, err)
+		}
+		wrong := paid(o1, "pay-1")
+		wrong.Amount++
+		if _, err := e.Orders.Confirm(ctx, "O1", wrong, now.Add(time.Minute)); !isConflict(err, "amount-mismatch") {
+			t.Errorf("a repeat of the reference with another amount = %v, want amount-mismatch", err)
 		}
 	})
 	t.Run("confirm keeps the sale; the same reference is a replay, another a conflict", func(t *testing.T) {
 		e := newEnv(t)
 		_ = e.Products.Create(ctx, Product("A", "c", 10))
-		place(t, e, "O1", 3, 0, now)
+		o1 := place(t, e, "O1", 3, 0, now)
 		for range 2 {
-			got, err := e.Orders.Confirm(ctx, "O1", "pay-1", now.Add(time.Minute))
+			got, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-1"), now.Add(time.Minute))
 			if err != nil || got.Status != orders.StatusConfirmed || got.PaymentReference == nil || *got.PaymentReference != "pay-1" {
 				t.Fatalf("confirm = %+v, %v", got, err)
 			}
 		}
-		if _, err := e.Orders.Confirm(ctx, "O1", "pay-2", now); !isConflict(err, "payment-reference-mismatch") {
+		if _, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-2"), now); !isConflict(err, "payment-reference-mismatch") {
 			t.Errorf("another reference = %v", err)
 		}
 		if _, err := e.Orders.Cancel(ctx, "U1", "O1", now); !isConflict(err, "order-not-pending") {
@@ -357,11 +387,11 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if s := stock(t, e); s != 7 {
 			t.Errorf("stock %d after a sale of 3, want 7", s)
 		}
-		if _, err := e.Orders.Confirm(ctx, "O404", "pay-1", now); !errors.Is(err, shop.ErrNotFound) {
+		if _, err := e.Orders.Confirm(ctx, "O404", paid(o1, "pay-1"), now); !errors.Is(err, shop.ErrNotFound) {
 			t.Errorf("confirm of an unknown order = %v", err)
 		}
-		place(t, e, "O2", 1, 1, now)
-		if _, err := e.Orders.Confirm(ctx, "O2", "pay-3", now.Add(15*time.Minute)); !isConflict(err, "order-not-pending") {
+		o2 := place(t, e, "O2", 1, 1, now)
+		if _, err := e.Orders.Confirm(ctx, "O2", paid(o2, "pay-3"), now.Add(15*time.Minute)); !isConflict(err, "order-not-pending") {
 			t.Errorf("confirm at the end of the hold = %v", err)
 		}
 	})
@@ -400,7 +430,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 	t.Run("cancel, confirm and expiry racing on one order: one outcome, stock moved once", func(t *testing.T) {
 		e := newEnv(t)
 		_ = e.Products.Create(ctx, Product("A", "c", 10))
-		place(t, e, "O1", 4, 0, now)
+		o1 := place(t, e, "O1", 4, 0, now)
 		end := now.Add(15 * time.Minute) // the hold ends: confirm refuses, expiry takes it, cancel still may
 		var wg sync.WaitGroup
 		var cancelled, confirmed, expired atomic.Int32
@@ -417,7 +447,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 						t.Errorf("cancel: %v", err)
 					}
 				case 1:
-					_, err := e.Orders.Confirm(ctx, "O1", "pay", end.Add(-time.Second))
+					_, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay"), end.Add(-time.Second))
 					if err == nil {
 						confirmed.Add(1)
 					} else if !isConflict(err, "order-not-pending") && !isConflict(err, "payment-reference-mismatch") {
