@@ -42,6 +42,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.55.11
 	github.com/aws/aws-sdk-go-v2/service/sns v1.48.0
 	github.com/go-cdk-shop/shop/lambdas/contract v0.0.0
+	golang.org/x/text v0.41.0
 )
 
 replace github.com/go-cdk-shop/shop/lambdas/contract => ./contract

@@ -3,6 +3,8 @@ package catalog
 import (
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -82,9 +84,11 @@ func checkWritable(v *shop.Violations, f Fields) {
 	}
 }
 
+// checkText: the length in characters, and no control, bidirectional or
+// invisible character (shop.TextProblem); only the description spans lines.
 func checkText(v *shop.Violations, field, s string, minLen, maxLen int) {
-	if !utf8.ValidString(s) {
-		v.Add(field, "must be valid UTF-8")
+	if problem := shop.TextProblem(s, field == "description"); problem != "" {
+		v.Add(field, problem)
 		return
 	}
 	n := utf8.RuneCountInString(s)
@@ -94,12 +98,20 @@ func checkText(v *shop.Violations, field, s string, minLen, maxLen int) {
 	case n > maxLen:
 		v.Add(field, "is longer than the limit")
 	}
-	for _, r := range s {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			v.Add(field, "must not contain control characters")
-			return
-		}
+}
+
+// NormalCategory is a category in Unicode normalization form C: one
+// category however a client composed its accents ("Café" typed as e and a
+// combining acute is the same category), stored and queried alike.
+func NormalCategory(c string) string { return norm.NFC.String(c) }
+
+// normalized returns f with its category in form C.
+func (f Fields) normalized() Fields {
+	if f.Category != nil {
+		c := NormalCategory(*f.Category)
+		f.Category = &c
 	}
+	return f
 }
 
 // ValidCurrency reports whether s has the shape of an ISO 4217 code: three upper-case letters.

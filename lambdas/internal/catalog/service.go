@@ -32,6 +32,7 @@ type Page = cursor.Page[Product]
 
 // Create adds a product. Without a product_id one is generated.
 func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
+	f = f.normalized()
 	if err := ValidateCreate(f); err != nil {
 		return Product{}, err
 	}
@@ -101,6 +102,7 @@ type Trend struct {
 // Trending is the most viewed products of the last 24 hours, of one category
 // or of all, most viewed first; deleted products never appear.
 func (s *Service) Trending(ctx context.Context, category string, limit int) ([]Trend, error) {
+	category = NormalCategory(category)
 	var v shop.Violations
 	if limit == 0 {
 		limit = 10
@@ -144,6 +146,7 @@ func (s *Service) Trending(ctx context.Context, category string, limit int) ([]T
 
 // List returns a page of one category (through the category index) or of all products.
 func (s *Service) List(ctx context.Context, category string, limit int, token string) (Page, error) {
+	category = NormalCategory(category)
 	var v shop.Violations
 	if category != "" {
 		checkText(&v, "category", category, 1, MaxCategoryLength)
@@ -178,6 +181,7 @@ func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *in
 	if !shop.ValidID(id) {
 		return Product{}, shop.Invalid("product_id", shop.IDRule)
 	}
+	f = f.normalized()
 	if err := ValidateUpdate(f); err != nil {
 		return Product{}, err
 	}

@@ -42,6 +42,10 @@ func TestCreate(t *testing.T) {
 		{"negative price", func() catalog.Fields { f := fields("Atlas"); f.Price = ptr(int64(-1)); return f }, "price"},
 		{"bad id", func() catalog.Fields { f := fields("Atlas"); f.ProductID = ptr("a/b"); return f }, "product_id"},
 		{"bad currency", func() catalog.Fields { f := fields("Atlas"); f.Currency = ptr("eur"); return f }, "currency"},
+		{"a name with a bidi override", func() catalog.Fields { return fields("Atlas\u202e") }, "name"},
+		{"a category with a zero-width space", func() catalog.Fields { f := fields("Atlas"); f.Category = ptr("Bo\u200boks"); return f }, "category"},
+		{"a control character in the description", func() catalog.Fields { f := fields("Atlas"); f.Description = ptr("a\x1bb"); return f }, "description"},
+		{"lines in the description", func() catalog.Fields { f := fields("Atlas"); f.Description = ptr("one\ntwo"); return f }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, store := newCatalog(t)
@@ -136,6 +140,29 @@ func TestListPagesWithCursors(t *testing.T) {
 	for _, limit := range []int{-1, catalog.MaxPageSize + 1} {
 		if _, err := svc.List(ctx, "", limit, ""); err == nil {
 			t.Errorf("limit %d was accepted", limit)
+		}
+	}
+}
+
+// A category is one category however its accents were composed: stored
+// and queried in normalization form C.
+func TestCategoriesAreNormalized(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newCatalog(t)
+	decomposed, composed := "Cafe\u0301", "Caf\u00e9"
+	f := fields("Mug")
+	f.Category = ptr(decomposed)
+	p, err := svc.Create(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Category != composed {
+		t.Errorf("stored category %q, want %q", p.Category, composed)
+	}
+	for _, query := range []string{composed, decomposed} {
+		page, err := svc.List(ctx, query, 10, "")
+		if err != nil || len(page.Items) != 1 {
+			t.Errorf("list of %q = %+v, %v; want the mug", query, page, err)
 		}
 	}
 }

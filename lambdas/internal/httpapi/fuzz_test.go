@@ -49,7 +49,7 @@ func FuzzDecodeConfirm(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if orders.CheckReference(pay.Reference) != nil || pay.Amount < 0 || !isCurrencyCode(pay.Currency) {
+		if orders.CheckReference(pay.Reference) != nil || pay.Amount < 0 || !catalog.ValidCurrency(pay.Currency) {
 			t.Fatalf("accepted %+v", pay)
 		}
 	})

@@ -167,26 +167,13 @@ func DecodeConfirm(body []byte) (orders.Payment, error) {
 	if amount == nil || *amount < 0 {
 		v.Add("amount", "is required: what was paid, a whole number of the currency's minor unit, 0 or more")
 	}
-	if currency == nil || !isCurrencyCode(*currency) {
+	if currency == nil || !catalog.ValidCurrency(*currency) {
 		v.Add("currency", "is required: an ISO 4217 code of three capital letters")
 	}
 	if err := v.Err(); err != nil {
 		return orders.Payment{}, err
 	}
 	return orders.Payment{Reference: *ref, Amount: *amount, Currency: *currency}, orders.CheckReference(*ref)
-}
-
-// isCurrencyCode is three capital ASCII letters.
-func isCurrencyCode(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for i := range 3 {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 func (h *Orders) confirm(ctx context.Context, r *Request) (Response, error) {

@@ -102,7 +102,10 @@ const MaxNoteLength = 500
 
 // CheckNote is the rule for a checkout note.
 func CheckNote(note string) error {
-	if utf8.RuneCountInString(note) > MaxNoteLength || !utf8.ValidString(note) {
+	if problem := shop.TextProblem(note, true); problem != "" {
+		return shop.Invalid("note", problem)
+	}
+	if utf8.RuneCountInString(note) > MaxNoteLength {
 		return shop.Invalid("note", "must be at most "+strconv.Itoa(MaxNoteLength)+" characters")
 	}
 	return nil
@@ -363,7 +366,10 @@ func (s *Service) Me(ctx context.Context, who shop.Identity) (Customer, error) {
 
 // CheckName is the rule for a profile name.
 func CheckName(name string) error {
-	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLength || !utf8.ValidString(name) {
+	if problem := shop.TextProblem(name, false); problem != "" {
+		return shop.Invalid("name", problem)
+	}
+	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLength {
 		return shop.Invalid("name", "must be 1 to "+strconv.Itoa(MaxNameLength)+" characters")
 	}
 	return nil

@@ -174,3 +174,27 @@ func TestProfile(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The checkout note and the profile name refuse what would render as
+// something else: control, bidirectional and invisible characters.
+func TestFreeTextRules(t *testing.T) {
+	for _, tc := range []struct {
+		what  string
+		check func(string) error
+		text  string
+		ok    bool
+	}{
+		{"note", orders.CheckNote, "Leave it at the door,\nplease", true},
+		{"note", orders.CheckNote, "door\x1b[2J", false},
+		{"note", orders.CheckNote, "pay later\u202e", false},
+		{"name", orders.CheckName, "Zoë Ångström", true},
+		{"name", orders.CheckName, "Zoë\nÅngström", false},
+		{"name", orders.CheckName, "Zo\u200bë", false},
+	} {
+		err := tc.check(tc.text)
+		var inv *shop.InvalidError
+		if tc.ok != (err == nil) || !tc.ok && (!errors.As(err, &inv) || inv.Fields[0].Field != tc.what) {
+			t.Errorf("%s %q: %v", tc.what, tc.text, err)
+		}
+	}
+}

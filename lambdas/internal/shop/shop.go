@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Domain code wraps them with what it was doing; the HTTP edge
@@ -204,3 +205,31 @@ func (e *ConflictError) Error() string { return e.Reason + ": " + e.Detail }
 
 // Is makes every ConflictError match ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// TextProblem says what is wrong with free text s, or "" when nothing is:
+// invalid UTF-8; control characters (C0, DEL and C1; newline and tab only
+// when multiline); bidirectional controls, which reorder what a reader sees
+// (CVE-2021-42574, "Trojan Source"); and invisible format characters
+// (zero-width space and joiners, word joiner, byte-order mark, soft hyphen),
+// which make two strings that look the same differ, such as two categories
+// that split the catalogue and trending.
+func TextProblem(s string, multiline bool) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			if !multiline {
+				return "must be one line, without tabs"
+			}
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x2028 || r == 0x2029:
+			return fmt.Sprintf("must not contain control characters (U+%04X)", r)
+		case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
+			return fmt.Sprintf("must not contain bidirectional control characters (U+%04X)", r)
+		case r == 0x00ad || r == 0x180e || r >= 0x200b && r <= 0x200d || r == 0x2060 || r == 0xfeff:
+			return fmt.Sprintf("must not contain invisible characters (U+%04X)", r)
+		}
+	}
+	return ""
+}

@@ -60,3 +60,41 @@ func TestIDTime(t *testing.T) {
 		}
 	}
 }
+
+// Free text that looks like one thing and is another is refused, and says why.
+func TestTextProblem(t *testing.T) {
+	tests := []struct {
+		name, s   string
+		multiline bool
+		want      string // a part of the problem; empty: accepted
+	}{
+		{"plain", "Café au lait", false, ""},
+		{"accents and scripts", "Ünïcödé 東京 مرحبا", false, ""},
+		{"emoji with a joiner sequence's parts apart", "tea 🍵", false, ""},
+		{"lines in a description", "one\ntwo\tthree", true, ""},
+		{"a newline in a name", "one\ntwo", false, "one line"},
+		{"NUL", "a\x00b", true, "control"},
+		{"escape", "a\x1b[31mred", true, "control"},
+		{"DEL", "a\x7f", true, "control"},
+		{"C1", "a\u0085b", true, "control"},
+		{"line separator", "a\u2028b", true, "control"},
+		{"right-to-left override", "abc\u202edcba", false, "bidirectional"},
+		{"right-to-left isolate", "a\u2067b\u2069", false, "bidirectional"},
+		{"right-to-left mark", "a\u200fb", false, "bidirectional"},
+		{"Arabic letter mark", "a\u061cb", false, "bidirectional"},
+		{"zero-width space", "Bo\u200boks", false, "invisible"},
+		{"zero-width joiner", "a\u200db", false, "invisible"},
+		{"word joiner", "a\u2060b", false, "invisible"},
+		{"byte-order mark", "\ufeffBooks", false, "invisible"},
+		{"soft hyphen", "Bo\u00adoks", false, "invisible"},
+		{"invalid UTF-8", "a\xffb", true, "UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := TextProblem(tt.s, tt.multiline)
+			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Errorf("TextProblem(%q) = %q, want %q", tt.s, got, tt.want)
+			}
+		})
+	}
+}
