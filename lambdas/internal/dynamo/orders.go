@@ -419,7 +419,9 @@ var errRaced = errors.New("the order changed meanwhile")
 
 // finish moves a pending order to status in one transaction, with the stock
 // back when back (to the products that still exist), under cond (on top of
-// "still pending"); then it frees the order's pending slot.
+// "still pending"); then it frees the order's pending slot, but for a
+// cancel: a cancelled order keeps its slot until its hold would have ended,
+// so cancelling and ordering again cannot renew a hold without end.
 func (st *Orders) finish(ctx context.Context, o stored, status string, back bool, cond string, values map[string]types.AttributeValue, sets string, now time.Time) error {
 	at := now.Format(time.RFC3339)
 	gone := map[string]bool{}
@@ -481,6 +483,9 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("%s order: %w: %w", status, shop.ErrUnavailable, err)
 		}
+	}
+	if status == orders.StatusCancelled {
+		return nil // the slot frees itself when the hold ends
 	}
 	// Free the slot unless a newer order has taken it after this hold ended.
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{

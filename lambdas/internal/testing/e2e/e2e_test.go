@@ -738,17 +738,16 @@ func TestOrderLifecycle(t *testing.T) {
 }
 
 // A user holds at most MaxPending pending orders; the next checkout is a
-// 429 with Retry-After, and changes nothing; cancelling one frees a place.
+// 429 with Retry-After, and changes nothing. Cancelling one does not free a
+// place before its hold would have ended (else cancel and order again would
+// hold stock without end); paying for one does.
 func TestPendingLimit(t *testing.T) {
 	e := newShop(t)
 	e.addProduct(t, "A", 500, 100)
 	u := user(shop.NewID("u", time.Now()))
-	var first orders.Order
-	for i := range orders.DefaultLimits.MaxPending {
-		o := e.checkout(t, u, "A", 1)
-		if i == 0 {
-			first = o
-		}
+	var placed []orders.Order
+	for range orders.DefaultLimits.MaxPending {
+		placed = append(placed, e.checkout(t, u, "A", 1))
 	}
 	expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":1}`), 200, "add to cart")
 	resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over")
@@ -759,7 +758,9 @@ func TestPendingLimit(t *testing.T) {
 	if s := e.stock(t, "A"); s != 100-int64(orders.DefaultLimits.MaxPending) {
 		t.Fatalf("stock %d: the refused checkout took some", s)
 	}
-	expect(t, e.call(t, u, "POST", "/orders/"+first.OrderID+"/cancel", ""), 200, "cancel one")
-	// The refused attempt released its key: the same key now goes through.
-	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over"), 201, "checkout after a cancel")
+	expect(t, e.call(t, u, "POST", "/orders/"+placed[0].OrderID+"/cancel", ""), 200, "cancel one")
+	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over"), 429, "checkout after a cancel, within its hold")
+	expect(t, e.call(t, payments, "POST", "/orders/"+placed[1].OrderID+"/confirm", paidBody("pay-"+placed[1].OrderID, placed[1])), 200, "pay for one")
+	// The refused attempts released their key: the same key now goes through.
+	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over"), 201, "checkout after a payment")
 }

@@ -197,8 +197,9 @@ func (m *Orders) finish(o orders.Order, status string, back bool, now time.Time)
 			}
 		}
 	}
-	// Free the slot, unless a newer order took it after this one's hold ended.
-	if slot, ok := m.slots[o.UserID+"/"+o.OrderID]; ok {
+	// Free the slot, unless a newer order took it after this one's hold
+	// ended; a cancelled order keeps it until its hold would have ended.
+	if slot, ok := m.slots[o.UserID+"/"+o.OrderID]; ok && status != orders.StatusCancelled {
 		if h := m.holds[o.UserID][slot]; h.Format(time.RFC3339) == o.ExpiresAt {
 			delete(m.holds[o.UserID], slot)
 		}

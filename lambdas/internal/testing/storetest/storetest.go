@@ -332,8 +332,10 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if s := stock(t, e); s != 10 {
 			t.Errorf("stock %d after cancel (twice), want 10", s)
 		}
-		if holds, _ := e.Orders.Holds(ctx, "U1", 1); !holds[0].IsZero() {
-			t.Errorf("the slot is still held: %v", holds)
+		// The slot stays taken until the hold would have ended: cancel and
+		// order again cannot renew a hold without end (issue 26, item 2).
+		if holds, _ := e.Orders.Holds(ctx, "U1", 1); holds[0].Format(time.RFC3339) != o1.ExpiresAt {
+			t.Errorf("after a cancel the slot holds until %v, want the order's own end %s", holds, o1.ExpiresAt)
 		}
 		if _, err := e.Orders.Cancel(ctx, "U2", "O1", now); !errors.Is(err, shop.ErrNotFound) {
 			t.Errorf("another user's cancel = %v", err)
