@@ -487,19 +487,21 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 	if status == orders.StatusCancelled {
 		return nil // the slot frees itself when the hold ends
 	}
-	// Free the slot unless a newer order has taken it after this hold ended.
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	st.freeSlot(ctx, o)
+	return nil
+}
+
+// freeSlot frees the pending slot o took, unless a newer order has taken it
+// after o's hold ended. Idempotent; best effort: when it fails, the order's
+// move stands and the slot frees itself when the hold ends.
+func (st *Orders) freeSlot(ctx context.Context, o stored) {
+	_, _ = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
 		UpdateExpression:          aws.String("REMOVE #hold"),
 		ConditionExpression:       aws.String("#hold = :hold"),
 		ExpressionAttributeNames:  map[string]string{"#hold": holdSlot(o.slot)},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":hold": num(o.holdMS)},
 	}, writeRetryer)
-	if _, ok := isConditionFailed(err); ok || err == nil {
-		return nil
-	}
-	// The order's move stands; the slot frees itself when the hold ends.
-	return nil
 }
 
 func (st *Orders) Cancel(ctx context.Context, userID, orderID string, now time.Time) (orders.Order, error) {
@@ -558,6 +560,9 @@ func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Paymen
 		case orders.CheckPaid(o.Order, pay) != nil:
 			return orders.Order{}, orders.CheckPaid(o.Order, pay)
 		case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
+			// A repeat, or this confirm's own transaction committed by an SDK
+			// retry whose answer was lost: the slot may still be taken.
+			st.freeSlot(ctx, o)
 			return o.Order, nil
 		case o.Status == orders.StatusConfirmed:
 			return orders.Order{}, &shop.ConflictError{Reason: "payment-reference-mismatch", Detail: "The order was confirmed with another payment reference."}

@@ -7,7 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/testing/storetest"
 )
@@ -20,15 +26,65 @@ func TestProductsSuite(t *testing.T) {
 
 func TestOrdersSuite(t *testing.T) {
 	storetest.Orders(t, func(t *testing.T) storetest.OrdersEnv {
-		ctx, id := context.Background(), shop.NewID("", time.Now())
-		products := newProducts(t)
-		o, c := "orders-"+id, "customers-"+id
-		if err := CreateOrdersTable(ctx, local, o); err != nil {
-			t.Fatal(err)
-		}
-		if err := CreateCustomersTable(ctx, local, c); err != nil {
-			t.Fatal(err)
-		}
-		return storetest.OrdersEnv{Orders: NewOrders(local, o, c, products.table), Products: products}
+		return newOrdersEnv(t)
 	})
+}
+
+func newOrdersEnv(t *testing.T) storetest.OrdersEnv {
+	ctx, id := context.Background(), shop.NewID("", time.Now())
+	products := newProducts(t)
+	o, c := "orders-"+id, "customers-"+id
+	if err := CreateOrdersTable(ctx, local, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateCustomersTable(ctx, local, c); err != nil {
+		t.Fatal(err)
+	}
+	return storetest.OrdersEnv{Orders: NewOrders(local, o, c, products.table), Products: products}
+}
+
+// A confirm whose transaction committed while its answer was lost (the SDK
+// retried it after a timeout, and the retry failed its status condition) left
+// the slot taken: the order is confirmed, the slot still holds its hold. The
+// payment integration's repeat frees it (issue 26, item 7), or the customer
+// would get 429 until the hold ended.
+func TestARepeatedConfirmFreesTheSlot(t *testing.T) {
+	ctx, now := context.Background(), time.Now().UTC().Truncate(time.Second)
+	e := newOrdersEnv(t)
+	st := e.Orders.(*Orders)
+	if err := e.Products.Create(ctx, catalog.Product{ProductID: "A", Name: "A", Price: 250, Currency: "EUR", Category: "c", Quantity: 10, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
+	if _, err := st.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	o := orders.Order{OrderID: "O1", UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250, CreatedAt: now.Format(time.RFC3339),
+		ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: 1, LineTotal: 250}}}
+	if err := st.Commit(ctx, o, "k1", "t1", who, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	pay := orders.Payment{Reference: "pay-1", Amount: 250, Currency: "EUR"}
+	if _, err := st.Confirm(ctx, "O1", pay, now); err != nil {
+		t.Fatal(err)
+	}
+	// The state a lost answer leaves: confirmed, and the slot still taken.
+	hold := now.Add(15 * time.Minute)
+	if _, err := local.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str("U1")},
+		UpdateExpression:          aws.String("SET #h = :h"),
+		ExpressionAttributeNames:  map[string]string{"#h": holdSlot(0)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": num(hold.UnixMilli())},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if holds, _ := st.Holds(ctx, "U1", 1); !holds[0].Equal(hold) {
+		t.Fatalf("the simulated slot: %v", holds)
+	}
+	if got, err := st.Confirm(ctx, "O1", pay, now); err != nil || got.Status != orders.StatusConfirmed {
+		t.Fatalf("the repeat = %+v, %v", got, err)
+	}
+	if holds, _ := st.Holds(ctx, "U1", 1); !holds[0].IsZero() {
+		t.Errorf("after the repeated confirm the slot holds until %v, want it free", holds[0])
+	}
 }
