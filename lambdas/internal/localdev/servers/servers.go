@@ -84,6 +84,10 @@ func DynamoDir() (string, error) {
 	}
 }
 
+// DynamoLocalOrigin is the one origin DynamoDB Local's CORS allows: a name
+// under .invalid (RFC 2606), which no browser page is served from.
+const DynamoLocalOrigin = "http://dynamodb-local.invalid"
+
 // StartDynamo starts DynamoDB Local on a free port, in memory unless dataDir is
 // set, and waits until it accepts connections.
 func StartDynamo(ctx context.Context, dataDir string, log io.Writer) (*Process, error) {
@@ -98,8 +102,12 @@ func StartDynamo(ctx context.Context, dataDir string, log io.Writer) (*Process, 
 	if err != nil {
 		return nil, err
 	}
+	// DynamoDB Local has no bind option: it listens on every interface (the
+	// port is random and lives as long as the run; docs/testing.md). Its
+	// CORS allow-list defaults to "*"; it allows only DynamoLocalOrigin,
+	// which no page can have, so no web page the developer opens is let in.
 	args := []string{"-Xmx512m", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", filepath.Join(dir, "DynamoDBLocal.jar"),
-		"-port", fmt.Sprint(port), "-disableTelemetry"}
+		"-port", fmt.Sprint(port), "-disableTelemetry", "-cors", DynamoLocalOrigin}
 	if dataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
