@@ -57,9 +57,11 @@ type Stage struct {
 	SesRegion   string `json:"sesRegion,omitempty"`
 
 	// Orders: how long a pending order holds its units (minutes, 0 means
-	// 15) and how many pending orders a user may hold (0 means 3).
-	OrderHoldMinutes int `json:"orderHoldMinutes,omitempty"`
-	MaxPendingOrders int `json:"maxPendingOrders,omitempty"`
+	// 15), how many pending orders a user may hold (0 means 3), and how many
+	// units of one product their pending orders may hold (0 means 10).
+	OrderHoldMinutes       int `json:"orderHoldMinutes,omitempty"`
+	MaxPendingOrders       int `json:"maxPendingOrders,omitempty"`
+	MaxUnitsHeldPerProduct int `json:"maxUnitsHeldPerProduct,omitempty"`
 	// CheckoutThrottleRate and CheckoutThrottleBurst limit the routes that
 	// move stock (checkout, cancel, confirm), below the stage's default.
 	CheckoutThrottleRate  float64 `json:"checkoutThrottleRate"`
@@ -212,8 +214,9 @@ func (s Stage) Validate() error {
 		return fmt.Errorf("stage %s: owner is empty", s.Name)
 	case s.CheckoutThrottleRate <= 0 || s.CheckoutThrottleBurst <= 0 || s.CheckoutThrottleRate > s.ThrottleRate:
 		return fmt.Errorf("stage %s: checkoutThrottleRate and checkoutThrottleBurst must be positive, and the rate at most throttleRate", s.Name)
-	case s.OrderHoldMinutes < 0 || s.OrderHoldMinutes > 24*60 || s.MaxPendingOrders < 0 || s.MaxPendingOrders > 100:
-		return fmt.Errorf("stage %s: orderHoldMinutes must be 0 to 1440 and maxPendingOrders 0 to 100", s.Name)
+	case s.OrderHoldMinutes < 0 || s.OrderHoldMinutes > 24*60 || s.MaxPendingOrders < 0 || s.MaxPendingOrders > 100 ||
+		s.MaxUnitsHeldPerProduct < 0 || s.MaxUnitsHeldPerProduct > 100:
+		return fmt.Errorf("stage %s: orderHoldMinutes must be 0 to 1440, maxPendingOrders and maxUnitsHeldPerProduct 0 to 100", s.Name)
 	}
 	if m := s.Alarms(); m.Api5xxPercent < 0 || m.Api5xxPercent > 100 || m.DurationPercentOfTimeout > 100 || m.CacheUsePercent > 100 ||
 		m.PeriodMinutes < 1 || m.EvaluationPeriods < 1 || m.CheckoutAvailability <= 0.5 || m.CheckoutAvailability >= 1 {
@@ -329,6 +332,14 @@ func (s Stage) MaxPending() int {
 		return 3
 	}
 	return s.MaxPendingOrders
+}
+
+// MaxUnitsHeld is how many units of one product a user's pending orders may hold.
+func (s Stage) MaxUnitsHeld() int {
+	if s.MaxUnitsHeldPerProduct == 0 {
+		return 10
+	}
+	return s.MaxUnitsHeldPerProduct
 }
 
 // Deployment is how a new version takes the traffic: CanaryPercent of it

@@ -107,6 +107,7 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		contract.EnvOriginVerify:   origin,
 		contract.EnvOrderHold:      stage.OrderHold().String(),
 		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
+		contract.EnvMaxUnitsHeld:   strconv.Itoa(stage.MaxUnitsHeld()),
 		contract.EnvStage:          stage.Name,
 	}}
 	if data.EventBus != nil {

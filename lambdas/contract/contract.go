@@ -66,6 +66,7 @@ const (
 	EnvOriginVerify   = "ORIGIN_VERIFY"    // the CDN's origin-verification value; empty: no CDN in front
 	EnvOrderHold      = "ORDER_HOLD"       // how long a pending order holds its units (Go duration)
 	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
+	EnvMaxUnitsHeld   = "MAX_UNITS_HELD"   // how many units of one product a user's pending orders may hold
 	EnvReaperTopic    = "REAPER_TOPIC_ARN" // where notices and reports go
 	EnvReaperMode     = "REAPER_MODE"      // "report" or "delete"
 	EnvEventBus       = "EVENT_BUS_NAME"   // the event bus the order events go to
@@ -101,7 +102,7 @@ var (
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
 		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency, EnvOriginVerify}, cacheEnv),
-		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvOriginVerify}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvMaxUnitsHeld, EnvOriginVerify}, cacheEnv),
 		Expiry:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable}, cacheConn),
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),

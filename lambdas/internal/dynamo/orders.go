@@ -116,8 +116,8 @@ func (st *Orders) Release(ctx context.Context, userID, key, token string) error 
 // because another one held an item (TransactionConflict).
 const commitAttempts = 4
 
-func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) error {
-	in, err := st.transaction(o, key, token, who, slot, now)
+func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) error {
+	in, err := st.transaction(o, key, token, who, slot, maxUnits, now)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 		if !errors.As(err, &tce) {
 			return classify("checkout transaction", err)
 		}
-		if conflictErr := st.cancelled(o, tce.CancellationReasons); conflictErr != nil || attempt == commitAttempts {
+		if conflictErr := st.cancelled(o, tce.CancellationReasons, slot, maxUnits, now); conflictErr != nil || attempt == commitAttempts {
 			if conflictErr == nil {
 				conflictErr = fmt.Errorf("checkout transaction: %w: %w", shop.ErrThrottled, err)
 			}
@@ -149,7 +149,7 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 	}
 }
 
-func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
+func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
 	hold, err := time.Parse(time.RFC3339, o.ExpiresAt)
 	if err != nil {
 		return nil, fmt.Errorf("order expires_at %q: %w", o.ExpiresAt, err)
@@ -194,23 +194,51 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		ExpressionAttributeNames:  map[string]string{"#state": "state", "#token": "token"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(done), ":resp": str(string(response)), ":oid": str(o.OrderID), ":inflight": str(inFlight), ":token": str(token)},
 	}})
+	names := map[string]string{"#name": "name", "#hold": holdSlot(slot)}
+	values := map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1),
+		":hold": num(hold.UnixMilli()), ":now": num(now.UnixMilli())}
+	// The slot is free, or its hold has ended; and the customer's pending
+	// orders hold at most maxUnits of each product, this one's included.
+	add, cond := ", order_count :one", "(attribute_not_exists(#hold) OR #hold <= :now)"
+	for i, it := range o.Items {
+		n := strconv.Itoa(i)
+		names["#u"+n] = heldUnits(it.ProductID)
+		values[":u"+n], values[":m"+n] = num(int64(it.Quantity)), num(int64(maxUnits-it.Quantity))
+		add += ", #u" + n + " :u" + n
+		cond += " AND (attribute_not_exists(#u" + n + ") OR #u" + n + " <= :m" + n + ")"
+	}
 	items = append(items, types.TransactWriteItem{Update: &types.Update{
 		TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
-		UpdateExpression: aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at), #hold = :hold ADD order_count :one"),
-		// The slot is free, or its hold has ended.
-		ConditionExpression:      aws.String("attribute_not_exists(#hold) OR #hold <= :now"),
-		ExpressionAttributeNames: map[string]string{"#name": "name", "#hold": holdSlot(slot)},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":email": str(who.Email), ":name": str(who.Name), ":at": str(who.CreatedAt), ":one": num(1),
-			":hold": num(hold.UnixMilli()), ":now": num(now.UnixMilli())},
+		UpdateExpression:                    aws.String("SET email = if_not_exists(email, :email), #name = if_not_exists(#name, :name), created_at = if_not_exists(created_at, :at), #hold = :hold ADD " + strings.TrimPrefix(add, ", ")),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
 }
 
+// heldUnits is the customer attribute counting the units of product id that
+// the customer's pending orders hold.
+func heldUnits(id string) string { return "held_" + id }
+
+// heldOf reads the customer's held units of o's products from the customer item.
+func heldOf(o orders.Order, customer map[string]types.AttributeValue) map[string]int64 {
+	held := map[string]int64{}
+	for _, it := range o.Items {
+		if v, ok := customer[heldUnits(it.ProductID)].(*types.AttributeValueMemberN); ok {
+			held[it.ProductID], _ = strconv.ParseInt(v.Value, 10, 64)
+		}
+	}
+	return held
+}
+
 // cancelled explains a cancelled checkout from the reasons, one per item in
 // order: nil when only conflicts with other transactions cancelled it.
-func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) error {
+func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason, slot, maxUnits int, now time.Time) error {
 	var fields []shop.FieldError
 	lost, slotTaken := false, false
+	var holdLimit error
 	for i, r := range reasons {
 		code := aws.ToString(r.Code)
 		switch {
@@ -223,10 +251,16 @@ func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) 
 		case i == len(o.Items)+2:
 			lost = true // the idempotency key is no longer ours
 		case i == len(o.Items)+3:
-			slotTaken = true
+			// The customer's condition: the slot, or the units held.
+			holdLimit = orders.HoldLimit(o, heldOf(o, r.Item), maxUnits)
+			if holdLimit == nil || slotHeld(r.Item, slot, now) {
+				slotTaken, holdLimit = true, nil
+			}
 		}
 	}
 	switch {
+	case len(fields) == 0 && !lost && holdLimit != nil:
+		return holdLimit
 	case len(fields) == 0 && !lost && slotTaken:
 		return orders.ErrSlotTaken
 	case len(fields) > 0:
@@ -235,6 +269,16 @@ func (st *Orders) cancelled(o orders.Order, reasons []types.CancellationReason) 
 		return &shop.ConflictError{Reason: "checkout-in-progress", Detail: "This Idempotency-Key was taken over by another attempt."}
 	}
 	return nil
+}
+
+// slotHeld says whether the customer item's slot holds a hold not yet ended.
+func slotHeld(customer map[string]types.AttributeValue, slot int, now time.Time) bool {
+	v, ok := customer[holdSlot(slot)].(*types.AttributeValueMemberN)
+	if !ok {
+		return false
+	}
+	ms, err := strconv.ParseInt(v.Value, 10, 64)
+	return err == nil && ms > now.UnixMilli()
 }
 
 func shortLine(it orders.Item, old map[string]types.AttributeValue) shop.FieldError {
@@ -454,6 +498,20 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 				}})
 			}
 		}
+		// The order no longer holds its units: count them off the customer.
+		names, values, add := map[string]string{}, map[string]types.AttributeValue{}, ""
+		for i, it := range o.Items {
+			n := strconv.Itoa(i)
+			names["#u"+n], values[":u"+n] = heldUnits(it.ProductID), num(-int64(it.Quantity))
+			add += ", #u" + n + " :u" + n
+		}
+		if add != "" {
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
+				TableName: &st.customers, Key: map[string]types.AttributeValue{contract.UserID: str(o.UserID)},
+				UpdateExpression:         aws.String("ADD " + strings.TrimPrefix(add, ", ")),
+				ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			}})
+		}
 		// No ClientRequestToken: the status condition already makes a
 		// repeat (an SDK retry after a timeout, or a concurrent transition)
 		// fail rather than move the stock again, and the caller looks again.
@@ -470,7 +528,7 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 			switch code := aws.ToString(r.Code); {
 			case i == 0 && code == "ConditionalCheckFailed":
 				return errRaced
-			case i > 0 && code == "ConditionalCheckFailed":
+			case i > 0 && i <= len(lines) && code == "ConditionalCheckFailed":
 				gone[lines[i-1].ProductID] = true
 				retry = true
 			case code == "TransactionConflict":

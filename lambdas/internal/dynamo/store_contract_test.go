@@ -61,7 +61,7 @@ func TestARepeatedConfirmFreesTheSlot(t *testing.T) {
 	}
 	o := orders.Order{OrderID: "O1", UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250, CreatedAt: now.Format(time.RFC3339),
 		ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: 1, LineTotal: 250}}}
-	if err := st.Commit(ctx, o, "k1", "t1", who, 0, now); err != nil {
+	if err := st.Commit(ctx, o, "k1", "t1", who, 0, 10, now); err != nil {
 		t.Fatal(err)
 	}
 	pay := orders.Payment{Reference: "pay-1", Amount: 250, Currency: "EUR"}

@@ -88,7 +88,8 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.CustomersTable = e.need(contract.EnvCustomersTable)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readCache(e)
-		c.OrderLimits = orders.Limits{Hold: e.duration(contract.EnvOrderHold, orders.DefaultLimits.Hold), MaxPending: e.count(contract.EnvMaxPending, orders.DefaultLimits.MaxPending)}
+		c.OrderLimits = orders.Limits{Hold: e.duration(contract.EnvOrderHold, orders.DefaultLimits.Hold), MaxPending: e.count(contract.EnvMaxPending, orders.DefaultLimits.MaxPending),
+			MaxUnitsHeld: e.count(contract.EnvMaxUnitsHeld, orders.DefaultLimits.MaxUnitsHeld)}
 		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Expiry:
 		c.ProductsTable = e.need(contract.EnvProductsTable)

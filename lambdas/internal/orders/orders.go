@@ -93,7 +93,10 @@ type Store interface {
 	// It also takes pending slot slot of the customer (one of the
 	// MaxPending places a pending order holds until its ExpiresAt), which
 	// must be free or past its hold: else ErrSlotTaken, and nothing changes.
-	Commit(ctx context.Context, o Order, key, token string, who Customer, slot int, now time.Time) error
+	// And it counts the order's units of each product on the customer, which
+	// its pending orders may hold maxUnits of at most: else HoldLimit, and
+	// nothing changes. Cancel, Confirm and ExpireDue count them off again.
+	Commit(ctx context.Context, o Order, key, token string, who Customer, slot, maxUnits int, now time.Time) error
 	// Holds returns the end of the hold in each of the customer's pending
 	// slots 0..n-1, the zero time for a free one.
 	Holds(ctx context.Context, userID string, n int) ([]time.Time, error)
@@ -142,6 +145,23 @@ func CheckPaid(o Order, pay Payment) error {
 	}
 	return &shop.ConflictError{Reason: "amount-mismatch",
 		Detail: fmt.Sprintf("The payment is %d %s; the order's total is %d %s.", pay.Amount, pay.Currency, o.Total, o.Currency)}
+}
+
+// HoldLimit is a checkout whose lines would take the caller's units of a
+// product across their pending orders past max; held is what they hold
+// already, by product id.
+func HoldLimit(o Order, held map[string]int64, max int) error {
+	var fields []shop.FieldError
+	for _, it := range o.Items {
+		if h := held[it.ProductID]; h+int64(it.Quantity) > int64(max) {
+			fields = append(fields, shop.FieldError{Field: "items." + it.ProductID,
+				Message: fmt.Sprintf("your pending orders hold %d of this product and may hold %d at most; %d requested", h, max, it.Quantity)})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &shop.ConflictError{Reason: "hold-limit", Detail: "Your pending orders would hold more of a product than one customer may; pay for or cancel one, or order fewer.", Fields: fields}
 }
 
 // ErrSlotTaken is a pending slot that another checkout took meanwhile.

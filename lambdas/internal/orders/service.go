@@ -39,10 +39,14 @@ type Limits struct {
 	Hold time.Duration
 	// MaxPending is how many pending orders a user may hold at once.
 	MaxPending int
+	// MaxUnitsHeld is how many units of one product a user's pending orders
+	// may hold together, so that no one account hoards a scarce product.
+	MaxUnitsHeld int
 }
 
-// DefaultLimits: a 15-minute hold, 3 pending orders per user.
-var DefaultLimits = Limits{Hold: 15 * time.Minute, MaxPending: 3}
+// DefaultLimits: a 15-minute hold, 3 pending orders per user, 10 units of a
+// product across them.
+var DefaultLimits = Limits{Hold: 15 * time.Minute, MaxPending: 3, MaxUnitsHeld: 10}
 
 // Service is checkout, the order lifecycle, order history and the profile.
 type Service struct {
@@ -183,6 +187,9 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 	if len(gone) > 0 {
 		return Order{}, &shop.ConflictError{Reason: "items-unavailable", Detail: "Some cart lines are no longer sold.", Fields: gone}
 	}
+	if err := HoldLimit(o, nil, s.limits.MaxUnitsHeld); err != nil {
+		return Order{}, err // more than one customer may hold, whatever they hold now
+	}
 	customer := Customer{UserID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: o.CreatedAt}
 	// A pending order takes one of the caller's MaxPending slots: a free one,
 	// or one whose hold has ended. Another checkout may take it first; then
@@ -195,7 +202,7 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 		if slot < 0 {
 			return Order{}, &PendingLimitError{Max: s.limits.MaxPending, RetryAfter: retryAfter}
 		}
-		err = s.store.Commit(ctx, o, key, token, customer, slot, now)
+		err = s.store.Commit(ctx, o, key, token, customer, slot, s.limits.MaxUnitsHeld, now)
 		if errors.Is(err, ErrSlotTaken) && attempt < 3 {
 			continue
 		}

@@ -764,3 +764,26 @@ func TestPendingLimit(t *testing.T) {
 	// The refused attempts released their key: the same key now goes through.
 	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-over"), 201, "checkout after a payment")
 }
+
+// One account's pending orders hold at most MaxUnitsHeld units of a product
+// (issue 26, item 2): more in one cart, or across pending orders, is a 409
+// hold-limit naming the line, and nothing is held.
+func TestHoldLimit(t *testing.T) {
+	e := newShop(t)
+	e.addProduct(t, "A", 500, 100)
+	u := user(shop.NewID("u", time.Now()))
+	max := orders.DefaultLimits.MaxUnitsHeld
+	expect(t, e.call(t, u, "PUT", "/cart/items/A", fmt.Sprintf(`{"quantity":%d}`, max+1)), 200, "more than the limit in the cart")
+	resp := e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-1")
+	expect(t, resp, 409, "checkout of more than the limit")
+	if p := decode[map[string]any](t, resp); p["type"] != "/problems/hold-limit" || !strings.Contains(fmt.Sprint(p["errors"]), "items.A") {
+		t.Fatalf("problem = %v", p)
+	}
+	expect(t, e.call(t, u, "PUT", "/cart/items/A", fmt.Sprintf(`{"quantity":%d}`, max-1)), 200, "just under the limit")
+	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-2"), 201, "checkout under the limit")
+	expect(t, e.call(t, u, "PUT", "/cart/items/A", `{"quantity":2}`), 200, "two more")
+	expect(t, e.call(t, u, "POST", "/orders", "", "Idempotency-Key", "k-3"), 409, "past the limit across pending orders")
+	if s := e.stock(t, "A"); s != 100-int64(max-1) {
+		t.Fatalf("stock %d, want only the first order's %d held", s, max-1)
+	}
+}

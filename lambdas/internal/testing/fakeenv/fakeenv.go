@@ -24,6 +24,8 @@ func Plausible(name string) string {
 		return "1h"
 	case contract.EnvMaxPending:
 		return "3"
+	case contract.EnvMaxUnitsHeld:
+		return "10"
 	case contract.EnvCacheEndpoint:
 		return "cache.example:6379"
 	case contract.EnvReaperMode:

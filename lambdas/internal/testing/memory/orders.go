@@ -24,6 +24,7 @@ type Orders struct {
 	customers map[string]orders.Customer
 	holds     map[string]map[int]time.Time // user -> slot -> end of hold
 	slots     map[string]int               // user/order -> slot it holds
+	held      map[string]map[string]int64  // user -> product -> units its pending orders hold
 }
 
 type attempt struct {
@@ -34,7 +35,7 @@ type attempt struct {
 // NewOrders returns an empty store whose checkouts take stock from products.
 func NewOrders(products *Products) *Orders {
 	return &Orders{products: products, orders: map[string]orders.Order{}, attempts: map[string]*attempt{}, customers: map[string]orders.Customer{},
-		holds: map[string]map[int]time.Time{}, slots: map[string]int{}}
+		holds: map[string]map[int]time.Time{}, slots: map[string]int{}, held: map[string]map[string]int64{}}
 }
 
 func (m *Orders) Claim(_ context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
@@ -57,7 +58,7 @@ func (m *Orders) Release(_ context.Context, userID, key, token string) error {
 	return nil
 }
 
-func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, who orders.Customer, slot int, now time.Time) error {
+func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) error {
 	m.products.mu.Lock()
 	defer m.products.mu.Unlock()
 	m.mu.Lock()
@@ -87,6 +88,15 @@ func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, wh
 	}
 	if h, taken := m.holds[o.UserID][slot]; taken && h.After(now) {
 		return orders.ErrSlotTaken
+	}
+	if err := orders.HoldLimit(o, m.held[o.UserID], maxUnits); err != nil {
+		return err
+	}
+	if m.held[o.UserID] == nil {
+		m.held[o.UserID] = map[string]int64{}
+	}
+	for _, it := range o.Items {
+		m.held[o.UserID][it.ProductID] += int64(it.Quantity)
 	}
 	if m.holds[o.UserID] == nil {
 		m.holds[o.UserID] = map[int]time.Time{}
@@ -186,6 +196,11 @@ func (m *Orders) Holds(_ context.Context, userID string, n int) ([]time.Time, er
 // the caller holds both locks.
 func (m *Orders) finish(o orders.Order, status string, back bool, now time.Time) orders.Order {
 	o.Status = status
+	if held := m.held[o.UserID]; held != nil { // no longer pending: its units no longer count
+		for _, it := range o.Items {
+			held[it.ProductID] -= int64(it.Quantity)
+		}
+	}
 	m.orders[o.UserID+"/"+o.OrderID] = o
 	if back {
 		for _, it := range o.Items {

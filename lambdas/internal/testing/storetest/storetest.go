@@ -143,6 +143,9 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 	ctx := context.Background()
 	now := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
+	// units is the limit on units of a product across pending orders in the
+	// cases that do not test it.
+	const units = 50
 	order := func(id string, items ...orders.Item) orders.Order {
 		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", CreatedAt: now.Format(time.RFC3339),
 			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: items}
@@ -191,7 +194,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 			t.Fatal(err)
 		}
 		o := order("O1", line("A", 3), line("B", 2))
-		if err := e.Orders.Commit(ctx, o, "k1", tok, who, 0, now); err != nil {
+		if err := e.Orders.Commit(ctx, o, "k1", tok, who, 0, units, now); err != nil {
 			t.Fatal(err)
 		}
 		for id, want := range map[string]int64{"A": 2, "B": 0} {
@@ -224,7 +227,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		cheap := line("B", 1)
 		cheap.UnitPrice, cheap.LineTotal = 1, 1
-		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", tok, who, 0, now)
+		err := e.Orders.Commit(ctx, order("O1", line("A", 2), cheap), "k1", tok, who, 0, units, now)
 		var conflict *shop.ConflictError
 		if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" || len(conflict.Fields) != 2 {
 			t.Fatalf("commit = %v, want insufficient-stock naming both lines", err)
@@ -248,7 +251,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, tok, who, i, now); err != nil {
+			if err := e.Orders.Commit(ctx, order(id, line("A", i+1)), key, tok, who, i, units, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -273,7 +276,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		o := order(id, line("A", qty))
 		o.CreatedAt, o.ExpiresAt = at.Format(time.RFC3339), at.Add(15*time.Minute).Format(time.RFC3339)
-		if err := e.Orders.Commit(ctx, o, key, tok, who, slot, at); err != nil {
+		if err := e.Orders.Commit(ctx, o, key, tok, who, slot, units, at); err != nil {
 			t.Fatalf("place %s: %v", id, err)
 		}
 		return o
@@ -304,7 +307,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		key, tok := "k-O2", shop.NewID("T", time.Now())
 		_, _ = e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now)
-		if err := e.Orders.Commit(ctx, order("O2", line("A", 1)), key, tok, who, 0, now); !errors.Is(err, orders.ErrSlotTaken) {
+		if err := e.Orders.Commit(ctx, order("O2", line("A", 1)), key, tok, who, 0, units, now); !errors.Is(err, orders.ErrSlotTaken) {
 			t.Errorf("a taken slot = %v, want ErrSlotTaken", err)
 		}
 		if s := stock(t, e); s != 9 {
@@ -315,7 +318,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		_, _ = e.Orders.Claim(ctx, "U1", "k-O3", "fp", tok2, later.Add(time.Minute), later)
 		o3 := order("O3", line("A", 1))
 		o3.ExpiresAt = later.Add(15 * time.Minute).Format(time.RFC3339)
-		if err := e.Orders.Commit(ctx, o3, "k-O3", tok2, who, 0, later); err != nil {
+		if err := e.Orders.Commit(ctx, o3, "k-O3", tok2, who, 0, units, later); err != nil {
 			t.Errorf("a slot past its hold = %v", err)
 		}
 	})
@@ -342,6 +345,41 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		if _, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-1"), now); !isConflict(err, "order-not-pending") {
 			t.Errorf("confirm of a cancelled order = %v", err)
+		}
+	})
+	t.Run("pending orders hold at most the limit of a product's units; a cancel, a confirm or an expiry counts them off", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 100))
+		_ = e.Products.Create(ctx, Product("B", "c", 100))
+		const limit = 5
+		commit := func(id string, slot int, items ...orders.Item) error {
+			t.Helper()
+			key, tok := "k-"+id, shop.NewID("T", time.Now())
+			if _, err := e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now); err != nil {
+				t.Fatal(err)
+			}
+			return e.Orders.Commit(ctx, order(id, items...), key, tok, who, slot, limit, now)
+		}
+		if err := commit("O1", 0, line("A", 3), line("B", 1)); err != nil {
+			t.Fatal(err)
+		}
+		err := commit("O2", 1, line("A", 3), line("B", 1))
+		var c *shop.ConflictError
+		if !errors.As(err, &c) || c.Reason != "hold-limit" || len(c.Fields) != 1 || c.Fields[0].Field != "items.A" {
+			t.Fatalf("3 more of A with 3 held, limit 5 = %v, want hold-limit naming A alone", err)
+		}
+		if s := stock(t, e); s != 97 {
+			t.Errorf("stock %d after a refused checkout, want 97", s)
+		}
+		if err := commit("O3", 1, line("A", 2)); err != nil {
+			t.Fatalf("up to the limit exactly = %v", err)
+		}
+		if _, err := e.Orders.Cancel(ctx, "U1", "O1", now); err != nil {
+			t.Fatal(err)
+		}
+		// The cancel counted O1's 3 off; its slot stays taken, so slot 2.
+		if err := commit("O4", 2, line("A", 3)); err != nil {
+			t.Fatalf("after the cancel = %v", err)
 		}
 	})
 	t.Run("confirm refuses a payment that is not the order's total and currency, and changes nothing", func(t *testing.T) {
