@@ -190,6 +190,20 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 	if err := HoldLimit(o, nil, s.limits.MaxUnitsHeld); err != nil {
 		return Order{}, err // more than one customer may hold, whatever they hold now
 	}
+	// Visibly sold out: 409 without a transaction (issue 26, item 6), so a
+	// flash sale's losers are answered at once and do not contend with its
+	// winners. The read is never older than an acknowledged write that took
+	// stock; one that returned stock may not show yet, which refuses a
+	// checkout that a moment later would pass (the shopper retries).
+	var short []shop.FieldError
+	for _, it := range o.Items {
+		if have := products[it.ProductID].Quantity; have < int64(it.Quantity) {
+			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: fmt.Sprintf("only %d in stock, %d requested", max(have, 0), it.Quantity)})
+		}
+	}
+	if len(short) > 0 {
+		return Order{}, &shop.ConflictError{Reason: "insufficient-stock", Detail: "Some lines cannot be filled; nothing was ordered.", Fields: short}
+	}
 	customer := Customer{UserID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: o.CreatedAt}
 	// A pending order takes one of the caller's MaxPending slots: a free one,
 	// or one whose hold has ended. Another checkout may take it first; then

@@ -198,3 +198,44 @@ func TestFreeTextRules(t *testing.T) {
 		}
 	}
 }
+
+// commits counts the store's checkout transactions.
+type commits struct {
+	orders.Store
+	n int
+}
+
+func (c *commits) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) error {
+	c.n++
+	return c.Store.Commit(ctx, o, key, token, who, slot, maxUnits, now)
+}
+
+// A product that is visibly sold out is a 409 without a transaction (issue
+// 26, item 6): a flash sale's losers never contend with its winners.
+func TestSoldOutIsRefusedWithoutATransaction(t *testing.T) {
+	ctx := context.Background()
+	c := newCheckout(t)
+	store := &commits{Store: memory.NewOrders(c.products)}
+	codec, err := cursor.New([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := orders.NewService(store, c.carts, codec, "EUR", orders.DefaultLimits, slog.New(slog.NewJSONHandler(io.Discard, nil)), orders.Options{})
+	other := shop.Identity{Subject: "U2", Email: "u2@example.com", Name: "Bo"}
+	c.add(t, "B", 1) // the last one, in both carts
+	if _, err := c.carts.SetLine(ctx, cart.Owner{ID: other.Subject}, "B", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Checkout(ctx, other, "k-other", orders.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	before := store.n
+	_, _, err = svc.Checkout(ctx, c.who, "k-late", orders.Request{})
+	var conflict *shop.ConflictError
+	if !errors.As(err, &conflict) || conflict.Reason != "insufficient-stock" || conflict.Fields[0].Field != "items.B" {
+		t.Fatalf("checkout of a sold-out product = %v, want insufficient-stock naming B", err)
+	}
+	if store.n != before {
+		t.Errorf("%d transactions for a visibly sold-out product, want none", store.n-before)
+	}
+}
