@@ -174,10 +174,17 @@ func BenchmarkConfirm(b *testing.B) {
 }
 
 // BenchmarkExpire1000Orders5Lines: how long the expiry job takes to expire
-// 1,000 pending orders of 5 lines each (run once: -benchtime 1x).
-func BenchmarkExpire1000Orders5Lines(b *testing.B) {
+// 1,000 pending orders of 5 lines each, all of the same 5 products (the hot
+// case: their transactions conflict, so they go one after another), and
+// BenchmarkExpireSpread1000Orders5Lines the same over 200 products (the
+// spread case: a batch's orders share no product, and expire at once). Run
+// once: -benchtime 1x.
+func BenchmarkExpire1000Orders5Lines(b *testing.B)       { benchExpire(b, 5) }
+func BenchmarkExpireSpread1000Orders5Lines(b *testing.B) { benchExpire(b, 200) }
+
+func benchExpire(b *testing.B, products int) {
 	e, _ := benchShop(b)
-	for j := range 5 {
+	for j := range products {
 		e.addProduct(b, fmt.Sprint("P", j), 100, 1_000_000)
 	}
 	base := shop.NewID("x", time.Now())
@@ -186,7 +193,7 @@ func BenchmarkExpire1000Orders5Lines(b *testing.B) {
 		for i := range 1000 {
 			u := user(fmt.Sprint(base, "-", i))
 			for j := range 5 {
-				e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", j), `{"quantity":1}`)
+				e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", (i*5+j)%products), `{"quantity":1}`)
 			}
 			if resp := e.call(b, u, "POST", "/orders", "", "Idempotency-Key", "k"); resp.StatusCode != 201 {
 				b.Fatal(resp.Body)
