@@ -59,7 +59,7 @@ type Cache struct {
 	breaker *Breaker
 	log     *slog.Logger
 	fn      string // the function, as the metric's dimension
-	scope   string // the products table: keys of other tables never meet
+	scope   string // the stage (contract.EnvCacheScope): keys of other stages never meet
 	now     func() time.Time
 	// afterLoad, in tests, runs between a miss's table read and its put:
 	// the race window, forced.
@@ -87,14 +87,15 @@ func (c *Cache) Stats() Stats {
 // API exposes it for the load measurement.
 func (c *Cache) SetEnabled(on bool) { c.off.Store(!on) }
 
-// New returns the cache of the products in table over rdb; fn names the
-// function in the metric. Keys carry the table's name, so that stages or
-// tests sharing one cache never see each other's products.
-func New(rdb redis.Cmdable, log *slog.Logger, fn, table string) *Cache {
-	return &Cache{rdb: rdb, breaker: NewBreaker(), log: log, fn: fn, scope: table, now: time.Now}
+// New returns the product cache over rdb; fn names the function in the
+// metric. Keys carry scope (the stage, inside the hash tag), so that stages
+// or tests sharing one cache never see each other's products, and a stage's
+// cache user reaches only its own (contract.ProductKeys).
+func New(rdb redis.Cmdable, log *slog.Logger, fn, scope string) *Cache {
+	return &Cache{rdb: rdb, breaker: NewBreaker(), log: log, fn: fn, scope: scope, now: time.Now}
 }
 
-// entryKey is {product:<table>/<id>}: one slot per product.
+// entryKey is {product:<scope>/<id>}: one slot per product.
 func (c *Cache) entryKey(id string) string {
 	return contract.ProductKeyPrefix + c.scope + "/" + id + "}"
 }
