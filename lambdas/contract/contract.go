@@ -63,7 +63,6 @@ const (
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
 	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
-	EnvOriginVerify   = "ORIGIN_VERIFY"    // the CDN's origin-verification value; empty: no CDN in front
 	EnvOrderHold      = "ORDER_HOLD"       // how long a pending order holds its units (Go duration)
 	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
 	EnvMaxUnitsHeld   = "MAX_UNITS_HELD"   // how many units of one product a user's pending orders may hold
@@ -98,11 +97,11 @@ var (
 	// product cache must hear of every write.
 	cacheConn  = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCacheScope}
 	cacheEnv   = slices.Concat(cacheConn, []string{EnvCartTTLUser, EnvCartTTLGuest})
-	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvOriginVerify}, cacheConn)
+	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL}, cacheConn)
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
-		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency, EnvOriginVerify}, cacheEnv),
-		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvMaxUnitsHeld, EnvOriginVerify}, cacheEnv),
+		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvMaxUnitsHeld}, cacheEnv),
 		Expiry:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable}, cacheConn),
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),
@@ -314,7 +313,8 @@ const (
 	HeaderRetryAfter     = "Retry-After"
 	// HeaderOriginVerify carries the CDN's origin-verification value: with
 	// the edge profile, CloudFront adds it to every request it forwards, and
-	// the functions refuse requests without it (straight to execute-api).
+	// the API's regional web ACL blocks requests without an accepted value
+	// (straight to execute-api) before API Gateway does anything else.
 	HeaderOriginVerify = "X-Origin-Verify"
 )
 

@@ -1,8 +1,9 @@
-// Package authorizer is the HTTP API Lambda authorizer of the routes that guests
-// may call too (the cart): no Authorization header is a guest and passes with
-// an empty context; a valid Cognito ID token passes with its claims as the
-// context; anything else is refused (API Gateway answers 403). The JWT
-// authorizer cannot do this: it refuses every request without a token.
+// Package authorizer is the REST API Lambda authorizer (REQUEST type) of the
+// routes that guests may call too (the cart): no Authorization header is a
+// guest and passes with an empty context; a valid Cognito ID token passes
+// with its claims as the context; anything else is refused (API Gateway
+// answers 403). The Cognito authorizer cannot do this: it refuses every
+// request without a token.
 package authorizer
 
 import (
@@ -20,7 +21,8 @@ type Verifier interface {
 	Verify(token string) (map[string]string, error)
 }
 
-// Handler answers API Gateway's authorization requests (payload 2.0, simple responses).
+// Handler answers API Gateway's authorization requests with an IAM policy
+// for the one method called (the results are never cached).
 type Handler struct {
 	Tokens Verifier
 }
@@ -36,7 +38,7 @@ func New(region, poolID, clientID string) Handler {
 }
 
 // Handle decides one request.
-func (h Handler) Handle(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+func (h Handler) Handle(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	header := ""
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, "authorization") {
@@ -44,26 +46,37 @@ func (h Handler) Handle(_ context.Context, req events.APIGatewayV2CustomAuthoriz
 		}
 	}
 	if header == "" {
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{}}, nil
+		return policy(req.MethodArn, "guest", "Allow", map[string]any{}), nil
 	}
 	token, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok {
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+		return policy(req.MethodArn, "anonymous", "Deny", nil), nil
 	}
 	claims, err := h.Tokens.Verify(strings.TrimSpace(token))
 	if errors.Is(err, idtoken.ErrKeysUnavailable) {
-		// Not the caller's fault: an error (API Gateway answers 500, and the
-		// next request tries the keys again), never a 403 for a good token.
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		// Not the caller's fault: an error (API Gateway answers 500), and
+		// the next request tries the keys again; never a 403 for a good token.
+		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	if err != nil {
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+		return policy(req.MethodArn, "anonymous", "Deny", nil), nil
 	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: Context(claims)}, nil
+	return policy(req.MethodArn, claims["sub"], "Allow", Context(claims)), nil
 }
 
-// Context is the authorizer context for claims: the same names, as the
-// functions read them from a JWT authorizer.
+// policy allows or denies the one method the request called.
+func policy(methodArn, principal, effect string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: principal,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{{
+			Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{methodArn},
+		}}},
+		Context: context,
+	}
+}
+
+// Context is the authorizer context for claims: the same names, at the top
+// level, as the functions read them from a Cognito authorizer's "claims".
 func Context(claims map[string]string) map[string]any {
 	c := make(map[string]any, len(claims))
 	for k, v := range claims {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -36,9 +37,13 @@ func TestHandle(t *testing.T) {
 		{"empty bearer", map[string]string{"authorization": "Bearer "}, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := h.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: tc.headers})
-			if err != nil || resp.IsAuthorized != tc.allow || resp.Context["sub"] != tc.sub {
+			const arn = "arn:aws:execute-api:eu-west-1:1:api/prod/GET/cart"
+			resp, err := h.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{MethodArn: arn, Headers: tc.headers})
+			if err != nil || allows(resp, arn) != tc.allow || resp.Context["sub"] != tc.sub {
 				t.Fatalf("= %+v %v, want allow %v sub %v", resp, err, tc.allow, tc.sub)
+			}
+			if allows(resp, "arn:aws:execute-api:eu-west-1:1:api/prod/POST/orders") {
+				t.Errorf("the policy allows a method that was not called: %+v", resp.PolicyDocument)
 			}
 		})
 	}
@@ -48,8 +53,8 @@ func TestHandle(t *testing.T) {
 // Gateway answers 500), rather than refuse a token that may be good.
 func TestKeysUnavailableIsAnError(t *testing.T) {
 	h := Handler{Tokens: failing{}}
-	resp, err := h.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: map[string]string{"authorization": "Bearer good"}})
-	if !errors.Is(err, idtoken.ErrKeysUnavailable) || resp.IsAuthorized {
+	resp, err := h.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{MethodArn: "m", Headers: map[string]string{"authorization": "Bearer good"}})
+	if !errors.Is(err, idtoken.ErrKeysUnavailable) || allows(resp, "m") {
 		t.Fatalf("= %+v %v, want an error", resp, err)
 	}
 }
@@ -58,4 +63,20 @@ type failing struct{}
 
 func (failing) Verify(string) (map[string]string, error) {
 	return nil, fmt.Errorf("%w: fetch: 503", idtoken.ErrKeysUnavailable)
+}
+
+// allows reads the policy as API Gateway does for one method: an Allow
+// statement naming it, and no Deny.
+func allows(resp events.APIGatewayCustomAuthorizerResponse, methodArn string) bool {
+	allowed := false
+	for _, st := range resp.PolicyDocument.Statement {
+		if !slices.Contains(st.Resource, methodArn) || !slices.Contains(st.Action, "execute-api:Invoke") {
+			continue
+		}
+		if st.Effect == "Deny" {
+			return false
+		}
+		allowed = allowed || st.Effect == "Allow"
+	}
+	return allowed
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -48,8 +46,8 @@ func TestRequestLineCarriesTheMetrics(t *testing.T) {
 		{"GET", "/table-down", 503, nil},
 	} {
 		buf.Reset()
-		ev := events.APIGatewayV2HTTPRequest{RouteKey: c.method + " " + c.path, RawPath: c.path}
-		ev.RequestContext.HTTP.Method, ev.RequestContext.RequestID = c.method, "req-1"
+		ev := Event{Resource: c.path, HTTPMethod: c.method, Path: c.path}
+		ev.RequestContext.RequestID = "req-1"
 		resp, _ := rt.Serve(context.Background(), ev)
 		if resp.StatusCode != c.status {
 			t.Fatalf("%s %s = %d", c.method, c.path, resp.StatusCode)

@@ -1,12 +1,12 @@
-// Package httpapi is the edge between API Gateway HTTP API events and the shop's
-// domain: routing, authorization by the JWT authorizer's claims, JSON in and
-// out, and problem+json errors. The Lambdas and the local API both serve through it.
+// Package httpapi is the edge between API Gateway REST API proxy events
+// (payload 1.0) and the shop's domain: routing, authorization by the
+// authorizers' claims, JSON in and out, and problem+json errors. The Lambdas
+// and the local API both serve through it.
 package httpapi
 
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -60,6 +60,13 @@ func bind(fn contract.Function, handlers map[string]HandlerFunc) []Route {
 	return out
 }
 
+// Event is the one event format every function receives, in AWS and from the
+// local API: a REST API Lambda proxy request. Reply is its answer.
+type (
+	Event = events.APIGatewayProxyRequest
+	Reply = events.APIGatewayProxyResponse
+)
+
 // Response is what a handler answers; Body is encoded as JSON unless nil.
 type Response struct {
 	Status  int
@@ -73,22 +80,12 @@ type Router struct {
 	byKey     map[string]*Route
 	log       *slog.Logger
 	elsewhere []contract.Route // served by other functions: known for 405s only
-	origin    string           // the X-Origin-Verify value every request must carry; empty: none
 	function  string           // the metrics' Function dimension
 }
 
 // Named names the function in the metrics of the request lines.
 func (rt *Router) Named(function string) *Router {
 	rt.function = function
-	return rt
-}
-
-// RequireOrigin makes the router refuse (403) every request whose
-// X-Origin-Verify header is not value: with a CDN in front of the API, a call
-// straight to the execute-api endpoint skips the WAF and is refused. An
-// empty value requires nothing.
-func (rt *Router) RequireOrigin(value string) *Router {
-	rt.origin = value
 	return rt
 }
 
@@ -156,9 +153,9 @@ func matchPattern(pattern, path string) (map[string]string, bool) {
 	return params, true
 }
 
-// Serve answers one API Gateway HTTP API (payload 2.0) event. It never returns
-// an error to the Lambda runtime: every failure is a problem+json response.
-func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// Serve answers one API Gateway REST API proxy event. It never returns an
+// error to the Lambda runtime: every failure is a problem+json response.
+func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
 	if reqID == "" {
@@ -168,31 +165,25 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	// lines with the id as an attribute; a handler's logger is built only
 	// when the handler logs (Request.Logger): most requests write one line.
 	idAttr := slog.String("request_id", reqID)
-	if rt.origin != "" && subtle.ConstantTimeCompare([]byte(headerOf(ev.Headers, contract.HeaderOriginVerify)), []byte(rt.origin)) != 1 {
-		out := rt.encode(ctx, idAttr, Response{}, newProblem(http.StatusForbidden, "direct-call", "Call the API through its CDN."))
-		rt.log.LogAttrs(ctx, slog.LevelWarn, "request", idAttr, slog.String("route", "-"), slog.String("method", ev.RequestContext.HTTP.Method),
-			slog.String("path", ev.RawPath), slog.Int("status", out.StatusCode), slog.String("reason", "no origin verification"))
-		return out, nil
-	}
-	route, params := rt.byKey[ev.RouteKey], ev.PathParameters
+	route, params := rt.byKey[ev.HTTPMethod+" "+ev.Resource], ev.PathParameters
 	var resp Response
 	var err error
-	if route == nil && ev.RequestContext.HTTP.Method == http.MethodOptions {
-		// A CORS preflight (the OPTIONS /{proxy+} route, or $default): 204
-		// for any path. API Gateway puts the stage's CORS headers on it.
-		out := events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{contract.HeaderRequestID: reqID}}
+	if route == nil && ev.HTTPMethod == http.MethodOptions {
+		// A CORS preflight that reached a function (API Gateway answers
+		// those of the API's resources itself): 204 for any path.
+		out := Reply{StatusCode: http.StatusNoContent, Headers: map[string]string{contract.HeaderRequestID: reqID}}
 		rt.log.LogAttrs(ctx, slog.LevelInfo, "request", idAttr, slog.String("route", "preflight"), slog.String("method", http.MethodOptions),
-			slog.String("path", ev.RawPath), slog.Int("status", out.StatusCode))
+			slog.String("path", ev.Path), slog.Int("status", out.StatusCode))
 		return out, nil
 	}
 	if route == nil {
-		// $default or an unknown key: find the route ourselves, so that an unknown
+		// The catch-all resources or an unknown key: find the route ourselves, so that an unknown
 		// path is a 404 problem and a known path with the wrong method a 405.
 		var allowed []string
-		route, params, allowed = rt.Match(ev.RequestContext.HTTP.Method, ev.RawPath)
+		route, params, allowed = rt.Match(ev.HTTPMethod, ev.Path)
 		if route == nil && len(allowed) == 0 {
 			for _, r := range rt.elsewhere {
-				if _, ok := matchPattern(r.Path, ev.RawPath); ok {
+				if _, ok := matchPattern(r.Path, ev.Path); ok {
 					allowed = append(allowed, r.Method)
 				}
 			}
@@ -201,17 +192,14 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 			if len(allowed) > 0 {
 				err = newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Allowed: "+strings.Join(allowed, ", ")+".")
 			} else {
-				err = newProblem(http.StatusNotFound, "no-route", "No route for "+ev.RequestContext.HTTP.Method+" "+ev.RawPath+".")
+				err = newProblem(http.StatusNotFound, "no-route", "No route for "+ev.HTTPMethod+" "+ev.Path+".")
 			}
 		}
 	}
 	routeKey, sub := "-", ""
 	ctx, counts := metrics.With(ctx)
 	if route != nil {
-		routeKey = ev.RouteKey
-		if rt.byKey[routeKey] != route {
-			routeKey = route.Key()
-		}
+		routeKey = route.Key()
 		req := newRequest(ev, params, rt.log, reqID)
 		if req.Identity != nil {
 			// Every line of the request names the caller: who changed what.
@@ -226,8 +214,8 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	out := rt.encode(ctx, idAttr, resp, err)
 	// One line per request, which carries the request's metrics too.
-	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.RequestContext.HTTP.Method),
-		slog.String("path", ev.RawPath), slog.String("sub", sub), slog.Int("status", out.StatusCode),
+	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.HTTPMethod),
+		slog.String("path", ev.Path), slog.String("sub", sub), slog.Int("status", out.StatusCode),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}, counts.Attrs(rt.function, start)...)
 	rt.line(ctx, "request", attrs)
 	return out, nil
@@ -279,7 +267,7 @@ func (rt *Router) call(ctx context.Context, route *Route, r *Request) (resp Resp
 	return route.Handle(ctx, r)
 }
 
-func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err error) events.APIGatewayV2HTTPResponse {
+func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err error) Reply {
 	reqID := id.Value.String()
 	if err != nil {
 		headers := map[string]string{contract.HeaderRequestID: reqID}
@@ -290,7 +278,7 @@ func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err e
 		p = withRequestID(p, reqID)
 		p.headers(headers)
 		body, _ := json.Marshal(p)
-		return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(body)}
+		return Reply{StatusCode: p.Status, Headers: headers, Body: string(body)}
 	}
 	// The handler's headers map is the response's: handlers build it per
 	// response and never keep it.
@@ -299,7 +287,7 @@ func (rt *Router) encode(ctx context.Context, id slog.Attr, resp Response, err e
 		headers = make(map[string]string, 2)
 	}
 	headers[contract.HeaderRequestID] = reqID
-	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers}
+	out := Reply{StatusCode: resp.Status, Headers: headers}
 	if resp.Body != nil {
 		body, mErr := marshal(resp.Body)
 		if mErr != nil {
@@ -372,9 +360,9 @@ func (r *Request) Logger() *slog.Logger {
 	return r.log
 }
 
-func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log *slog.Logger, reqID string) *Request {
+func newRequest(ev Event, params map[string]string, log *slog.Logger, reqID string) *Request {
 	r := &Request{
-		Method: ev.RequestContext.HTTP.Method, Path: ev.RawPath, Params: params,
+		Method: ev.HTTPMethod, Path: ev.Path, Params: params,
 		Query: ev.QueryStringParameters, Headers: ev.Headers, base: log, reqID: reqID,
 	}
 	if ev.IsBase64Encoded {
@@ -382,9 +370,9 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	} else {
 		r.Body = []byte(ev.Body)
 	}
-	// One token type everywhere: Cognito ID tokens. API Gateway's JWT
-	// authorizer would also pass an access token of the same pool (it checks
-	// client_id in place of aud); without token_use "id" the caller is no one.
+	// One token type everywhere: Cognito ID tokens. API Gateway's Cognito
+	// authorizer would also pass an access token of the same pool; without
+	// token_use "id" the caller is no one.
 	c := claims(ev.RequestContext.Authorizer)
 	if c["token_use"] == "access" && c["client_id"] != "" {
 		r.Client = &shop.Client{ID: c["client_id"], Scopes: strings.Fields(c["scope"])}
@@ -400,25 +388,24 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, params map[string]string, log
 	return r
 }
 
-// claims are the token's claims from the JWT authorizer or, on the routes that
-// guests may call too, from the shop's Lambda authorizer, which passes the
-// same names as its context.
-func claims(a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) map[string]string {
-	switch {
-	case a == nil:
+// claims are the token's claims: from a Cognito user pool authorizer (under
+// "claims") or, on the routes that guests may call too, from the shop's
+// Lambda authorizer, whose context carries the same names at its top level.
+func claims(a map[string]any) map[string]string {
+	if a == nil {
 		return nil
-	case a.JWT != nil:
-		return a.JWT.Claims
-	case a.Lambda != nil:
-		c := make(map[string]string, len(a.Lambda))
-		for k, v := range a.Lambda {
-			if s, ok := v.(string); ok {
-				c[k] = s
-			}
-		}
-		return c
 	}
-	return nil
+	src := a
+	if nested, ok := a["claims"].(map[string]any); ok {
+		src = nested
+	}
+	c := make(map[string]string, len(src))
+	for k, v := range src {
+		if s, ok := v.(string); ok {
+			c[k] = s
+		}
+	}
+	return c
 }
 
 // Header returns the value of the named header, whatever its case.
@@ -436,19 +423,27 @@ func headerOf(headers map[string]string, name string) string {
 	return ""
 }
 
-// ParseGroups reads cognito:groups as the HTTP API JWT authorizer delivers it:
-// one string such as "[admin]" or "[admin editors]", names split on
-// whitespace only (a Cognito group name may hold a comma, never a space); a
-// JSON array of strings also passes.
+// ParseGroups reads cognito:groups in the forms API Gateway delivers it: the
+// REST API's Cognito authorizer joins the names with commas ("admin" or
+// "admin,editors"); a bracketed list ("[admin editors]", as JWT authorizers
+// and the shop's Lambda authorizer write it) is split on whitespace; a JSON
+// array of strings also passes. The shop's own group names (AdminGroup)
+// hold neither commas nor spaces.
 func ParseGroups(claim string) []string {
 	claim = strings.TrimSpace(claim)
 	var list []string
 	if strings.HasPrefix(claim, `["`) && json.Unmarshal([]byte(claim), &list) == nil {
 		return list
 	}
-	claim = strings.TrimPrefix(claim, "[")
-	claim = strings.TrimSuffix(claim, "]")
-	return strings.Fields(claim)
+	if inner, ok := strings.CutPrefix(claim, "["); ok {
+		return strings.Fields(strings.TrimSuffix(inner, "]"))
+	}
+	for _, name := range strings.Split(claim, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			list = append(list, name)
+		}
+	}
+	return list
 }
 
 // answerMargin is the time kept back from the invocation's deadline to write

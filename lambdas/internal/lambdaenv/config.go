@@ -42,10 +42,6 @@ type Config struct {
 	// CartTTL are the sliding idle times of carts.
 	CartTTL cart.TTLs
 
-	// OriginVerify, when set, is the value every request must carry in
-	// X-Origin-Verify (the CDN in front of the API adds it).
-	OriginVerify string
-
 	// OrderLimits are the pending orders' hold and the limit per user.
 	OrderLimits orders.Limits
 
@@ -76,12 +72,10 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.readProducts(e)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readBucket(e)
-		c.OriginVerify = e.get(contract.EnvOriginVerify)
 		c.readCacheConn(e)
 	case contract.Cart:
 		c.readProducts(e)
 		c.readCache(e)
-		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Orders:
 		c.readProducts(e)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)
@@ -90,7 +84,6 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.readCache(e)
 		c.OrderLimits = orders.Limits{Hold: e.duration(contract.EnvOrderHold, orders.DefaultLimits.Hold), MaxPending: e.count(contract.EnvMaxPending, orders.DefaultLimits.MaxPending),
 			MaxUnitsHeld: e.count(contract.EnvMaxUnitsHeld, orders.DefaultLimits.MaxUnitsHeld)}
-		c.OriginVerify = e.get(contract.EnvOriginVerify)
 	case contract.Expiry:
 		c.ProductsTable = e.need(contract.EnvProductsTable)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/testing/memory"
 )
@@ -50,10 +50,9 @@ func BenchmarkGetProduct(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := Router(shopCfg, log, string(contract.Catalog), catalog.Routes()...)
-	ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /products/{product_id}", RawPath: "/products/P123",
+	rt := Router(log, string(contract.Catalog), catalog.Routes()...)
+	ev := httpapi.Event{Resource: "/products/{product_id}", HTTPMethod: "GET", Path: "/products/P123",
 		PathParameters: map[string]string{"product_id": "P123"}}
-	ev.RequestContext.HTTP.Method = "GET"
 	ev.RequestContext.RequestID = "bench"
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -101,10 +101,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, status := s.Event(r, body)
-	var resp events.APIGatewayV2HTTPResponse
+	var resp httpapi.Reply
 	if status == http.StatusUnauthorized {
-		// What the JWT authorizer answers for a protected route, as a problem.
-		resp = events.APIGatewayV2HTTPResponse{StatusCode: 401, Headers: map[string]string{"Content-Type": "application/problem+json", "X-Request-Id": ev.RequestContext.RequestID},
+		// What the API's UNAUTHORIZED gateway response answers for a
+		// protected route, as a problem.
+		resp = httpapi.Reply{StatusCode: 401, Headers: map[string]string{"Content-Type": "application/problem+json", "X-Request-Id": ev.RequestContext.RequestID},
 			Body: `{"type":"/problems/unauthenticated","title":"Unauthorized","status":401,"detail":"Send a valid, unexpired bearer token."}`}
 	} else {
 		resp, _ = s.router.Serve(r.Context(), ev)
@@ -122,30 +123,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, resp.Body)
 }
 
-// Event converts r into the event API Gateway would send. For a route behind
-// the authorizer it verifies the bearer token and answers 401 when it fails, as
-// the authorizer does before the function is ever called.
-func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPRequest, int) {
+// Event converts r into the event API Gateway's REST API sends a Lambda
+// proxy integration (payload 1.0). For a route behind an authorizer it
+// verifies the bearer token and answers 401 when it fails, as the authorizer
+// does before the function is ever called.
+func (s *Server) Event(r *http.Request, body []byte) (httpapi.Event, int) {
 	now := time.Now().UTC()
 	rawPath := r.URL.EscapedPath()
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: rawPath, RawQueryString: r.URL.RawQuery,
-		Headers: map[string]string{},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			AccountID: "000000000000", APIID: "local", DomainName: r.Host, DomainPrefix: "local", Stage: "$default",
-			RequestID: shop.NewID("", now), RouteKey: "$default", Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: r.Method, Path: rawPath, Protocol: r.Proto, SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent(),
-			},
+	ev := httpapi.Event{
+		Resource: "/{proxy+}", Path: rawPath, HTTPMethod: r.Method,
+		Headers: map[string]string{}, MultiValueHeaders: map[string][]string{},
+		RequestContext: events.APIGatewayProxyRequestContext{
+			AccountID: "000000000000", APIID: "local", DomainName: r.Host, DomainPrefix: "local", Stage: "local",
+			RequestID: shop.NewID("", now), ResourcePath: "/{proxy+}", HTTPMethod: r.Method, Path: "/local" + rawPath,
+			Protocol: r.Proto, RequestTime: now.Format("02/Jan/2006:15:04:05 -0700"), RequestTimeEpoch: now.UnixMilli(),
+			Identity: events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()},
 		},
 	}
+	// The REST API keeps the header names as the client sent them (Go's
+	// canonical form here); the functions read them whatever their case.
 	for name, vs := range r.Header {
-		ev.Headers[strings.ToLower(name)] = strings.Join(vs, ",")
+		ev.Headers[name] = vs[len(vs)-1]
+		ev.MultiValueHeaders[name] = vs
 	}
 	if q := r.URL.Query(); len(q) > 0 {
 		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
 		for k, vs := range q {
-			ev.QueryStringParameters[k] = strings.Join(vs, ",")
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
 		}
 	}
 	if len(body) > 0 {
@@ -157,9 +163,10 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 	}
 	route, params, _ := s.router.Match(r.Method, rawPath)
 	if route == nil {
-		return ev, 0 // the $default route: the router answers 404 or 405
+		ev.PathParameters = map[string]string{"proxy": strings.TrimPrefix(rawPath, "/")}
+		return ev, 0 // the catch-all resource: the router answers 404 or 405
 	}
-	ev.RouteKey, ev.RequestContext.RouteKey = route.Key(), route.Key()
+	ev.Resource, ev.RequestContext.ResourcePath = route.Path, route.Path
 	for k, v := range params {
 		if u, err := url.PathUnescape(v); err == nil {
 			params[k] = u
@@ -171,6 +178,7 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 	}
 	token, ok := strings.CutPrefix(r.Header.Get(contract.HeaderAuthorization), "Bearer ")
 	if !ok && route.Access == contract.Guest && r.Header.Get(contract.HeaderAuthorization) == "" {
+		ev.RequestContext.Authorizer = map[string]any{"principalId": "guest"}
 		return ev, 0 // a guest
 	}
 	if !ok {
@@ -178,7 +186,7 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 	}
 	verify := s.tokens.Verify
 	if route.Access == contract.Payment {
-		// In AWS: the route's JWT authorizer, for the payment client's
+		// In AWS: the route's Cognito authorizer, for the payment client's
 		// access tokens, requiring the confirm scope.
 		verify = s.tokens.VerifyAccess
 	}
@@ -187,14 +195,23 @@ func (s *Server) Event(r *http.Request, body []byte) (events.APIGatewayV2HTTPReq
 		return ev, http.StatusUnauthorized
 	}
 	if route.Access == contract.Guest {
-		// In AWS these routes have the shop's Lambda authorizer, whose context
-		// carries the claims.
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: authorizer.Context(claims)}
+		// In AWS these routes have the shop's Lambda authorizer, whose
+		// context carries the claims at its top level, with its principal.
+		ctx := authorizer.Context(claims)
+		ctx["principalId"] = claims["sub"]
+		ev.RequestContext.Authorizer = ctx
 		return ev, 0
 	}
-	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+	// A Cognito user pool authorizer: the claims under "claims", every value
+	// a string, cognito:groups joined with commas.
+	c := make(map[string]any, len(claims))
+	for k, v := range claims {
+		c[k] = v
 	}
+	if g, ok := claims["cognito:groups"]; ok {
+		c["cognito:groups"] = strings.Join(httpapi.ParseGroups(g), ",")
+	}
+	ev.RequestContext.Authorizer = map[string]any{"claims": c}
 	return ev, 0
 }
 

@@ -31,6 +31,7 @@ func newServer(t *testing.T) (*Server, *Tokens) {
 		httpapi.Route{Route: contract.Route{Method: "GET", Path: "/products/{product_id}", Access: contract.Public}, Handle: ok},
 		httpapi.Route{Route: contract.Route{Method: "PATCH", Path: "/products/{product_id}", Access: contract.Staff}, Handle: ok},
 		httpapi.Route{Route: contract.Route{Method: "POST", Path: "/orders", Access: contract.User}, Handle: ok},
+		httpapi.Route{Route: contract.Route{Method: "GET", Path: "/cart", Access: contract.Guest}, Handle: ok},
 	)
 	return New(rt, tokens, quiet, nil), tokens
 }
@@ -49,19 +50,21 @@ func TestEvent(t *testing.T) {
 		wantStatus                 int
 	}{
 		{name: "public list with query", method: "GET", target: "/products?category=Books&limit=2&category=Games",
-			wantKey: "GET /products", wantQuery: map[string]string{"category": "Books,Games", "limit": "2"}},
+			wantKey: "GET /products", wantQuery: map[string]string{"category": "Games", "limit": "2"}}, // the REST API's last value
 		{name: "path parameter, escaped", method: "GET", target: "/products/P%2D1", wantKey: "GET /products/{product_id}", wantParam: "P-1"},
 		{name: "public route ignores a token", method: "GET", target: "/products/P1", headers: map[string]string{"Authorization": "Bearer " + token},
 			wantKey: "GET /products/{product_id}", wantParam: "P1"},
 		{name: "protected route with token", method: "PATCH", target: "/products/P1", body: `{"price":1}`,
 			headers: map[string]string{"Authorization": "Bearer " + token, "If-Match": `"1"`},
 			wantKey: "PATCH /products/{product_id}", wantParam: "P1",
-			wantClaims: map[string]string{"sub": "u1", "email": "u1@example.com", "cognito:groups": "[admin staff]", "token_use": "id"}},
+			wantClaims: map[string]string{"sub": "u1", "email": "u1@example.com", "cognito:groups": "admin,staff", "token_use": "id"}},
+		{name: "guest route with token: the Lambda authorizer's context", method: "GET", target: "/cart", headers: map[string]string{"Authorization": "Bearer " + token},
+			wantKey: "GET /cart", wantClaims: map[string]string{"sub": "u1", "cognito:groups": "[admin staff]", "principalId": "u1"}},
 		{name: "protected route without token", method: "POST", target: "/orders", wantKey: "POST /orders", wantStatus: 401},
 		{name: "protected route with garbage", method: "POST", target: "/orders", headers: map[string]string{"Authorization": "Bearer abc"}, wantKey: "POST /orders", wantStatus: 401},
 		{name: "binary body", method: "POST", target: "/orders", body: "\xff\xfe", headers: map[string]string{"Authorization": "Bearer " + token},
 			wantKey: "POST /orders", wantBase64: true, wantClaims: map[string]string{"sub": "u1"}},
-		{name: "unknown path goes to $default", method: "GET", target: "/nothing", wantKey: "$default"},
+		{name: "unknown path goes to the catch-all", method: "GET", target: "/nothing", wantKey: "GET /{proxy+}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,10 +73,11 @@ func TestEvent(t *testing.T) {
 				r.Header.Set(k, v)
 			}
 			ev, status := s.Event(r, []byte(tt.body))
-			if status != tt.wantStatus || ev.RouteKey != tt.wantKey || ev.RequestContext.RouteKey != tt.wantKey {
-				t.Fatalf("status %d key %q, want %d %q", status, ev.RouteKey, tt.wantStatus, tt.wantKey)
+			key := ev.HTTPMethod + " " + ev.Resource
+			if status != tt.wantStatus || key != tt.wantKey || ev.RequestContext.ResourcePath != ev.Resource {
+				t.Fatalf("status %d key %q, want %d %q", status, key, tt.wantStatus, tt.wantKey)
 			}
-			if ev.Version != "2.0" || ev.RequestContext.HTTP.Method != tt.method || ev.RequestContext.RequestID == "" || ev.RawPath == "" {
+			if ev.RequestContext.HTTPMethod != tt.method || ev.RequestContext.RequestID == "" || ev.Path == "" {
 				t.Errorf("request context %+v", ev.RequestContext)
 			}
 			if tt.wantParam != "" && ev.PathParameters["product_id"] != tt.wantParam {
@@ -85,13 +89,20 @@ func TestEvent(t *testing.T) {
 				}
 			}
 			for k, v := range tt.headers {
-				if ev.Headers[strings.ToLower(k)] != v {
-					t.Errorf("header %s = %q", k, ev.Headers[strings.ToLower(k)])
+				if ev.Headers[http.CanonicalHeaderKey(k)] != v {
+					t.Errorf("header %s = %q", k, ev.Headers[http.CanonicalHeaderKey(k)])
 				}
 			}
 			var claims map[string]string
-			if a := ev.RequestContext.Authorizer; a != nil && a.JWT != nil {
-				claims = a.JWT.Claims
+			if a := ev.RequestContext.Authorizer; a != nil {
+				src := a
+				if c, ok := a["claims"].(map[string]any); ok {
+					src = c
+				}
+				claims = map[string]string{}
+				for k, v := range src {
+					claims[k], _ = v.(string)
+				}
 			}
 			if tt.wantClaims == nil && claims != nil && status == 0 {
 				t.Errorf("claims on a route without authorizer: %v", claims)

@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cache"
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -140,7 +139,7 @@ func BenchmarkCheckout1Line(b *testing.B)   { benchCheckout(b, 1) }
 func BenchmarkCheckout20Lines(b *testing.B) { benchCheckout(b, 20) }
 
 // benchTransition times one transition of a fresh pending order of 1 line.
-func benchTransition(b *testing.B, do func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse) {
+func benchTransition(b *testing.B, do func(e *shopEnv, u who, o orders.Order) httpapi.Reply) {
 	e, c := benchShop(b)
 	e.addProduct(b, "A", 100, 1_000_000)
 	base := shop.NewID("b", time.Now())
@@ -162,13 +161,13 @@ func benchTransition(b *testing.B, do func(e *shopEnv, u who, o orders.Order) ev
 }
 
 func BenchmarkCancel(b *testing.B) {
-	benchTransition(b, func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse {
+	benchTransition(b, func(e *shopEnv, u who, o orders.Order) httpapi.Reply {
 		return e.call(b, u, "POST", "/orders/"+o.OrderID+"/cancel", "")
 	})
 }
 
 func BenchmarkConfirm(b *testing.B) {
-	benchTransition(b, func(e *shopEnv, u who, o orders.Order) events.APIGatewayV2HTTPResponse {
+	benchTransition(b, func(e *shopEnv, u who, o orders.Order) httpapi.Reply {
 		return e.call(b, payments, "POST", "/orders/"+o.OrderID+"/confirm", paidBody("p-"+o.OrderID, o))
 	})
 }

@@ -150,40 +150,33 @@ func user(sub string) who      { return who{sub: sub} }
 func guest(session string) who { return who{session: session} }
 
 // call sends one request the way API Gateway would, to the route it matches.
-func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers ...string) events.APIGatewayV2HTTPResponse {
+func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers ...string) httpapi.Reply {
 	t.Helper()
 	path, query, _ := strings.Cut(path, "?")
-	ev := events.APIGatewayV2HTTPRequest{RouteKey: "$default", RawPath: path, RawQueryString: query, Body: body, Headers: map[string]string{}}
+	ev := httpapi.Event{Resource: "/{proxy+}", HTTPMethod: method, Path: path, Body: body, Headers: map[string]string{}}
 	if q, err := url.ParseQuery(query); err == nil && query != "" {
 		ev.QueryStringParameters = map[string]string{}
 		for k, v := range q {
-			ev.QueryStringParameters[k] = strings.Join(v, ",") // as API Gateway joins repeated parameters
+			ev.QueryStringParameters[k] = v[len(v)-1] // as the REST API keeps repeated parameters
 		}
 	}
-	ev.RequestContext.HTTP.Method = method
 	if r, params, _ := e.router.Match(method, path); r != nil {
-		ev.RouteKey, ev.PathParameters = r.Key(), params
+		ev.Resource, ev.PathParameters = r.Path, params
 		if w.sub != "" {
-			claims := map[string]string{"sub": w.sub, "email": w.sub + "@example.com", "email_verified": "true", "token_use": "id"}
+			claims := map[string]any{"sub": w.sub, "email": w.sub + "@example.com", "email_verified": "true", "token_use": "id"}
 			if w.groups != "" {
 				claims["cognito:groups"] = w.groups
 			}
 			if r.Access == contract.Guest { // the Lambda authorizer's context
-				ctx := map[string]any{}
-				for k, v := range claims {
-					ctx[k] = v
-				}
-				ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
-			} else {
-				ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-					JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+				ev.RequestContext.Authorizer = claims
+			} else { // a Cognito authorizer's
+				ev.RequestContext.Authorizer = map[string]any{"claims": claims}
 			}
 		}
-	}
-	if w.client != "" && ev.RouteKey != "$default" { // a client-credentials access token
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
-				"token_use": "access", "client_id": w.client, "sub": w.client, "scope": w.scope}}}
+		if w.client != "" { // a client-credentials access token
+			ev.RequestContext.Authorizer = map[string]any{"claims": map[string]any{
+				"token_use": "access", "client_id": w.client, "sub": w.client, "scope": w.scope}}
+		}
 	}
 	if w.session != "" {
 		ev.Headers["x-session-id"] = w.session
@@ -198,7 +191,7 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 	return resp
 }
 
-func decode[T any](t testing.TB, resp events.APIGatewayV2HTTPResponse) T {
+func decode[T any](t testing.TB, resp httpapi.Reply) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal([]byte(resp.Body), &v); err != nil {
@@ -212,7 +205,7 @@ func paidBody(ref string, o orders.Order) string {
 	return fmt.Sprintf(`{"payment_reference":%q,"amount":%d,"currency":%q}`, ref, o.Total, o.Currency)
 }
 
-func expect(t testing.TB, resp events.APIGatewayV2HTTPResponse, status int, what string) {
+func expect(t testing.TB, resp httpapi.Reply, status int, what string) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, resp.StatusCode, status, resp.Body)
@@ -521,14 +514,12 @@ func TestOrderHistoryPages(t *testing.T) {
 	var got []string
 	cursorQ := ""
 	for {
-		req := events.APIGatewayV2HTTPRequest{RouteKey: "GET /orders", RawPath: "/orders",
+		req := httpapi.Event{Resource: "/orders", HTTPMethod: "GET", Path: "/orders",
 			QueryStringParameters: map[string]string{"limit": "2"}}
 		if cursorQ != "" {
 			req.QueryStringParameters["cursor"] = cursorQ
 		}
-		req.RequestContext.HTTP.Method = "GET"
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": u.sub, "token_use": "id"}}}
+		req.RequestContext.Authorizer = map[string]any{"claims": map[string]any{"sub": u.sub, "token_use": "id"}}
 		resp, _ := e.router.Serve(context.Background(), req)
 		expect(t, resp, 200, "page")
 		p := decode[orders.Page](t, resp)

@@ -36,7 +36,7 @@ var (
 	jpeg = append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{1}, 300)...)
 )
 
-var admin = who{sub: "admin-1", groups: "[admin]"}
+var admin = who{sub: "admin-1", groups: "admin"} // as the Cognito authorizer joins groups
 
 // askUpload asks the API for an upload URL as an admin.
 func (e *shopEnv) askUpload(t testing.TB, productID, contentType string, length int) images.Upload {
