@@ -55,8 +55,8 @@ type Monitoring interface {
 	constructs.Construct
 	Topic() awssns.Topic
 	Dashboard() awscloudwatch.Dashboard
-	// Api watches an HTTP API's $default stage.
-	Api(apiID *string)
+	// Api watches a REST API's stage (ApiStageName), by the API's name.
+	Api(apiName *string)
 	// Function watches a function whose timeout is timeoutSeconds.
 	Function(name string, fn awslambda.IFunction, timeoutSeconds float64)
 	// Table watches a DynamoDB table.
@@ -184,10 +184,10 @@ func (m *monitoring) graph(title string, left []awscloudwatch.IMetric, right []a
 	m.dashboard.AddWidgets(awscloudwatch.NewGraphWidget(props))
 }
 
-func (m *monitoring) Api(apiID *string) {
-	dims := map[string]*string{"ApiId": apiID, "Stage": jsii.String("$default")}
+func (m *monitoring) Api(apiName *string) {
+	dims := map[string]*string{"ApiName": apiName, "Stage": jsii.String(ApiStageName)}
 	count := m.metric("AWS/ApiGateway", "Count", "Sum", dims)
-	e5, e4 := m.metric("AWS/ApiGateway", "5xx", "Sum", dims), m.metric("AWS/ApiGateway", "4xx", "Sum", dims)
+	e5, e4 := m.metric("AWS/ApiGateway", "5XXError", "Sum", dims), m.metric("AWS/ApiGateway", "4XXError", "Sum", dims)
 	p99 := m.metric("AWS/ApiGateway", "Latency", "p99", dims)
 	m.graph("API requests and errors", []awscloudwatch.IMetric{count}, []awscloudwatch.IMetric{e4, e5})
 	m.graph("API latency", []awscloudwatch.IMetric{m.metric("AWS/ApiGateway", "Latency", "p50", dims), p99,

@@ -8,9 +8,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -19,21 +17,18 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// ShopApiProps configure the HTTP API.
+// ShopApiProps configure the REST API.
 type ShopApiProps struct {
+	// Name is the API's name: the ApiName dimension of its metrics.
+	Name     string
 	UserPool awscognito.IUserPool
-	Client   awscognito.IUserPoolClient
-	// StaffPool and StaffClient issue the tokens of Staff routes.
-	StaffPool   awscognito.IUserPool
-	StaffClient awscognito.IUserPoolClient
-	// PaymentsClient's client-credentials tokens (of UserPool) may call
-	// routes with a Scope, holding it.
-	PaymentsClient awscognito.IUserPoolClient
+	// StaffPool issues the tokens of Staff routes.
+	StaffPool awscognito.IUserPool
 	// StockThrottle is the limit of the routes that move stock
 	// (contract.StockThrottle), below the stage's default.
 	StockThrottle Throttle
 	// DetailedMetrics: the routes with an SLO (contract.Route.SLO) publish
-	// their own metrics (ApiId, Stage, Method, Resource).
+	// their own metrics (ApiName, Stage, Method, Resource).
 	DetailedMetrics  bool
 	ThrottleRate     float64
 	ThrottleBurst    float64
@@ -50,48 +45,54 @@ type Throttle struct {
 	Rate, Burst float64
 }
 
-// ShopApi is the shop's HTTP API (API Gateway v2): a $default stage with
-// throttling and JSON access logs, and a Cognito JWT authorizer on every route
-// that is not public.
+// ApiStageName is the REST API's one stage: the first segment of its
+// execute-api URLs, and the Stage dimension of its metrics.
+const ApiStageName = "shop"
+
+// ShopApi is the shop's REST API (API Gateway v1, regional): one stage with
+// throttling and JSON access logs, a Cognito authorizer on every route that
+// is not public, and problem+json for the answers API Gateway gives itself.
+// A REST API, not an HTTP API, because only a REST API stage can be
+// associated with an AWS WAF web ACL (docs/design.md, "The edge").
 type ShopApi interface {
 	constructs.Construct
-	Api() awsapigatewayv2.HttpApi
+	Api() awsapigateway.RestApi
+	// StageArn is the ARN of the stage, as a web ACL association names it.
+	StageArn() *string
 	// AddRoutes sends routes of the table (contract.Routes) to fn, each
 	// behind the authorizer its Access names, with its throttle and, for an
 	// SLO, its detailed metrics.
 	AddRoutes(fn awslambda.IFunction, routes ...contract.Route)
 	// SetDefault sends every request that matches no route to fn, so that the
-	// function answers unknown paths with a problem+json 404 or 405.
+	// function answers unknown paths with a problem+json 404 and known paths
+	// with another method 405. Call it after the routes.
 	SetDefault(fn awslambda.IFunction)
 }
 
 type shopApi struct {
 	constructs.Construct
-	api        awsapigatewayv2.HttpApi
-	authorizer awsapigatewayv2authorizers.HttpUserPoolAuthorizer
-	staff      awsapigatewayv2authorizers.HttpUserPoolAuthorizer
-	payments   awsapigatewayv2authorizers.HttpUserPoolAuthorizer
-	guests     awsapigatewayv2authorizers.HttpLambdaAuthorizer
-	seen       map[string]bool
-	cors       bool // the API has a CORS configuration
-	stage      awsapigatewayv2.HttpStage
-	settings   map[string]interface{} // the stage's RouteSettings, by route key
-	routes     map[string][]awsapigatewayv2.HttpRoute
-	props      ShopApiProps
+	api      awsapigateway.RestApi
+	users    awsapigateway.IAuthorizer
+	staff    awsapigateway.IAuthorizer
+	guests   awsapigateway.IAuthorizer
+	seen     map[string]bool
+	methods  map[string]*awsapigateway.MethodDeploymentOptions // the stage's method settings, by "/path/METHOD"
+	props    ShopApiProps
+	defaults bool
 }
 
 // accessLogFormat is one JSON object per request; the keys are stable for log queries.
 var accessLogFormat = func() string {
 	fields := map[string]string{
 		"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "requestTime": "$context.requestTime",
-		"httpMethod": "$context.httpMethod", "routeKey": "$context.routeKey", "status": "$context.status",
+		"httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "status": "$context.status",
 		"protocol": "$context.protocol", "responseLength": "$context.responseLength",
 		"integrationLatency": "$context.integrationLatency", "responseLatency": "$context.responseLatency",
 		"integrationError": "$context.integrationErrorMessage", "authorizerError": "$context.authorizer.error",
-		"userAgent": "$context.identity.userAgent",
-		// Who called: the sub of the JWT authorizers' token, or of the guest-or-user
-		// Lambda authorizer's context (empty for a guest).
-		"sub": "$context.authorizer.claims.sub", "authorizerSub": "$context.authorizer.sub",
+		"userAgent": "$context.identity.userAgent", "wafResponse": "$context.wafResponseCode",
+		// Who called: the sub of the Cognito authorizers' token, or the
+		// principal of the guest-or-user Lambda authorizer ("guest" for a guest).
+		"sub": "$context.authorizer.claims.sub", "principal": "$context.authorizer.principalId",
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -105,119 +106,112 @@ var accessLogFormat = func() string {
 	return "{" + strings.Join(parts, ",") + "}"
 }()
 
-// NewShopApi defines the API, its stage, its access logs and its authorizer.
+// NewShopApi defines the API, its stage, its access logs and its authorizers.
 func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopApi {
 	this := constructs.NewConstruct(scope, &id)
 	retention, ok := retentionDays[props.LogRetentionDays]
 	if !ok {
 		panic(fmt.Sprintf("ShopApi %s: CloudWatch has no retention of %d days", id, props.LogRetentionDays))
 	}
-	origins := make([]*string, len(props.CorsOrigins))
-	for i, o := range props.CorsOrigins {
-		origins[i] = jsii.String(o)
-	}
-	var cors *awsapigatewayv2.CorsPreflightOptions
-	if len(origins) > 0 {
-		cors = &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins:  &origins,
-			AllowMethods:  corsMethods(),
-			AllowHeaders:  lowerStrings(contract.CORSAllowHeaders()),
-			ExposeHeaders: lowerStrings(contract.CORSExposeHeaders()),
+	var cors *awsapigateway.CorsOptions
+	if len(props.CorsOrigins) > 0 {
+		cors = &awsapigateway.CorsOptions{
+			AllowOrigins:  jsii.Strings(props.CorsOrigins...),
+			AllowMethods:  jsii.Strings(contract.CORSAllowMethods()...),
+			AllowHeaders:  jsii.Strings(contract.CORSAllowHeaders()...),
+			ExposeHeaders: jsii.Strings(contract.CORSExposeHeaders()...),
 			MaxAge:        awscdk.Duration_Seconds(jsii.Number(contract.CORSMaxAgeSeconds)),
+			StatusCode:    jsii.Number(204),
 		}
 	}
-	api := awsapigatewayv2.NewHttpApi(this, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
-		Description:        jsii.String("The shop's HTTP API"),
-		CreateDefaultStage: jsii.Bool(false),
-		CorsPreflight:      cors,
-	})
 	accessLogs := awslogs.NewLogGroup(this, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
 		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
-	stage := awsapigatewayv2.NewHttpStage(this, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
-		HttpApi:    api,
-		StageName:  jsii.String("$default"),
-		AutoDeploy: jsii.Bool(true),
-		Throttle: &awsapigatewayv2.ThrottleSettings{
-			RateLimit:  jsii.Number(props.ThrottleRate),
-			BurstLimit: jsii.Number(props.ThrottleBurst),
+	a := &shopApi{Construct: this, seen: map[string]bool{}, methods: map[string]*awsapigateway.MethodDeploymentOptions{}, props: props}
+	a.api = awsapigateway.NewRestApi(this, jsii.String("Api"), &awsapigateway.RestApiProps{
+		RestApiName:   jsii.String(props.Name),
+		Description:   jsii.String("The shop's REST API"),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// The account's API Gateway CloudWatch role (access logs need it) is
+		// the account stack's: one per account and region, never a stage's.
+		CloudWatchRole:              jsii.Bool(false),
+		DefaultCorsPreflightOptions: cors,
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(ApiStageName),
+			ThrottlingRateLimit:  jsii.Number(props.ThrottleRate),
+			ThrottlingBurstLimit: jsii.Number(props.ThrottleBurst),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
+			MethodOptions:        &a.methods,
 		},
 	})
-	// The L2 stage takes access log settings only through a jsii interface; the L1
-	// property says the same in one line.
-	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
-		DestinationArn: accessLogs.LogGroupArn(),
-		Format:         jsii.String(accessLogFormat),
+	a.users = awsapigateway.NewCognitoUserPoolsAuthorizer(this, jsii.String("Cognito"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
+		CognitoUserPools: &[]awscognito.IUserPool{props.UserPool},
 	})
-	authorizer := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), props.UserPool,
-		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-			UserPoolClients: &[]awscognito.IUserPoolClient{props.Client},
-		})
-	staff := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Staff"), props.StaffPool,
-		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-			UserPoolClients: &[]awscognito.IUserPoolClient{props.StaffClient},
-		})
-	payments := awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Payments"), props.UserPool,
-		&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-			UserPoolClients: &[]awscognito.IUserPoolClient{props.PaymentsClient},
-		})
-	a := &shopApi{Construct: this, api: api, authorizer: authorizer, staff: staff, payments: payments, seen: map[string]bool{}, cors: cors != nil,
-		stage: stage, settings: map[string]interface{}{}, routes: map[string][]awsapigatewayv2.HttpRoute{}, props: props}
+	a.staff = awsapigateway.NewCognitoUserPoolsAuthorizer(this, jsii.String("Staff"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
+		CognitoUserPools: &[]awscognito.IUserPool{props.StaffPool},
+	})
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every
-		// request, with or without an Authorization header.
-		a.guests = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("GuestOrUser"), props.GuestAuthorizer,
-			&awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
-				ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
-				IdentitySource:  &[]*string{},
-				ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
-			})
+		// request, with or without an Authorization header (API Gateway
+		// requires the identity sources to be present only when it caches).
+		a.guests = awsapigateway.NewRequestAuthorizer(this, jsii.String("GuestOrUser"), &awsapigateway.RequestAuthorizerProps{
+			Handler:         props.GuestAuthorizer,
+			IdentitySources: &[]*string{},
+			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
+		})
 	}
+	a.addProblems()
+	cdknag.NagSuppressions_AddResourceSuppressions(a.api, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-APIG2"), Reason: jsii.String("The functions validate every body and answer a problem+json that names each field (API.md); a request validator would answer in another format")},
+		{Id: jsii.String("AwsSolutions-APIG6"), Reason: jsii.String("JSON access logs record every request with its status, latencies and errors; execution logs would go to a log group API Gateway makes with no retention, which outlives the stack")},
+	}, jsii.Bool(true))
 	return a
 }
 
-func (s *shopApi) Api() awsapigatewayv2.HttpApi { return s.api }
+func (s *shopApi) Api() awsapigateway.RestApi { return s.api }
+
+func (s *shopApi) StageArn() *string { return s.api.DeploymentStage().StageArn() }
 
 func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
-	// One id for every function's integration (each lands under its own
-	// route's scope): the logical ids stay those of before the live alias.
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("FunctionIntegration"), fn, nil)
+	if s.defaults {
+		panic("ShopApi: routes added after SetDefault")
+	}
+	integration := lambdaIntegration(fn)
 	for _, r := range routes {
 		key := r.Key()
 		if s.seen[key] {
 			panic("ShopApi: route " + key + " added twice")
 		}
 		s.seen[key] = true
-		opts := &awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(r.Path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
-			Integration: integration,
-		}
+		opts := &awsapigateway.MethodOptions{}
 		switch r.Access {
 		case contract.Guest:
 			if s.guests == nil {
 				panic("ShopApi: guest route " + key + " needs ShopApiProps.GuestAuthorizer")
 			}
-			opts.Authorizer = s.guests
+			opts.Authorizer, opts.AuthorizationType = s.guests, awsapigateway.AuthorizationType_CUSTOM
 		case contract.Staff:
-			opts.Authorizer = s.staff
+			opts.Authorizer, opts.AuthorizationType = s.staff, awsapigateway.AuthorizationType_COGNITO
 		case contract.Payment:
-			opts.Authorizer = s.payments
+			opts.Authorizer, opts.AuthorizationType = s.users, awsapigateway.AuthorizationType_COGNITO
 			opts.AuthorizationScopes = jsii.Strings(r.Scopes()...)
 		case contract.User:
-			opts.Authorizer = s.authorizer
+			opts.Authorizer, opts.AuthorizationType = s.users, awsapigateway.AuthorizationType_COGNITO
 		case contract.Public:
+			opts.AuthorizationType = awsapigateway.AuthorizationType_NONE
 		default:
 			panic("ShopApi: route " + key + " has no access " + string(r.Access))
 		}
-		added := *s.api.AddRoutes(opts)
-		for _, route := range added {
-			if r.Access == contract.Public {
-				allowPublic(route)
-			}
+		method := s.api.Root().ResourceForPath(jsii.String(r.Path)).AddMethod(jsii.String(r.Method), integration, opts)
+		switch r.Access {
+		case contract.Public:
+			allowPublic(method)
+		case contract.Guest:
+			cdknag.NagSuppressions_AddResourceSuppressions(method, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-COG4"),
+				Reason: jsii.String("A guest route (API.md): a guest has a session, not a Cognito token; the shop's Lambda authorizer verifies the Cognito ID token when there is one")}}, jsii.Bool(true))
 		}
-		s.routes[key] = added
 		s.addSetting(r)
 	}
 }
@@ -225,75 +219,92 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
 // addSetting gives r its own stage settings when it has a throttle or an
 // SLO of its own; the stage's default covers the rest.
 func (s *shopApi) addSetting(r contract.Route) {
-	setting := map[string]interface{}{}
+	setting := &awsapigateway.MethodDeploymentOptions{}
 	if r.Throttle == contract.StockThrottle {
-		setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"] = s.props.StockThrottle.Rate, s.props.StockThrottle.Burst
+		setting.ThrottlingRateLimit, setting.ThrottlingBurstLimit = jsii.Number(s.props.StockThrottle.Rate), jsii.Number(s.props.StockThrottle.Burst)
 	}
 	if r.SLO != "" && s.props.DetailedMetrics {
-		setting["DetailedMetricsEnabled"] = true
+		setting.MetricsEnabled = jsii.Bool(true)
 	}
-	if len(setting) == 0 {
+	if *setting == (awsapigateway.MethodDeploymentOptions{}) {
 		return
 	}
-	s.settings[r.Key()] = setting
-	// The L2 stage has no per-route settings; the L1 property does.
-	s.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(s.settings)
-	// API Gateway refuses a stage whose RouteSettings name a route that does
-	// not exist yet ("Unable to find Route by key ... within the provided
-	// RouteSettings", aws/serverless-application-model#2479), and nothing
-	// else orders the stage after the routes: they wait on integrations,
-	// which wait on functions in the VPC, so CloudFormation would create the
-	// stage first and roll the first deploy back.
-	for _, route := range s.routes[r.Key()] {
-		s.stage.Node().AddDependency(route)
-	}
+	// The stage's MethodSettings, read when the stage is synthesized.
+	s.methods[r.Path+"/"+r.Method] = setting
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("DefaultIntegration"), fn, nil)
-	route := awsapigatewayv2.NewHttpRoute(s.Construct, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
-		HttpApi:     s.api,
-		RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
-		Integration: integration,
+	s.defaults = true
+	integration := lambdaIntegration(fn)
+	// ANY on every resource, and on a greedy catch-all at the root: a
+	// method a resource does not have, and a path no resource has, reach
+	// fn (a route's own method outranks ANY). Without them API Gateway
+	// answers 403 "Missing Authentication Token" for both.
+	var walk func(r awsapigateway.IResource)
+	walk = func(r awsapigateway.IResource) {
+		allowPublic(r.AddMethod(jsii.String("ANY"), integration, &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}))
+		for _, child := range *r.Node().Children() {
+			if res, ok := child.(awsapigateway.Resource); ok {
+				walk(res)
+			}
+		}
+	}
+	walk(s.api.Root())
+	allowPublic(s.api.Root().AddResource(jsii.String("{proxy+}"), nil).AddMethod(jsii.String("ANY"), integration,
+		&awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE}))
+}
+
+// lambdaIntegration is a proxy integration whose permissions name the
+// methods of the deployed stage only (no test-invoke permission: half the
+// function policy, which has a 20 KB quota).
+func lambdaIntegration(fn awslambda.IFunction) awsapigateway.LambdaIntegration {
+	return awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{
+		Proxy: jsii.Bool(true), AllowTestInvoke: jsii.Bool(false),
 	})
-	allowPublic(route)
-	if s.cors {
-		// With a $default route, API Gateway hands CORS preflights to it
-		// instead of answering them from the CORS configuration; an
-		// unauthenticated OPTIONS /{proxy+} route outranks $default, so
-		// browsers' preflights (which carry no token) pass, and API Gateway
-		// answers them with the configured headers (the function, if it is
-		// reached, answers 204).
-		preflight := awsapigatewayv2.NewHttpRoute(s.Construct, jsii.String("PreflightRoute"), &awsapigatewayv2.HttpRouteProps{
-			HttpApi:     s.api,
-			RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String("/{proxy+}"), awsapigatewayv2.HttpMethod_OPTIONS),
-			Integration: integration,
-		})
-		allowPublic(preflight)
+}
+
+// gatewayProblems are the answers API Gateway gives without calling a
+// function, written as the contract's problem+json; $context.requestId is
+// the X-Request-Id a function would have sent.
+var gatewayProblems = []struct {
+	typ    func() awsapigateway.ResponseType
+	status int
+	name   string
+	detail string
+}{
+	{awsapigateway.ResponseType_UNAUTHORIZED, 401, "unauthenticated", "Send a valid, unexpired bearer token."},
+	{awsapigateway.ResponseType_ACCESS_DENIED, 403, "forbidden", "The token does not allow this request."},
+	{awsapigateway.ResponseType_WAF_FILTERED, 403, "blocked", "The request was blocked by the API's web ACL."},
+	{awsapigateway.ResponseType_THROTTLED, 429, "throttled", "Too many requests; retry later."},
+	{awsapigateway.ResponseType_REQUEST_TOO_LARGE, 413, "too-large", "The body is too large."},
+	{awsapigateway.ResponseType_DEFAULT_4XX, 0, "bad-request", "The request was refused before it reached the shop."},
+	{awsapigateway.ResponseType_DEFAULT_5XX, 0, "unavailable", "The API could not answer; retry later."},
+}
+
+func (s *shopApi) addProblems() {
+	for _, p := range gatewayProblems {
+		opts := &awsapigateway.GatewayResponseOptions{Type: p.typ()}
+		statusField := "$context.status"
+		if p.status != 0 {
+			opts.StatusCode = jsii.String(fmt.Sprint(p.status))
+			statusField = fmt.Sprint(p.status)
+		}
+		opts.ResponseHeaders = &map[string]*string{"Content-Type": jsii.String("'application/problem+json'")}
+		if p.status == 429 || strings.HasPrefix(p.name, "unavailable") {
+			(*opts.ResponseHeaders)[contract.HeaderRetryAfter] = jsii.String("'1'")
+		}
+		body := fmt.Sprintf(`{"type":"/problems/%s","title":"$context.error.messageString","status":%s,"detail":"%s","request_id":"$context.requestId"}`,
+			p.name, statusField, p.detail)
+		opts.Templates = &map[string]*string{"application/json": jsii.String(body)}
+		s.api.AddGatewayResponse(jsii.String("Problem"+strings.ReplaceAll(*p.typ().ResponseType(), "_", "")), opts)
 	}
 }
 
 // allowPublic records on a public route why it has no authorizer.
-func allowPublic(route constructs.IConstruct) {
-	cdknag.NagSuppressions_AddResourceSuppressions(route, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-APIG4"),
-		Reason: jsii.String("Public by contract (API.md): catalogue reads, and the $default route that answers unknown paths with a 404 problem; the stage throttles them"),
-	}}, jsii.Bool(true))
+func allowPublic(method constructs.IConstruct) {
+	reason := jsii.String("Public by contract (API.md): catalogue reads, POST /sessions, and the catch-all methods that answer unknown paths and methods with a 404 or 405 problem; the stage throttles them")
+	cdknag.NagSuppressions_AddResourceSuppressions(method, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason}, {Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
+	}, jsii.Bool(true))
 }
 
-func corsMethods() *[]awsapigatewayv2.CorsHttpMethod {
-	var out []awsapigatewayv2.CorsHttpMethod
-	for _, m := range contract.CORSAllowMethods() {
-		out = append(out, awsapigatewayv2.CorsHttpMethod(m))
-	}
-	return &out
-}
-
-// lowerStrings are names as API Gateway's CORS configuration keeps them: in lower case.
-func lowerStrings(names []string) *[]*string {
-	out := make([]*string, len(names))
-	for i, n := range names {
-		out[i] = jsii.String(strings.ToLower(n))
-	}
-	return &out
-}

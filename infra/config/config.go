@@ -7,6 +7,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,8 +223,18 @@ func (s Stage) Validate() error {
 		m.PeriodMinutes < 1 || m.EvaluationPeriods < 1 || m.CheckoutAvailability <= 0.5 || m.CheckoutAvailability >= 1 {
 		return fmt.Errorf("stage %s: monitoring: percentages must be 0 to 100, periodMinutes and evaluationPeriods at least 1, checkoutAvailability between 0.5 and 1", s.Name)
 	}
-	if s.Edge != nil && (s.Region == "" || s.Edge.RateLimitPer5Min < 100) {
-		return fmt.Errorf("stage %s: edge needs the stage's region pinned and rateLimitPer5Min of at least 100 (WAF's minimum)", s.Name)
+	if s.Prod && s.Edge == nil {
+		// Without the edge, nothing limits one client (issue 25): prod
+		// refuses to synthesize.
+		return fmt.Errorf("stage %s: prod needs the edge profile (CloudFront, per-client WAF limits, origin verification)", s.Name)
+	}
+	if e := s.Edge; e != nil {
+		if s.Region == "" || e.RateLimitPer5Min < wafMinimumRate || e.CostlyPerClientPer5Min < wafMinimumRate || e.CostlyPerIPPer5Min < wafMinimumRate {
+			return fmt.Errorf("stage %s: edge needs the stage's region pinned, and each rate limit at least %d (WAF's minimum)", s.Name, wafMinimumRate)
+		}
+		if err := e.Origin.validate(); err != nil {
+			return fmt.Errorf("stage %s: edge: %w", s.Name, err)
+		}
 	}
 	if d := s.Deployment; d != nil && (d.CanaryPercent < 1 || d.CanaryPercent > 99 || d.IntervalMinutes < 1 || d.IntervalMinutes > 60) {
 		return fmt.Errorf("stage %s: deployment: canaryPercent must be 1 to 99 and intervalMinutes 1 to 60", s.Name)
@@ -349,12 +360,103 @@ type Deployment struct {
 	IntervalMinutes float64 `json:"intervalMinutes"`
 }
 
-// Edge configures the CDN and web ACL in front of the API.
+// Edge configures the CDN and web ACLs in front of the API.
 type Edge struct {
-	// RateLimitPer5Min blocks an IP address that sends more requests than
-	// this in five minutes.
+	// RateLimitPer5Min blocks a viewer address that sends more requests
+	// than this in five minutes, on any path.
 	RateLimitPer5Min int `json:"rateLimitPer5Min"`
+	// CostlyPerClientPer5Min blocks a caller (a bearer token, or a guest's
+	// X-Session-Id) that sends more requests than this to the routes that
+	// cost the most (contract.Route.Costly) in five minutes.
+	CostlyPerClientPer5Min int `json:"costlyPerClientPer5Min"`
+	// CostlyPerIPPer5Min is the same limit per viewer address, whatever the
+	// token or session: minting new ones from one address does not escape it.
+	CostlyPerIPPer5Min int `json:"costlyPerIpPer5Min"`
+	// Origin is where the rotation of the origin-verification value stands.
+	Origin OriginRotation `json:"origin"`
+}
+
+// wafMinimumRate is the smallest limit of an AWS WAF rate-based rule (AWS
+// WAF Developer Guide, "Rate-based rule statement").
+const wafMinimumRate = 10
+
+// OriginSlots are the two secrets that hold origin-verification values:
+// one is sent while the other is replaced, never both at once.
+var OriginSlots = []string{"a", "b"}
+
+// OriginRotation says which slot CloudFront sends in X-Origin-Verify and
+// which slots the API's regional web ACL accepts. A rotation moves through
+// NextOriginStep; Since is when the last step was made (RFC 3339), so that
+// the next one waits for it to propagate.
+type OriginRotation struct {
+	Send   string   `json:"send"`
+	Accept []string `json:"accept"`
+	Since  string   `json:"since,omitempty"`
+}
+
+func (o OriginRotation) validate() error {
+	if !slices.Contains(OriginSlots, o.Send) || !slices.Contains(o.Accept, o.Send) || len(o.Accept) > len(OriginSlots) {
+		return fmt.Errorf("origin: send must be one of %v and accepted (accept %v, send %q)", OriginSlots, o.Accept, o.Send)
+	}
+	for _, a := range o.Accept {
+		if !slices.Contains(OriginSlots, a) {
+			return fmt.Errorf("origin: accept names an unknown slot %q", a)
+		}
+	}
+	if o.Since != "" {
+		if _, err := time.Parse(time.RFC3339, o.Since); err != nil {
+			return fmt.Errorf("origin: since is not RFC 3339: %v", err)
+		}
+	}
+	return nil
 }
 
 // EdgeRegion is where CloudFront's web ACLs live.
 const EdgeRegion = "us-east-1"
+
+// How long a step of the origin rotation waits before the next: AWS WAF
+// applies a web ACL change within about a minute; CloudFront propagates a
+// distribution change to every edge location in minutes, usually under 15.
+// Both are AWS's behaviour, not settled offline: the margins are wide.
+const (
+	OriginWafSettle = 10 * time.Minute
+	OriginCdnSettle = 45 * time.Minute
+)
+
+// OriginStep is the next step of an origin rotation: the profile to deploy,
+// not before NotBefore, and what to do first.
+type OriginStep struct {
+	Next      OriginRotation
+	NotBefore time.Time
+	Do        string
+}
+
+// NextOriginStep is the rotation order of the origin-verification value:
+//  1. put a new value in the slot that is not accepted, and accept it too;
+//  2. once the web ACL has it (OriginWafSettle), send it from CloudFront;
+//  3. once every edge location sends it (OriginCdnSettle), stop accepting
+//     the old one.
+//
+// Accept's last slot is the newest. At no step does CloudFront send a
+// value the web ACL does not accept, and an old value stops opening the
+// API one full step after CloudFront stopped sending it.
+func NextOriginStep(o OriginRotation, now time.Time) OriginStep {
+	since, _ := time.Parse(time.RFC3339, o.Since) // zero when unset: no wait
+	stamp := now.UTC().Format(time.RFC3339)
+	newest := o.Accept[len(o.Accept)-1]
+	switch {
+	case len(o.Accept) == 1:
+		other := OriginSlots[0]
+		if other == o.Send {
+			other = OriginSlots[1]
+		}
+		return OriginStep{Next: OriginRotation{Send: o.Send, Accept: []string{o.Send, other}, Since: stamp}, NotBefore: now,
+			Do: "put a new random value in origin slot " + other + " (aws secretsmanager put-secret-value), then deploy: the web ACL accepts " + o.Send + " and " + other}
+	case o.Send != newest:
+		return OriginStep{Next: OriginRotation{Send: newest, Accept: o.Accept, Since: stamp}, NotBefore: since.Add(OriginWafSettle),
+			Do: "deploy: CloudFront sends slot " + newest}
+	default:
+		return OriginStep{Next: OriginRotation{Send: newest, Accept: []string{newest}, Since: stamp}, NotBefore: since.Add(OriginCdnSettle),
+			Do: "deploy: the web ACL stops accepting slot " + o.Accept[0]}
+	}
+}

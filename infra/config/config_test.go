@@ -2,14 +2,17 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
 const profiles = `{
-  "prod": {"prod": true, "ownNetwork": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000, "checkoutThrottleRate": 20, "checkoutThrottleBurst": 40},
+  "prod": {"prod": true, "ownNetwork": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000, "checkoutThrottleRate": 20, "checkoutThrottleBurst": 40, "region": "eu-west-1",
+    "edge": {"rateLimitPer5Min": 2000, "costlyPerClientPer5Min": 100, "costlyPerIpPer5Min": 300, "origin": {"send": "a", "accept": ["a"]}}},
   "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "checkoutThrottleRate": 5, "checkoutThrottleBurst": 10}
 }`
 
@@ -54,6 +57,9 @@ func TestResolve(t *testing.T) {
 func TestResolveRefusesBadProfiles(t *testing.T) {
 	tests := []struct{ name, profiles, stage string }{
 		{"no dev profile", `{"prod": {"prod": true}}`, "dev-bob"},
+		{"prod without the edge", strings.Replace(profiles, `"edge"`, `"noEdge"`, 1), "prod"},
+		{"edge limit under WAF's minimum", strings.Replace(profiles, `"costlyPerClientPer5Min": 100`, `"costlyPerClientPer5Min": 9`, 1), "prod"},
+		{"sending an origin slot not accepted", strings.Replace(profiles, `"send": "a"`, `"send": "b"`, 1), "prod"},
 		{"prod without prod flag", `{"prod": {"logRetentionDays": 1, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "prod"},
 		{"zero retention", `{"dev": {"throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "dev-bob"},
 		{"not json", `[`, "dev-bob"},
@@ -117,5 +123,60 @@ func TestPreviewStagesTakeThePreviewProfile(t *testing.T) {
 	}
 	if s, err := Resolve("pr-42", "ci", []byte(profiles)); err != nil || s.StaffThreatsAuditOnly {
 		t.Errorf("without a preview profile: %+v, %v", s, err)
+	}
+}
+
+// The rotation order, walked with a fake clock: CloudFront never sends a
+// value the web ACL does not accept, each step waits for the last to
+// propagate, and after three steps the other slot is the only one.
+func TestOriginRotation(t *testing.T) {
+	clock := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	o := OriginRotation{Send: "a", Accept: []string{"a"}}
+	var waits []time.Duration
+	for i := 0; i < 3; i++ {
+		step := NextOriginStep(o, clock)
+		if err := step.Next.validate(); err != nil {
+			t.Fatalf("step %d: %+v: %v", i+1, step.Next, err)
+		}
+		if step.Next.Send != o.Send && !slices.Contains(o.Accept, step.Next.Send) {
+			t.Fatalf("step %d switches CloudFront to %q before the web ACL accepted it", i+1, step.Next.Send)
+		}
+		if removed := slices.DeleteFunc(slices.Clone(o.Accept), func(s string) bool { return slices.Contains(step.Next.Accept, s) }); slices.Contains(removed, o.Send) {
+			t.Fatalf("step %d retires %q while CloudFront still sends it", i+1, o.Send)
+		}
+		waits = append(waits, step.NotBefore.Sub(clock))
+		clock = clock.Add(time.Minute) // applied a minute after it was made
+		step.Next.Since = clock.Format(time.RFC3339)
+		o = step.Next
+		clock = clock.Add(step.NotBefore.Sub(clock) + time.Hour) // whatever the next wait is, it has passed
+	}
+	if o.Send != "b" || !slices.Equal(o.Accept, []string{"b"}) {
+		t.Fatalf("after a rotation: %+v, want b only", o)
+	}
+	if waits[0] != 0 {
+		t.Errorf("the first step waits %v, want none", waits[0])
+	}
+	// Too early: the next step names when it may be applied.
+	o = OriginRotation{Send: "b", Accept: []string{"b", "a"}, Since: "2026-12-06T12:00:00Z"}
+	early := time.Date(2026, 12, 6, 12, 1, 0, 0, time.UTC)
+	if step := NextOriginStep(o, early); step.Next.Send != "a" || !step.NotBefore.Equal(early.Add(-time.Minute).Add(OriginWafSettle)) {
+		t.Errorf("switch: %+v, want send a not before the web ACL settled", step)
+	}
+	o = OriginRotation{Send: "a", Accept: []string{"b", "a"}, Since: "2026-12-06T12:00:00Z"}
+	if step := NextOriginStep(o, early); !slices.Equal(step.Next.Accept, []string{"a"}) || step.NotBefore.Sub(early) < OriginCdnSettle-2*time.Minute {
+		t.Errorf("retire: %+v, want b retired after CloudFront settled", step)
+	}
+}
+
+func TestOriginRotationValidation(t *testing.T) {
+	for _, o := range []OriginRotation{
+		{Send: "a", Accept: []string{"b"}},
+		{Send: "", Accept: []string{"a"}},
+		{Send: "a", Accept: []string{"a", "c"}},
+		{Send: "a", Accept: []string{"a"}, Since: "yesterday"},
+	} {
+		if o.validate() == nil {
+			t.Errorf("%+v passes", o)
+		}
 	}
 }

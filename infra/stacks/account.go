@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -104,6 +105,7 @@ func NewAccountStack(scope constructs.Construct, account config.Account, distDir
 	s.DevMonitoring.Cache(DevCacheName, account.DevCacheMaxECPU, account.DevCacheMaxStorageGB)
 	s.CacheUsers = newCacheUsers(stack, account, distDir, s.DevCache)
 	newDevShared(stack)
+	newApiGatewayLogging(stack)
 	s.Notices, s.Reaper = newReaper(stack, account, distDir)
 	tags := awscdk.Tags_Of(stack)
 	tags.Add(jsii.String(contract.TagProject), jsii.String(contract.Project), nil)
@@ -252,4 +254,31 @@ func newDevShared(stack awscdk.Stack) {
 		Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String("A page-token key of development stages: rotating it only invalidates open pages"),
 	}}, jsii.Bool(false))
 	awscdk.NewCfnOutput(stack, jsii.String("DevCursorSecretArn"), &awscdk.CfnOutputProps{Value: secret.SecretArn(), ExportName: jsii.String(DevCursorSecretExport)})
+}
+
+// newApiGatewayLogging sets the account's API Gateway CloudWatch role, a
+// setting of the account and region that every REST API stage with access
+// logs needs: without it, creating such a stage fails ("CloudWatch Logs
+// role ARN must be set in account settings to enable logging", API Gateway
+// Developer Guide, "Set up CloudWatch logging for REST APIs"). One account
+// setting, so one stack sets it: this one; make preflight checks it before
+// a stage's deploy.
+func newApiGatewayLogging(stack awscdk.Stack) {
+	role := awsiam.NewRole(stack, jsii.String("ApiGatewayLogsRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonAPIGatewayPushToCloudWatchLogs")),
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM4"),
+		Reason: jsii.String("AWS's own policy for the API Gateway account's logging role, which API Gateway documents"),
+	}}, jsii.Bool(false))
+	account := awsapigateway.NewCfnAccount(stack, jsii.String("ApiGatewayAccount"), &awsapigateway.CfnAccountProps{
+		CloudWatchRoleArn: role.RoleArn(),
+	})
+	// The setting and its role outlive the stack: the stages' access logs
+	// keep working after the account stack is gone.
+	account.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	role.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
 }

@@ -30,7 +30,7 @@ type ApiStackProps struct {
 	DistDir string     // where `make build` put the function binaries
 }
 
-// ApiStack holds the functions and the HTTP API.
+// ApiStack holds the functions and the REST API.
 type ApiStack struct {
 	awscdk.Stack
 	Api Api
@@ -43,11 +43,11 @@ type ApiStack struct {
 	Monitoring     components.Monitoring
 }
 
-// Api is the HTTP API of a stage.
+// Api is the REST API of a stage.
 type Api = components.ShopApi
 
 // NewApiStack defines the stateless stack of a stage: the functions of
-// apiFunctions, the HTTP API with every route of contract.Routes, the expiry
+// apiFunctions, the REST API with every route of contract.Routes, the expiry
 // schedule, the monitoring and, with the edge profile, the CDN.
 func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *ApiStack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -71,8 +71,8 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 
 	identity := props.Data.Identity
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
-		UserPool: identity.UserPool(), Client: identity.Client(), StaffPool: identity.StaffPool(), StaffClient: identity.StaffClient(),
-		PaymentsClient: identity.PaymentsClient(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
+		Name:     "shop-" + stage.Name,
+		UserPool: identity.UserPool(), StaffPool: identity.StaffPool(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		StockThrottle:    components.Throttle{Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
 		DetailedMetrics:  stage.Prod, // custom metrics: prod only
@@ -101,10 +101,15 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 		}
 	}
 	if props.Edge != nil {
-		s.Cdn = newApiCdn(stack, s.Api, props.Edge, env.values[contract.EnvOriginVerify])
+		origin := props.Data.OriginSecrets
+		gate := newOriginGate(stack, s.Api, stage, origin)
+		s.Cdn = newApiCdn(stack, s.Api, props.Edge, origin[stage.Edge.Origin.Send].SecretValue().UnsafeUnwrap())
+		// CloudFront sends a new value only once the gate accepts it: in
+		// one deploy, the web ACL is updated before the distribution.
+		s.Cdn.Node().AddDependency(gate)
 	}
 
-	output(stack, "ApiUrl", s.Api.Api().ApiEndpoint(), "Base URL of the HTTP API")
+	output(stack, "ApiUrl", s.Api.Api().Url(), "Base URL of the REST API's stage")
 	output(stack, "UserPoolId", identity.UserPool().UserPoolId(), "Cognito user pool")
 	output(stack, "UserPoolClientId", identity.Client().UserPoolClientId(), "App client for sign-in")
 	output(stack, "PaymentsClientId", identity.PaymentsClient().UserPoolClientId(), "Confidential client of the payment integration (client credentials, scope "+contract.ScopeConfirmOrders+"; its secret is in the Cognito console)")

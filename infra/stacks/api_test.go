@@ -554,12 +554,12 @@ func TestApiEdge(t *testing.T) {
 	}
 	for _, stage := range []string{"dev-test", "prod"} {
 		for id, fn := range ofType("Shop-"+stage+"-Api", "AWS::Lambda::Function") {
-			v, has := get(fn.Properties, "Environment", "Variables").(map[string]any)[contract.EnvOriginVerify]
+			v, has := get(fn.Properties, "Environment", "Variables").(map[string]any)["ORIGIN_VERIFY"]
 			if !has {
 				continue
 			}
 			if stage == "dev-test" && v != "" || stage == "prod" && !strings.Contains(js(v), "OriginSecret") {
-				t.Errorf("%s/%s: %s = %s", stage, id, contract.EnvOriginVerify, js(v))
+				t.Errorf("%s/%s: %s = %s", stage, id, "ORIGIN_VERIFY", js(v))
 			}
 		}
 	}

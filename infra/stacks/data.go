@@ -4,6 +4,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -25,9 +27,10 @@ type DataStack struct {
 	// CursorSecret seals page tokens: the stage's own in prod, the account's
 	// shared one in a development stage (DevCursorSecretExport).
 	CursorSecret awssecretsmanager.ISecret
-	// OriginSecret, with the edge profile, is the value CloudFront adds to
-	// every request it forwards to the API and the functions require.
-	OriginSecret awssecretsmanager.Secret
+	// OriginSecrets, with the edge profile, by slot: the values CloudFront
+	// adds to every request it forwards to the API, which the API's regional
+	// web ACL requires.
+	OriginSecrets map[string]awssecretsmanager.Secret
 	// EventBus is the stage's own bus of order events; nil for a development
 	// stage, which publishes to the account's (DevEventBusExports).
 	EventBus awsevents.EventBus
@@ -60,17 +63,27 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		s.CursorSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("CursorSecret"), awscdk.Fn_ImportValue(jsii.String(DevCursorSecretExport)))
 	}
 	if stage.Edge != nil {
-		s.OriginSecret = awssecretsmanager.NewSecret(stack, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
-			Description: jsii.String("X-Origin-Verify: proves a request to the API came through its CDN"),
-			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-				PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
-			},
-			RemovalPolicy: components.StatefulRemoval(stage.Prod),
-		})
-		cdknag.NagSuppressions_AddResourceSuppressions(s.OriginSecret, &[]*cdknag.NagPackSuppression{{
-			Id:     jsii.String("AwsSolutions-SMG4"),
-			Reason: jsii.String("A shared value between CloudFront and the functions; rotating it means redeploying both, which a replaced secret does"),
-		}}, jsii.Bool(false))
+		// Two slots of origin-verification values (config.OriginSlots):
+		// one is sent while the other is replaced (config.NextOriginStep).
+		s.OriginSecrets = map[string]awssecretsmanager.Secret{}
+		for _, slot := range config.OriginSlots {
+			id := "OriginSecret" // slot a keeps the id the one secret had
+			if slot != config.OriginSlots[0] {
+				id += strings.ToUpper(slot)
+			}
+			secret := awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
+				Description: jsii.String("X-Origin-Verify, slot " + slot + ": proves a request to the API came through its CDN (docs/operations.md, rotating it)"),
+				GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+					PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+				},
+				RemovalPolicy: components.StatefulRemoval(stage.Prod),
+			})
+			cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+				Id:     jsii.String("AwsSolutions-SMG4"),
+				Reason: jsii.String("Rotated in three deploys (config.NextOriginStep), since CloudFront and the web ACL read it at deploy time; a rotation Lambda cannot order them"),
+			}}, jsii.Bool(false))
+			s.OriginSecrets[slot] = secret
+		}
 	}
 	if stage.OwnNetwork {
 		// The stage's own event bus, which other systems' rules attach to:

@@ -84,10 +84,6 @@ type producer struct {
 // newStageEnv gathers the values of every variable in contract.Env from the
 // stage's stacks.
 func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, imgs components.ProductImages) stageEnv {
-	origin := "" // no CDN in front: the functions check nothing
-	if data.OriginSecret != nil {
-		origin = *data.OriginSecret.SecretValue().UnsafeUnwrap()
-	}
 	identity, cache := data.Identity, network.Cache
 	e := stageEnv{cache: cache, values: map[string]string{
 		contract.EnvProductsTable:  *data.Products.Table().TableName(),
@@ -104,7 +100,6 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		contract.EnvCartTTLGuest:   fmt.Sprintf("%dh", stage.CartTTLGuestHours),
 		contract.EnvUserPoolID:     *identity.UserPool().UserPoolId(),
 		contract.EnvUserPoolClient: *identity.Client().UserPoolClientId(),
-		contract.EnvOriginVerify:   origin,
 		contract.EnvOrderHold:      stage.OrderHold().String(),
 		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
 		contract.EnvMaxUnitsHeld:   strconv.Itoa(stage.MaxUnitsHeld()),

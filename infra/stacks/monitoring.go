@@ -18,8 +18,8 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	m := components.NewMonitoring(stack, "Monitoring", components.MonitoringProps{
 		Stage: stage.Name, Full: stage.Prod, AlarmEmail: alarms.AlarmEmail, Thresholds: thresholds(alarms),
 	})
-	apiID := s.Api.Api().ApiId()
-	m.Api(apiID)
+	apiName := s.Api.Api().RestApiName()
+	m.Api(apiName)
 	for _, spec := range apiFunctions {
 		m.Function(string(spec.fn), s.Functions[spec.fn].Function(), spec.timeout)
 	}
@@ -45,12 +45,12 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 		if r.SLO == "" {
 			continue
 		}
-		dims := map[string]*string{"ApiId": apiID, "Stage": jsii.String("$default"), "Method": jsii.String(r.Method), "Resource": jsii.String(r.Path)}
+		dims := map[string]*string{"ApiName": apiName, "Stage": jsii.String(components.ApiStageName), "Method": jsii.String(r.Method), "Resource": jsii.String(r.Path)}
 		metric := func(name, statistic string) awscloudwatch.IMetric {
 			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/ApiGateway"), MetricName: jsii.String(name),
 				Statistic: jsii.String(statistic), DimensionsMap: &dims, Period: awscdk.Duration_Minutes(jsii.Number(alarms.PeriodMinutes))})
 		}
-		m.Slo(r.SLO, metric("5xx", "Sum"), metric("Count", "Sum"), alarms.CheckoutAvailability)
+		m.Slo(r.SLO, metric("5XXError", "Sum"), metric("Count", "Sum"), alarms.CheckoutAvailability)
 		m.LatencySlo(r.SLO, metric("Latency", "p99"), alarms.ApiLatencyP99Ms)
 	}
 	return m

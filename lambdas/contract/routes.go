@@ -43,6 +43,12 @@ type Route struct {
 	Function Function // the function that serves it
 	Access   Access
 	Throttle Throttle
+	// Costly routes cost the most per request (a transaction over several
+	// products, a cache write, a new session): with the edge profile, AWS
+	// WAF limits each caller on them (a token, a guest session, and the
+	// viewer's address whatever the token), so that one client cannot use
+	// up the stage's throttle that everyone shares.
+	Costly bool
 	// SLO, when set, names the route's service level objective: the route
 	// publishes its own metrics (ApiId, Stage, Method, Resource) where the
 	// stage has detailed metrics, and the SLO's alarms read them.
@@ -71,20 +77,20 @@ var routes = []Route{
 	{Method: "GET", Path: "/trending", Function: Catalog, Access: Public},
 	// Guest sessions and the cart, which a guest or a signed-in customer may
 	// call, all but merge (a guest's cart into the signed-in caller's).
-	{Method: "POST", Path: "/sessions", Function: Cart, Access: Public},
+	{Method: "POST", Path: "/sessions", Function: Cart, Access: Public, Costly: true},
 	{Method: "DELETE", Path: "/sessions/current", Function: Cart, Access: Guest},
 	{Method: "GET", Path: "/cart", Function: Cart, Access: Guest},
-	{Method: "DELETE", Path: "/cart", Function: Cart, Access: Guest},
-	{Method: "PUT", Path: "/cart/items/{product_id}", Function: Cart, Access: Guest},
-	{Method: "DELETE", Path: "/cart/items/{product_id}", Function: Cart, Access: Guest},
-	{Method: "POST", Path: "/cart/merge", Function: Cart, Access: User},
+	{Method: "DELETE", Path: "/cart", Function: Cart, Access: Guest, Costly: true},
+	{Method: "PUT", Path: "/cart/items/{product_id}", Function: Cart, Access: Guest, Costly: true},
+	{Method: "DELETE", Path: "/cart/items/{product_id}", Function: Cart, Access: Guest, Costly: true},
+	{Method: "POST", Path: "/cart/merge", Function: Cart, Access: User, Costly: true},
 	// Orders and the profile: a signed-in customer's, but confirm, which is
 	// the payment integration's. The routes that move stock get the
 	// checkout limit; checkout carries the shop's SLO.
-	{Method: "POST", Path: "/orders", Function: Orders, Access: User, Throttle: StockThrottle, SLO: "Checkout"},
+	{Method: "POST", Path: "/orders", Function: Orders, Access: User, Throttle: StockThrottle, Costly: true, SLO: "Checkout"},
 	{Method: "GET", Path: "/orders", Function: Orders, Access: User},
 	{Method: "GET", Path: "/orders/{order_id}", Function: Orders, Access: User},
-	{Method: "POST", Path: "/orders/{order_id}/cancel", Function: Orders, Access: User, Throttle: StockThrottle},
+	{Method: "POST", Path: "/orders/{order_id}/cancel", Function: Orders, Access: User, Throttle: StockThrottle, Costly: true},
 	{Method: "POST", Path: "/orders/{order_id}/confirm", Function: Orders, Access: Payment, Throttle: StockThrottle},
 	{Method: "GET", Path: "/me", Function: Orders, Access: User},
 	{Method: "PATCH", Path: "/me", Function: Orders, Access: User},
@@ -119,3 +125,14 @@ func HTTPFunctions() []Function {
 // route matches, so that an unknown path is a problem+json 404 and a known
 // path with another method a 405.
 const DefaultRouteFunction = Catalog
+
+// CostlyRoutes are the routes whose callers the edge limits one by one.
+func CostlyRoutes() []Route {
+	var out []Route
+	for _, r := range routes {
+		if r.Costly {
+			out = append(out, r)
+		}
+	}
+	return out
+}
