@@ -76,7 +76,7 @@ type shopApi struct {
 	staff    awsapigateway.IAuthorizer
 	guests   awsapigateway.IAuthorizer
 	seen     map[string]bool
-	methods  map[string]*awsapigateway.MethodDeploymentOptions // the stage's method settings, by "/path/METHOD"
+	settings []interface{} // the stage's MethodSettings: the stage-wide one, then the routes' own
 	props    ShopApiProps
 	defaults bool
 }
@@ -128,7 +128,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		Retention:     retention,
 		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
-	a := &shopApi{Construct: this, seen: map[string]bool{}, methods: map[string]*awsapigateway.MethodDeploymentOptions{}, props: props}
+	a := &shopApi{Construct: this, seen: map[string]bool{}, props: props}
 	a.api = awsapigateway.NewRestApi(this, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String(props.Name),
 		Description:   jsii.String("The shop's REST API"),
@@ -143,7 +143,6 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			ThrottlingBurstLimit: jsii.Number(props.ThrottleBurst),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
 			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
-			MethodOptions:        &a.methods,
 		},
 	})
 	a.users = awsapigateway.NewCognitoUserPoolsAuthorizer(this, jsii.String("Cognito"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
@@ -162,6 +161,10 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
 		})
 	}
+	a.settings = []interface{}{&awsapigateway.CfnStage_MethodSettingProperty{
+		ResourcePath: jsii.String("/*"), HttpMethod: jsii.String("*"), DataTraceEnabled: jsii.Bool(false),
+		ThrottlingRateLimit: jsii.Number(props.ThrottleRate), ThrottlingBurstLimit: jsii.Number(props.ThrottleBurst),
+	}}
 	a.addProblems()
 	cdknag.NagSuppressions_AddResourceSuppressions(a.api, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-APIG2"), Reason: jsii.String("The functions validate every body and answer a problem+json that names each field (API.md); a request validator would answer in another format")},
@@ -219,18 +222,23 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
 // addSetting gives r its own stage settings when it has a throttle or an
 // SLO of its own; the stage's default covers the rest.
 func (s *shopApi) addSetting(r contract.Route) {
-	setting := &awsapigateway.MethodDeploymentOptions{}
+	setting := &awsapigateway.CfnStage_MethodSettingProperty{}
 	if r.Throttle == contract.StockThrottle {
 		setting.ThrottlingRateLimit, setting.ThrottlingBurstLimit = jsii.Number(s.props.StockThrottle.Rate), jsii.Number(s.props.StockThrottle.Burst)
 	}
 	if r.SLO != "" && s.props.DetailedMetrics {
 		setting.MetricsEnabled = jsii.Bool(true)
 	}
-	if *setting == (awsapigateway.MethodDeploymentOptions{}) {
+	if *setting == (awsapigateway.CfnStage_MethodSettingProperty{}) {
 		return
 	}
-	// The stage's MethodSettings, read when the stage is synthesized.
-	s.methods[r.Path+"/"+r.Method] = setting
+	// A resource path with its slashes written "~1" (AWS::ApiGateway::Stage
+	// MethodSetting, ResourcePath). The L2 stage reads its method options
+	// once, when it is made; the L1 property takes the list as it grows.
+	setting.ResourcePath = jsii.String("/" + strings.ReplaceAll(strings.TrimPrefix(r.Path, "/"), "/", "~1"))
+	setting.HttpMethod = jsii.String(r.Method)
+	s.settings = append(s.settings, setting)
+	s.api.DeploymentStage().Node().DefaultChild().(awsapigateway.CfnStage).SetMethodSettings(&s.settings)
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {

@@ -216,21 +216,21 @@ func Estimate(stacks map[string]Template, p Prices, u Usage) ([]Line, error) {
 				}
 				c := lambdaGBs(memory, u.ScheduledDurationMs, n)
 				add(name, id, fmt.Sprintf("%s: %.0f invocations", rate, n), c, c)
-			case "AWS::ApiGatewayV2::Api":
+			case "AWS::ApiGateway::RestApi":
 				// The API's requests, the functions behind them, and their log lines.
 				logs := u.APIRequests * u.LogBytesPerRequest / 1e9
-				add(name, id, "HTTP API requests", 0, u.APIRequests*price("httpApiRequestMillion")/1e6)
+				add(name, id, "REST API requests", 0, u.APIRequests*price("restApiRequestMillion")/1e6)
 				add(name, id, "function invocations behind the API", 0, lambdaGBs(apiMemory, u.FunctionDurationMs, u.APIRequests))
 				add(name, id, "request log lines (ingested, kept a month)", 0, logs*(price("logsIngestGB")+price("logsStorageGBMonth")))
-			case "AWS::ApiGatewayV2::Stage":
-				if settings, ok := props["RouteSettings"].(map[string]any); ok {
+			case "AWS::ApiGateway::Stage":
+				if settings, ok := props["MethodSettings"].([]any); ok {
 					detailed := 0
 					for _, s := range settings {
-						if s.(map[string]any)["DetailedMetricsEnabled"] == true {
+						if s.(map[string]any)["MetricsEnabled"] == true {
 							detailed++
 						}
 					}
-					// 5 metrics (Count, 4xx, 5xx, Latency, IntegrationLatency) per route.
+					// 5 metrics (Count, 4XXError, 5XXError, Latency, IntegrationLatency) per method.
 					if detailed > 0 {
 						c := float64(5*detailed) * price("customMetricMonth")
 						add(name, id, fmt.Sprintf("detailed metrics of %d route(s)", detailed), c, c)

@@ -13,19 +13,56 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
-// Catalogue writes and image uploads take only staff tokens: their routes
-// have the staff pool's JWT authorizer.
-func TestStaffRoutesUseTheStaffAuthorizer(t *testing.T) {
-	stack := "Shop-dev-test-Api"
-	staffAuth := ""
-	for id, a := range ofType(stack, "AWS::ApiGatewayV2::Authorizer") {
-		if strings.Contains(js(get(a.Properties, "JwtConfiguration", "Issuer")), "IdentityStaff") {
-			staffAuth = id
+// method is one AWS::ApiGateway::Method with its full resource path.
+type method struct {
+	id    string
+	key   string // "POST /orders"
+	props map[string]any
+}
+
+// restMethods are stack's REST API methods by key ("POST /orders", "ANY
+// /{proxy+}", "OPTIONS /cart"), their paths rebuilt from the resources'
+// PathPart and ParentId.
+func restMethods(stack string) map[string]method {
+	resources := ofType(stack, "AWS::ApiGateway::Resource")
+	var path func(ref any) string
+	path = func(ref any) string {
+		id, _ := get(ref, "Ref").(string)
+		r, ok := resources[id]
+		if !ok {
+			return "" // the root (Fn::GetAtt RootResourceId)
+		}
+		return path(r.Properties["ParentId"]) + "/" + fmt.Sprint(r.Properties["PathPart"])
+	}
+	out := map[string]method{}
+	for id, m := range ofType(stack, "AWS::ApiGateway::Method") {
+		p := path(m.Properties["ResourceId"])
+		if p == "" {
+			p = "/"
+		}
+		key := fmt.Sprint(m.Properties["HttpMethod"]) + " " + p
+		out[key] = method{id: id, key: key, props: m.Properties}
+	}
+	return out
+}
+
+// authorizerOf finds the authorizer whose properties contain marker.
+func authorizerOf(t *testing.T, stack, marker string) string {
+	t.Helper()
+	for id, a := range ofType(stack, "AWS::ApiGateway::Authorizer") {
+		if strings.Contains(js(a.Properties), marker) {
+			return id
 		}
 	}
-	if staffAuth == "" {
-		t.Fatal("no JWT authorizer for the staff pool")
-	}
+	t.Fatalf("%s: no authorizer with %s", stack, marker)
+	return ""
+}
+
+// Catalogue writes and image uploads take only staff tokens: their methods
+// have the staff pool's Cognito authorizer.
+func TestStaffRoutesUseTheStaffAuthorizer(t *testing.T) {
+	stack := "Shop-dev-test-Api"
+	staffAuth := authorizerOf(t, stack, "IdentityStaff")
 	staff := map[string]bool{}
 	for _, r := range contract.Routes() {
 		if r.Access == contract.Staff {
@@ -35,11 +72,10 @@ func TestStaffRoutesUseTheStaffAuthorizer(t *testing.T) {
 	if len(staff) != 4 {
 		t.Fatalf("%d staff routes, want the 3 catalogue writes and the image upload", len(staff))
 	}
-	for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
-		key := fmt.Sprint(r.Properties["RouteKey"])
-		usesStaff := js(r.Properties["AuthorizerId"]) == `{"Ref":"`+staffAuth+`"}`
+	for key, m := range restMethods(stack) {
+		usesStaff := js(m.props["AuthorizerId"]) == `{"Ref":"`+staffAuth+`"}`
 		if staff[key] != usesStaff {
-			t.Errorf("%s (%s): staff authorizer %v, want %v", id, key, usesStaff, staff[key])
+			t.Errorf("%s (%s): staff authorizer %v, want %v", m.id, key, usesStaff, staff[key])
 		}
 	}
 }
@@ -310,96 +346,109 @@ func TestFunctionEnvironmentIsTheContract(t *testing.T) {
 	}
 }
 
-func TestHttpApi(t *testing.T) {
+func TestRestApi(t *testing.T) {
 	stack := "Shop-dev-test-Api"
-	api := only(t, stack, "AWS::ApiGatewayV2::Api").Properties
-	if api["ProtocolType"] != "HTTP" {
-		t.Errorf("protocol %v, want HTTP", api["ProtocolType"])
+	api := only(t, stack, "AWS::ApiGateway::RestApi").Properties
+	if js(get(api, "EndpointConfiguration", "Types")) != `["REGIONAL"]` || api["Name"] != "shop-dev-test" {
+		t.Errorf("REST API = %s, want a regional API named after the stage", js(api))
 	}
-	st := only(t, stack, "AWS::ApiGatewayV2::Stage").Properties
-	if st["StageName"] != "$default" || st["AutoDeploy"] != true {
-		t.Errorf("stage %v autodeploy %v", st["StageName"], st["AutoDeploy"])
+	st := only(t, stack, "AWS::ApiGateway::Stage").Properties
+	if st["StageName"] != "shop" {
+		t.Errorf("stage %v", st["StageName"])
 	}
-	if js(get(st, "DefaultRouteSettings")) != `{"ThrottlingBurstLimit":40,"ThrottlingRateLimit":20}` {
-		t.Errorf("throttling = %s", js(get(st, "DefaultRouteSettings")))
+	stageWide := false
+	for _, ms := range asList(st["MethodSettings"]) {
+		if get(ms, "ResourcePath") == "/*" && get(ms, "HttpMethod") == "*" {
+			stageWide = get(ms, "ThrottlingRateLimit") == 20.0 && get(ms, "ThrottlingBurstLimit") == 40.0
+		}
+	}
+	if !stageWide {
+		t.Errorf("stage throttling = %s, want the dev profile's 20/40 for every method", js(st["MethodSettings"]))
 	}
 	var format map[string]string
-	if err := json.Unmarshal([]byte(fmt.Sprint(get(st, "AccessLogSettings", "Format"))), &format); err != nil || format["requestId"] != "$context.requestId" ||
-		format["sub"] != "$context.authorizer.claims.sub" || format["authorizerSub"] != "$context.authorizer.sub" {
-		t.Errorf("access log format is not JSON with the request id: %v (%v)", get(st, "AccessLogSettings", "Format"), err)
+	if err := json.Unmarshal([]byte(fmt.Sprint(get(st, "AccessLogSetting", "Format"))), &format); err != nil || format["requestId"] != "$context.requestId" ||
+		format["sub"] != "$context.authorizer.claims.sub" || format["principal"] != "$context.authorizer.principalId" {
+		t.Errorf("access log format is not JSON with the request id and the caller: %v (%v)", get(st, "AccessLogSetting", "Format"), err)
 	}
-	if get(st, "AccessLogSettings", "DestinationArn") == nil {
+	if get(st, "AccessLogSetting", "DestinationArn") == nil {
 		t.Error("access logs have no destination")
 	}
-	auths := ofType(stack, "AWS::ApiGatewayV2::Authorizer")
-	if len(auths) != 4 {
-		t.Fatalf("%d authorizers, want the customers', the staff's and the payment client's JWT ones and the guest-or-user Lambda one", len(auths))
+	auths := ofType(stack, "AWS::ApiGateway::Authorizer")
+	if len(auths) != 3 {
+		t.Fatalf("%d authorizers, want the customers' and the staff's Cognito ones and the guest-or-user Lambda one", len(auths))
 	}
 	for id, a := range auths {
 		auth := a.Properties
-		switch auth["AuthorizerType"] {
-		case "JWT":
-			if js(auth["IdentitySource"]) != `["$request.header.Authorization"]` ||
-				!strings.Contains(js(get(auth, "JwtConfiguration", "Issuer")), "cognito-idp") || get(auth, "JwtConfiguration", "Audience") == nil {
-				t.Errorf("JWT authorizer = %s", js(auth))
+		switch auth["Type"] {
+		case "COGNITO_USER_POOLS":
+			if auth["IdentitySource"] != "method.request.header.Authorization" || len(asList(auth["ProviderARNs"])) != 1 {
+				t.Errorf("Cognito authorizer = %s", js(auth))
 			}
 		case "REQUEST":
 			// No identity source and no cache: it must run for requests without a token.
-			if auth["EnableSimpleResponses"] != true || auth["AuthorizerPayloadFormatVersion"] != "2.0" ||
-				auth["AuthorizerResultTtlInSeconds"] != 0.0 || auth["IdentitySource"] != nil && js(auth["IdentitySource"]) != "[]" ||
+			if auth["AuthorizerResultTtlInSeconds"] != 0.0 || auth["IdentitySource"] != nil && auth["IdentitySource"] != "" ||
 				!strings.Contains(js(auth["AuthorizerUri"]), "Authorizer") {
 				t.Errorf("Lambda authorizer = %s", js(auth))
 			}
 		default:
-			t.Errorf("%s: authorizer type %v", id, auth["AuthorizerType"])
+			t.Errorf("%s: authorizer type %v", id, auth["Type"])
+		}
+	}
+	// API Gateway's own answers are the contract's problem+json.
+	problems := map[string]bool{}
+	for _, g := range ofType(stack, "AWS::ApiGateway::GatewayResponse") {
+		if strings.Contains(js(g.Properties["ResponseTemplates"]), `/problems/`) &&
+			js(get(g.Properties, "ResponseParameters", "gatewayresponse.header.Content-Type")) == `"'application/problem+json'"` {
+			problems[fmt.Sprint(g.Properties["ResponseType"])] = true
+		}
+	}
+	for _, typ := range []string{"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "WAF_FILTERED", "DEFAULT_4XX", "DEFAULT_5XX"} {
+		if !problems[typ] {
+			t.Errorf("no problem+json gateway response for %s", typ)
 		}
 	}
 }
 
-// Browsers can call the API: the CORS configuration is the contract's, and
-// an unauthenticated OPTIONS /{proxy+} route keeps preflights away from the
-// $default route (which would otherwise receive them).
+// Browsers can call the API: every route's resource answers a preflight
+// itself (a mock integration, no authorizer) for the contract's origins.
 func TestCorsPreflight(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Api"
-		cors := get(only(t, stack, "AWS::ApiGatewayV2::Api").Properties, "CorsConfiguration")
-		want := map[string]string{"dev-test": `["http://localhost:3000"]`, "prod": `["https://shop.example.com"]`}[stage]
-		if js(get(cors, "AllowOrigins")) != want || js(get(cors, "AllowMethods")) != js(contract.CORSAllowMethods()) ||
-			get(cors, "MaxAge") != float64(contract.CORSMaxAgeSeconds) || !strings.Contains(js(get(cors, "AllowHeaders")), "x-session-id") ||
-			!strings.Contains(js(get(cors, "ExposeHeaders")), "etag") {
-			t.Errorf("%s: CORS %s", stack, js(cors))
-		}
-		found := false
-		for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
-			if r.Properties["RouteKey"] != "OPTIONS /{proxy+}" {
+		methods := restMethods(stack)
+		origin := map[string]string{"dev-test": "http://localhost:3000", "prod": "https://shop.example.com"}[stage]
+		for _, r := range contract.Routes() {
+			m, ok := methods["OPTIONS "+r.Path]
+			if !ok {
+				t.Errorf("%s: no preflight on %s", stack, r.Path)
 				continue
 			}
-			found = true
-			if at := r.Properties["AuthorizationType"]; at != nil && at != "NONE" {
-				t.Errorf("%s/%s: preflight route needs %v", stack, id, at)
+			if m.props["AuthorizationType"] != "NONE" || get(m.props, "Integration", "Type") != "MOCK" ||
+				!strings.Contains(js(get(m.props, "Integration", "IntegrationResponses")), origin) ||
+				!strings.Contains(strings.ToLower(js(get(m.props, "Integration", "IntegrationResponses"))), "x-session-id") {
+				t.Errorf("%s: preflight of %s = %s", stack, r.Path, js(m.props))
 			}
-			if !strings.Contains(js(r.Properties["Target"]), "DefaultIntegration") {
-				t.Errorf("%s/%s: preflight target %s", stack, id, js(r.Properties["Target"]))
-			}
-		}
-		if !found {
-			t.Errorf("%s: no OPTIONS /{proxy+} route", stack)
 		}
 	}
 }
 
-// No write is public but starting a guest session: every route without an
-// authorizer in the template is a read, POST /sessions, the preflight or
-// $default (whose function answers 404 or 405 and reads nothing).
+// No write is public but starting a guest session: every method without an
+// authorizer in the template is a read, POST /sessions, a preflight or a
+// catch-all ANY (whose function answers 404 or 405 and reads nothing).
 func TestNoPublicWrites(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
-		for id, r := range ofType("Shop-"+stage+"-Api", "AWS::ApiGatewayV2::Route") {
-			key := fmt.Sprint(r.Properties["RouteKey"])
-			if r.Properties["AuthorizerId"] != nil || strings.HasPrefix(key, "GET ") || strings.HasPrefix(key, "OPTIONS ") ||
-				key == "$default" || key == "POST /sessions" {
+		for key, m := range restMethods("Shop-" + stage + "-Api") {
+			if m.props["AuthorizerId"] != nil || strings.HasPrefix(key, "GET ") || strings.HasPrefix(key, "OPTIONS ") ||
+				key == "POST /sessions" {
 				continue
 			}
-			t.Errorf("%s/%s: %s has no authorizer", stage, id, key)
+			fn := string(contract.DefaultRouteFunction)
+			if strings.HasPrefix(key, "ANY ") && !strings.Contains(js(get(m.props, "Integration", "Uri")), `"`+strings.ToUpper(fn[:1])+fn[1:]) {
+				t.Errorf("%s/%s: catch-all %s reaches %s", stage, m.id, key, js(get(m.props, "Integration", "Uri")))
+			}
+			if strings.HasPrefix(key, "ANY ") {
+				continue
+			}
+			t.Errorf("%s/%s: %s has no authorizer", stage, m.id, key)
 		}
 	}
 }
@@ -418,8 +467,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	// $default and the CORS preflight route are the API's own, not operations.
-	want := map[string]string{"$default": "NONE", "OPTIONS /{proxy+}": "NONE"}
+	want := map[string]string{}
 	for path, ops := range doc.Paths {
 		for method, rawOp := range ops {
 			var op struct {
@@ -430,7 +478,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			if method == "parameters" || json.Unmarshal(rawOp, &op) != nil || op.Status != "" || len(op.Tags) > 0 && op.Tags[0] == "local" {
 				continue
 			}
-			auth := "JWT" // a token is required
+			auth := "COGNITO_USER_POOLS" // a token is required
 			if op.Security != nil && len(*op.Security) == 0 {
 				auth = "NONE"
 			}
@@ -441,8 +489,11 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	got := map[string]string{}
-	for _, r := range ofType("Shop-dev-test-Api", "AWS::ApiGatewayV2::Route") {
-		got[fmt.Sprint(r.Properties["RouteKey"])] = fmt.Sprint(r.Properties["AuthorizationType"])
+	for key, m := range restMethods("Shop-dev-test-Api") {
+		// The preflights and the catch-all methods are the API's own, not operations.
+		if !strings.HasPrefix(key, "OPTIONS ") && !strings.HasPrefix(key, "ANY ") {
+			got[key] = fmt.Sprint(m.props["AuthorizationType"])
+		}
 	}
 	if js(got) != js(want) {
 		t.Errorf("routes on the API and in docs/openapi.json differ:\n api %s\n doc %s", js(got), js(want))
@@ -483,34 +534,31 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 		if rule["ScheduleExpression"] != "rate(1 minute)" || !strings.Contains(js(rule["Targets"]), map[string]string{"dev-test": "ExpiryFunction", "prod": "ExpiryLive"}[stage]) {
 			t.Errorf("%s: expiry schedule = %s", stack, js(rule))
 		}
-		st := only(t, stack, "AWS::ApiGatewayV2::Stage").Properties
-		want := map[string]string{"dev-test": `{"ThrottlingBurstLimit":10,"ThrottlingRateLimit":5}`, "prod": `{"ThrottlingBurstLimit":40,"ThrottlingRateLimit":20}`}[stage]
+		st := only(t, stack, "AWS::ApiGateway::Stage").Properties
+		settings := map[string]string{}
+		for _, ms := range asList(st["MethodSettings"]) {
+			settings[fmt.Sprint(get(ms, "HttpMethod"))+" /"+strings.ReplaceAll(strings.TrimPrefix(fmt.Sprint(get(ms, "ResourcePath")), "/"), "~1", "/")] =
+				fmt.Sprintf("%v/%v metrics %v", get(ms, "ThrottlingRateLimit"), get(ms, "ThrottlingBurstLimit"), get(ms, "MetricsEnabled"))
+		}
+		want := map[string]string{"dev-test": "5/10", "prod": "20/40"}[stage]
 		for _, key := range []string{"POST /orders", "POST /orders/{order_id}/cancel", "POST /orders/{order_id}/confirm"} {
-			want := want
+			metrics := "<nil>"
 			if stage == "prod" && key == "POST /orders" { // checkout's SLO reads its route metrics
-				want = `{"DetailedMetricsEnabled":true,` + want[1:]
+				metrics = "true"
 			}
-			if got := js(get(st, "RouteSettings", key)); got != want {
-				t.Errorf("%s: %s throttle = %s, want %s", stack, key, got, want)
-			}
-		}
-		paymentsAuth := ""
-		for id, a := range ofType(stack, "AWS::ApiGatewayV2::Authorizer") {
-			if strings.HasPrefix(id, "HttpApiPayments") {
-				paymentsAuth = id
-				if !strings.Contains(js(get(a.Properties, "JwtConfiguration", "Audience")), "IdentityUsersPayments") {
-					t.Errorf("%s: payments authorizer audience = %s", stack, js(get(a.Properties, "JwtConfiguration", "Audience")))
-				}
+			if got := settings[key]; got != want+" metrics "+metrics {
+				t.Errorf("%s: %s settings = %q, want %s metrics %s (all: %v)", stack, key, got, want, metrics, settings)
 			}
 		}
-		for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
-			isConfirm := r.Properties["RouteKey"] == "POST /orders/{order_id}/confirm"
-			usesPayments := paymentsAuth != "" && js(r.Properties["AuthorizerId"]) == `{"Ref":"`+paymentsAuth+`"}`
-			if isConfirm != usesPayments {
-				t.Errorf("%s/%s (%v): payments authorizer %v", stack, id, r.Properties["RouteKey"], usesPayments)
+		users := authorizerOf(t, stack, "IdentityUsers")
+		for key, m := range restMethods(stack) {
+			isConfirm := key == "POST /orders/{order_id}/confirm"
+			scopes := js(m.props["AuthorizationScopes"])
+			if isConfirm && (scopes != `["`+contract.ScopeConfirmOrders+`"]` || js(m.props["AuthorizerId"]) != `{"Ref":"`+users+`"}`) {
+				t.Errorf("%s: confirm = %s, want the customer pool's authorizer with the confirm scope", stack, js(m.props))
 			}
-			if isConfirm && js(r.Properties["AuthorizationScopes"]) != `["`+contract.ScopeConfirmOrders+`"]` {
-				t.Errorf("%s: confirm scopes = %s", stack, js(r.Properties["AuthorizationScopes"]))
+			if !isConfirm && m.props["AuthorizationScopes"] != nil {
+				t.Errorf("%s: %s asks for scopes %s", stack, key, scopes)
 			}
 		}
 		for id, fn := range ofType(stack, "AWS::Lambda::Function") {
@@ -525,18 +573,12 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 	}
 }
 
-// Prod's edge: CloudFront in front of the API with the us-east-1 web ACL (a
-// per-IP rate limit, AWS's common and known-bad-inputs groups), nothing
-// cached, and the origin-verification header the functions require; a
-// development stage has none of it and its functions require nothing.
+// Prod's edge: CloudFront in front of the API with the us-east-1 web ACL,
+// nothing cached, the origin-verification value of the slot the profile
+// sends; the stage's regional web ACL blocks everything without an accepted
+// value. A development stage has none of it, and no function holds the
+// value in its environment.
 func TestApiEdge(t *testing.T) {
-	acl := only(t, "Shop-prod-Edge", "AWS::WAFv2::WebACL").Properties
-	rules := js(acl["Rules"])
-	if acl["Scope"] != "CLOUDFRONT" || js(get(acl, "DefaultAction")) != `{"Allow":{}}` ||
-		!strings.Contains(rules, `"RateBasedStatement":{"AggregateKeyType":"IP","Limit":2000}`) ||
-		!strings.Contains(rules, `"Name":"AWSManagedRulesCommonRuleSet"`) || !strings.Contains(rules, `"Name":"AWSManagedRulesKnownBadInputsRuleSet"`) {
-		t.Errorf("web ACL = %s", js(acl))
-	}
 	var apiCdn map[string]any
 	for id, d := range ofType("Shop-prod-Api", "AWS::CloudFront::Distribution") {
 		if strings.HasPrefix(id, "ApiCdn") {
@@ -546,24 +588,77 @@ func TestApiEdge(t *testing.T) {
 	if apiCdn == nil {
 		t.Fatal("prod: no CDN in front of the API")
 	}
+	headers := js(get(apiCdn, "Origins", 0, "OriginCustomHeaders"))
 	if !strings.Contains(js(apiCdn["WebACLId"]), `"Region":"us-east-1","StackName":"Shop-prod-Edge"`) ||
-		!strings.Contains(js(get(apiCdn, "Origins", 0, "OriginCustomHeaders")), `"HeaderName":"X-Origin-Verify"`) ||
+		!strings.Contains(headers, `"HeaderName":"X-Origin-Verify"`) || !strings.Contains(headers, `RefOriginSecret`) ||
+		strings.Contains(headers, "OriginSecretB") || !strings.Contains(js(get(apiCdn, "Origins", 0, "OriginPath")), "HttpApiDeploymentStage") ||
 		js(get(apiCdn, "DefaultCacheBehavior", "CachePolicyId")) != `"4135ea2d-6df8-44a3-9df3-4b5a84be39ad"` ||
 		js(get(apiCdn, "DefaultCacheBehavior", "ViewerProtocolPolicy")) != `"https-only"` {
 		t.Errorf("API CDN = %s", js(apiCdn))
 	}
+	// The gate: block by default, allow only the accepted slot's value.
+	gate := only(t, "Shop-prod-Api", "AWS::WAFv2::WebACL").Properties
+	rules := asList(gate["Rules"])
+	match := get(rules, 0, "Statement", "ByteMatchStatement")
+	if gate["Scope"] != "REGIONAL" || js(gate["DefaultAction"]) != `{"Block":{}}` || len(rules) != 1 ||
+		js(get(rules, 0, "Action")) != `{"Allow":{}}` || js(get(match, "FieldToMatch")) != `{"SingleHeader":{"Name":"x-origin-verify"}}` ||
+		get(match, "PositionalConstraint") != "EXACTLY" || !strings.Contains(js(get(match, "SearchString")), `RefOriginSecret`) ||
+		strings.Contains(js(get(match, "SearchString")), `OriginSecretB`) {
+		t.Errorf("origin gate = %s", js(gate))
+	}
+	assoc := only(t, "Shop-prod-Api", "AWS::WAFv2::WebACLAssociation").Properties
+	if !strings.Contains(js(assoc["ResourceArn"]), "HttpApiDeploymentStage") || !strings.Contains(js(assoc["WebACLArn"]), "OriginGate") {
+		t.Errorf("association = %s, want the gate on the API's stage", js(assoc))
+	}
 	for _, stage := range []string{"dev-test", "prod"} {
 		for id, fn := range ofType("Shop-"+stage+"-Api", "AWS::Lambda::Function") {
-			v, has := get(fn.Properties, "Environment", "Variables").(map[string]any)["ORIGIN_VERIFY"]
-			if !has {
-				continue
-			}
-			if stage == "dev-test" && v != "" || stage == "prod" && !strings.Contains(js(v), "OriginSecret") {
-				t.Errorf("%s/%s: %s = %s", stage, id, "ORIGIN_VERIFY", js(v))
+			if strings.Contains(js(fn.Properties["Environment"]), "OriginSecret") {
+				t.Errorf("%s/%s: the origin value is in a function's environment", stage, id)
 			}
 		}
 	}
-	if n := len(ofType("Shop-dev-test-Api", "AWS::CloudFront::Distribution")); n != 0 {
-		t.Errorf("a development stage has %d API CDNs", n)
+	for _, typ := range []string{"AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"} {
+		if n := len(ofType("Shop-dev-test-Api", typ)); n != 0 {
+			t.Errorf("a development stage has %d %s", n, typ)
+		}
+	}
+}
+
+// Both web ACLs log to a CloudWatch group named as AWS WAF requires, kept
+// with the stage's retention, with the headers that carry credentials (and
+// the origin value) redacted: the viewer's address is recoverable for any
+// request, a token is not.
+func TestWebACLsLog(t *testing.T) {
+	for stack, redacted := range map[string][]string{
+		"Shop-prod-Edge": {"authorization", "x-session-id"},
+		"Shop-prod-Api":  {"x-origin-verify", "authorization", "x-session-id"},
+	} {
+		acl := ""
+		for id := range ofType(stack, "AWS::WAFv2::WebACL") {
+			acl = id
+		}
+		cfg := only(t, stack, "AWS::WAFv2::LoggingConfiguration").Properties
+		if !strings.Contains(js(cfg["ResourceArn"]), acl) {
+			t.Errorf("%s: logging configuration of %s", stack, js(cfg["ResourceArn"]))
+		}
+		for _, h := range redacted {
+			if !strings.Contains(js(cfg["RedactedFields"]), `{"SingleHeader":{"Name":"`+h+`"}}`) {
+				t.Errorf("%s: %s is not redacted: %s", stack, h, js(cfg["RedactedFields"]))
+			}
+		}
+		dest := js(cfg["LogDestinationConfigs"])
+		if strings.Contains(dest, ":*") || !strings.Contains(dest, "log-group:") {
+			t.Errorf("%s: log destination %s, want a log group ARN without :*", stack, dest)
+		}
+		found := false
+		for id, g := range ofType(stack, "AWS::Logs::LogGroup") {
+			name, _ := g.Properties["LogGroupName"].(string)
+			if strings.HasPrefix(name, "aws-waf-logs-shop-prod-") && strings.Contains(dest, `{"Ref":"`+id+`"}`) {
+				found = g.Properties["RetentionInDays"] == 365.0 && g.DeletionPolicy == "Retain"
+			}
+		}
+		if !found {
+			t.Errorf("%s: no aws-waf-logs-shop-prod-* group with prod's retention behind %s", stack, dest)
+		}
 	}
 }

@@ -58,11 +58,11 @@ func TestIdleCostPerTier(t *testing.T) {
 			// 32 alarms on 40 metrics (the 5xx rate, 3 tables and 4 burn-rate
 			// windows read two each), 2 composite alarms, the dashboard, 5 detailed
 			// route metrics of POST /orders at $0.30, the job.
-			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue
-			"Shop-prod-Data":    2 * 0.40,                                                                              // cursor and origin secrets
+			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric + 5 + 1, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue, the origin gate (web ACL, 1 rule)
+			"Shop-prod-Data":    3 * 0.40,                                                                                      // cursor secret, two origin slots
 			"Shop-prod-Network": cacheIdle,
 			"Shop-prod-Media":   alarmMetric, // the images function's rollback alarm
-			"Shop-prod-Edge":    5 + 3*1.0,   // web ACL and 3 rules (rate limit, 2 managed groups)
+			"Shop-prod-Edge":    5 + 6*1.0,   // web ACL and 6 rules (4 rate limits, 2 managed groups)
 		},
 	}
 	usage, err := cost.DefaultUsage(nil)

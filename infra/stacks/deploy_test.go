@@ -30,8 +30,8 @@ func TestGradualDeployments(t *testing.T) {
 		return false
 	}
 	for _, c := range []struct{ stack, typ, prop string }{
-		{"Shop-prod-Api", "AWS::ApiGatewayV2::Integration", "IntegrationUri"},
-		{"Shop-prod-Api", "AWS::ApiGatewayV2::Authorizer", "AuthorizerUri"},
+		{"Shop-prod-Api", "AWS::ApiGateway::Method", "Integration"},
+		{"Shop-prod-Api", "AWS::ApiGateway::Authorizer", "AuthorizerUri"},
 		{"Shop-prod-Api", "AWS::Events::Rule", "Targets"},
 		{"Shop-prod-Media", "AWS::Events::Rule", "Targets"},
 		{"Shop-prod-Media", "Custom::S3BucketNotifications", "NotificationConfiguration"},
@@ -41,8 +41,9 @@ func TestGradualDeployments(t *testing.T) {
 		found := 0
 		for id, r := range ofType(c.stack, c.typ) {
 			v := r.Properties[c.prop]
-			if c.typ == "AWS::ApiGatewayV2::Authorizer" && r.Properties["AuthorizerType"] != "REQUEST" {
-				continue // the JWT authorizers invoke nothing
+			if c.typ == "AWS::ApiGateway::Authorizer" && r.Properties["Type"] != "REQUEST" ||
+				c.typ == "AWS::ApiGateway::Method" && get(r.Properties, "Integration", "Type") != "AWS_PROXY" {
+				continue // the Cognito authorizers and the preflights invoke nothing
 			}
 			found++
 			if !usesAlias(v) {

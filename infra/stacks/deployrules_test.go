@@ -18,35 +18,83 @@ import (
 // an account can answer (quotas, bootstraps, verified identities) is make
 // preflight's.
 
-// API Gateway refuses a stage whose RouteSettings name a route that does not
-// exist yet: "Unable to find Route by key POST /orders within the provided
-// RouteSettings" (aws/serverless-application-model#2479,
-// terraform-aws-modules/terraform-aws-apigateway-v2 PR #80). The stage must
-// depend on every route it configures.
-func TestStageWaitsForTheRoutesItConfigures(t *testing.T) {
+// A REST API deployment snapshots the methods that exist when it is made:
+// made before them, it fails ("The REST API doesn't contain any methods")
+// or deploys an API without them, and nothing else orders it after the
+// methods, which wait on functions in the VPC. The deployment must depend
+// on every method, and the stage on the deployment; the stage's
+// MethodSettings name only resources of the API (API Gateway Developer
+// Guide, "Deploy REST APIs in API Gateway").
+func TestDeploymentWaitsForEveryMethod(t *testing.T) {
 	for _, stage := range []string{"dev-test", "prod"} {
 		stack := "Shop-" + stage + "-Api"
-		routeID := map[string]string{}
-		for id, r := range ofType(stack, "AWS::ApiGatewayV2::Route") {
-			routeID[fmt.Sprint(r.Properties["RouteKey"])] = id
+		var deployment string
+		var dep resource
+		for id, r := range ofType(stack, "AWS::ApiGateway::Deployment") {
+			deployment, dep = id, r
 		}
-		var st resource
-		for _, r := range ofType(stack, "AWS::ApiGatewayV2::Stage") {
-			st = r
+		methods := restMethods(stack)
+		if len(methods) < len(contract.Routes()) {
+			t.Fatalf("%s: %d methods for %d routes", stack, len(methods), len(contract.Routes()))
 		}
-		settings, _ := st.Properties["RouteSettings"].(map[string]any)
-		if len(settings) == 0 {
-			t.Fatalf("%s: the stage has no route settings", stack)
-		}
-		for key := range settings {
-			id, ok := routeID[key]
-			if !ok {
-				t.Errorf("%s: RouteSettings name %q, which is no route", stack, key)
-				continue
+		for key, m := range methods {
+			if !slices.Contains(dep.DependsOn, m.id) {
+				t.Errorf("%s: the deployment does not wait for %s (%s)", stack, key, m.id)
 			}
-			if !slices.Contains(st.DependsOn, id) {
-				t.Errorf("%s: the stage configures %s but does not depend on its route %s (DependsOn %v)", stack, key, id, st.DependsOn)
+		}
+		st := only(t, stack, "AWS::ApiGateway::Stage").Properties
+		if js(st["DeploymentId"]) != `{"Ref":"`+deployment+`"}` {
+			t.Errorf("%s: stage deployment %s, want %s", stack, js(st["DeploymentId"]), deployment)
+		}
+		paths := map[string]bool{"/*": true}
+		for key := range methods {
+			_, path, _ := strings.Cut(key, " ")
+			paths["/"+strings.ReplaceAll(strings.TrimPrefix(path, "/"), "/", "~1")] = true
+		}
+		for _, ms := range asList(st["MethodSettings"]) {
+			if p := fmt.Sprint(get(ms, "ResourcePath")); !paths[p] {
+				t.Errorf("%s: MethodSettings name %s, which is no resource of the API", stack, p)
 			}
+		}
+	}
+}
+
+// Creating a REST API stage with access logs fails while the account has
+// no API Gateway CloudWatch role ("CloudWatch Logs role ARN must be set in
+// account settings to enable logging": API Gateway Developer Guide, "Set
+// up CloudWatch logging for REST APIs"). It is an account setting: the
+// account stack sets it, once, kept when the stack goes; no stage stack
+// sets it (two would fight over one setting); make preflight checks it.
+func TestTheAccountSetsApiGatewaysLogRole(t *testing.T) {
+	acct := only(t, config.AccountStackName, "AWS::ApiGateway::Account")
+	if acct.DeletionPolicy != "Retain" || !strings.Contains(js(acct.Properties["CloudWatchRoleArn"]), "ApiGatewayLogsRole") {
+		t.Errorf("API Gateway account = %s", js(acct))
+	}
+	for name := range tpl {
+		if name != config.AccountStackName && len(ofType(name, "AWS::ApiGateway::Account")) > 0 {
+			t.Errorf("%s sets the account's API Gateway role", name)
+		}
+	}
+}
+
+// AWS WAF associates a web ACL with a stage that exists: the association
+// must reference the stage ("AWS WAF couldn't perform
+// the operation because your resource doesn't exist",
+// aws-samples/serverless-patterns#2173).
+func TestOriginGateWaitsForTheStage(t *testing.T) {
+	stage := ""
+	for id := range ofType("Shop-prod-Api", "AWS::ApiGateway::Stage") {
+		stage = id
+	}
+	assoc := only(t, "Shop-prod-Api", "AWS::WAFv2::WebACLAssociation").Properties
+	if !strings.Contains(js(assoc["ResourceArn"]), `{"Ref":"`+stage+`"}`) {
+		t.Errorf("association %s does not reference the stage %s", js(assoc["ResourceArn"]), stage)
+	}
+	// CloudFront sends a value only once the gate accepts it: the
+	// distribution waits for the web ACL.
+	for id, d := range tpl["Shop-prod-Api"].Resources {
+		if d.Type == "AWS::CloudFront::Distribution" && strings.HasPrefix(id, "ApiCdn") && !slices.ContainsFunc(d.DependsOn, func(s string) bool { return strings.HasPrefix(s, "OriginGate") }) {
+			t.Errorf("the API CDN does not wait for the origin gate (DependsOn %v)", d.DependsOn)
 		}
 	}
 }

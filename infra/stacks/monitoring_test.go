@@ -38,7 +38,7 @@ func alarmSpec(a resource) string {
 func TestAlarmsPerTier(t *testing.T) {
 	want := map[string]map[string]string{
 		"base": {
-			"Api5xx":                "IF(requests > 0, 100 * errors / requests, 0); AWS/ApiGateway/5xx Sum 300; AWS/ApiGateway/Count Sum 300 >= 1 x3",
+			"Api5xx":                "IF(requests > 0, 100 * errors / requests, 0); AWS/ApiGateway/5XXError Sum 300; AWS/ApiGateway/Count Sum 300 >= 1 x3",
 			"FunctionCatalogErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionCartErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"FunctionOrdersErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionAuthorizerErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"FunctionExpiryErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3", "FunctionImagesErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
@@ -56,10 +56,10 @@ func TestAlarmsPerTier(t *testing.T) {
 		"TableOrdersThrottles":    "reads + writes; AWS/DynamoDB/ReadThrottleEvents Sum 300; AWS/DynamoDB/WriteThrottleEvents Sum 300 >= 1 x3",
 		"TableCustomersThrottles": "reads + writes; AWS/DynamoDB/ReadThrottleEvents Sum 300; AWS/DynamoDB/WriteThrottleEvents Sum 300 >= 1 x3",
 		"CheckoutLatencyP99":      "AWS/ApiGateway/Latency p99 300 >= 2000 x3",
-		"CheckoutBurn144x60m":     "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 3600; AWS/ApiGateway/Count Sum 3600 >= 0.0144 x1",
-		"CheckoutBurn144x5m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 300; AWS/ApiGateway/Count Sum 300 >= 0.0144 x1",
-		"CheckoutBurn6x360m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 21600; AWS/ApiGateway/Count Sum 21600 >= 0.006 x1",
-		"CheckoutBurn6x30m":       "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5xx Sum 1800; AWS/ApiGateway/Count Sum 1800 >= 0.006 x1",
+		"CheckoutBurn144x60m":     "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5XXError Sum 3600; AWS/ApiGateway/Count Sum 3600 >= 0.0144 x1",
+		"CheckoutBurn144x5m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5XXError Sum 300; AWS/ApiGateway/Count Sum 300 >= 0.0144 x1",
+		"CheckoutBurn6x360m":      "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5XXError Sum 21600; AWS/ApiGateway/Count Sum 21600 >= 0.006 x1",
+		"CheckoutBurn6x30m":       "IF(requests > 0, errors / requests, 0); AWS/ApiGateway/5XXError Sum 1800; AWS/ApiGateway/Count Sum 1800 >= 0.006 x1",
 	}
 	for _, fn := range []string{"Catalog", "Cart", "Orders", "Authorizer", "Expiry", "Images", "Events"} {
 		timeout := map[bool]string{true: "16000", false: "8000"}[fn == "Images" || fn == "Events"] // 80% of 20 s or 10 s
@@ -160,7 +160,7 @@ func TestCheckoutSloReadsTheRouteMetrics(t *testing.T) {
 			continue
 		}
 		dims := js(get(a.Properties, "Metrics", 1, "MetricStat", "Metric", "Dimensions"))
-		for _, d := range []string{`"Name":"ApiId"`, `{"Name":"Method","Value":"POST"}`, `{"Name":"Resource","Value":"/orders"}`, `{"Name":"Stage","Value":"$default"}`} {
+		for _, d := range []string{`{"Name":"ApiName","Value":"shop-prod"}`, `{"Name":"Method","Value":"POST"}`, `{"Name":"Resource","Value":"/orders"}`, `{"Name":"Stage","Value":"shop"}`} {
 			if !strings.Contains(dims, d) {
 				t.Errorf("%s: dimensions %s lack %s", id, dims, d)
 			}
