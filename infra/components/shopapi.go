@@ -315,4 +315,3 @@ func allowPublic(method constructs.IConstruct) {
 		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason}, {Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
 	}, jsii.Bool(true))
 }
-
