@@ -100,6 +100,7 @@ func newStageEnv(stage config.Stage, data *DataStack, network *NetworkStack, img
 		contract.EnvCartTTLGuest:   fmt.Sprintf("%dh", stage.CartTTLGuestHours),
 		contract.EnvUserPoolID:     *identity.UserPool().UserPoolId(),
 		contract.EnvUserPoolClient: *identity.Client().UserPoolClientId(),
+		contract.EnvCorsOrigins:    strings.Join(stage.CorsOrigins, ","),
 		contract.EnvOrderHold:      stage.OrderHold().String(),
 		contract.EnvMaxPending:     strconv.Itoa(stage.MaxPending()),
 		contract.EnvMaxUnitsHeld:   strconv.Itoa(stage.MaxUnitsHeld()),

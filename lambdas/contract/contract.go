@@ -63,6 +63,7 @@ const (
 	EnvCartTTLGuest   = "CART_TTL_GUEST"  // sliding idle time of a guest's cart (Go duration)
 	EnvUserPoolID     = "USER_POOL_ID"    // the Cognito user pool that issues ID tokens
 	EnvUserPoolClient = "USER_POOL_CLIENT_ID"
+	EnvCorsOrigins    = "CORS_ORIGINS"     // browser origins the answers allow, comma-separated (the REST API adds no CORS header to a function's answer)
 	EnvOrderHold      = "ORDER_HOLD"       // how long a pending order holds its units (Go duration)
 	EnvMaxPending     = "MAX_PENDING"      // how many pending orders a user may hold
 	EnvMaxUnitsHeld   = "MAX_UNITS_HELD"   // how many units of one product a user's pending orders may hold
@@ -97,11 +98,11 @@ var (
 	// product cache must hear of every write.
 	cacheConn  = []string{EnvCacheEndpoint, EnvCacheName, EnvCacheUser, EnvCacheScope}
 	cacheEnv   = slices.Concat(cacheConn, []string{EnvCartTTLUser, EnvCartTTLGuest})
-	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL}, cacheConn)
+	catalogEnv = slices.Concat([]string{EnvProductsTable, EnvCursorSecret, EnvCurrency, EnvImagesBucket, EnvImagesBaseURL, EnvCorsOrigins}, cacheConn)
 	env        = map[Function][]string{
 		Catalog:    catalogEnv,
-		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency}, cacheEnv),
-		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvMaxUnitsHeld}, cacheEnv),
+		Cart:       slices.Concat([]string{EnvProductsTable, EnvCurrency, EnvCorsOrigins}, cacheEnv),
+		Orders:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable, EnvCursorSecret, EnvCurrency, EnvOrderHold, EnvMaxPending, EnvMaxUnitsHeld, EnvCorsOrigins}, cacheEnv),
 		Expiry:     slices.Concat([]string{EnvProductsTable, EnvOrdersTable, EnvCustomersTable}, cacheConn),
 		Authorizer: {EnvUserPoolID, EnvUserPoolClient},
 		Images:     slices.Concat([]string{EnvProductsTable, EnvImagesBucket, EnvImagesBaseURL}, cacheConn),

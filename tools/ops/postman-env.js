@@ -14,7 +14,7 @@ const value = (key, v) => ({ key, value: v || "", enabled: true });
 console.log(JSON.stringify({
   name: `shop ${apiStack.replace(/^Shop-|-Api$/g, "")}`,
   values: [
-    value("baseUrl", (o.ApiUrl || "").replace(/\/$/, "")),
+    value("baseUrl", (o.CdnApiUrl || o.ApiUrl || "").replace(/\/$/, "")), // prod admits only its CDN
     value("userPoolId", o.UserPoolId),
     value("userPoolClientId", o.UserPoolClientId),
     value("adminToken", ""),

@@ -19,5 +19,5 @@ func main() {
 	cart, err := wire.Cart(fn.Config, b)
 	fn.Must(err)
 	wire.WarmFor(fn, b)
-	lambda.StartHandlerFunc(wire.Router(fn.Log, string(fn.Fn), cart.Routes()...).Serve)
+	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), cart.Routes()...).Serve)
 }

@@ -21,5 +21,5 @@ func main() {
 	catalog, err := wire.Catalog(fn.Config, b)
 	fn.Must(err)
 	wire.WarmFor(fn, b)
-	lambda.StartHandlerFunc(wire.Router(fn.Log, string(fn.Fn), catalog.Routes()...).Serve)
+	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), catalog.Routes()...).Serve)
 }

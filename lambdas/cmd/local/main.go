@@ -81,6 +81,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		}
 		dev.Config.OrderLimits.Hold = d
 	}
+	dev.Config.CorsOrigins = corsOrigins
 	shop, err := wire.NewLocal(dev.Config, dev.Clients(log))
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 	// The scheduled job of AWS (every minute there), every few seconds here.
 	go expireEvery(ctx, log, shop, expiryEvery)
 	srv := localapi.New(shop.Router(log, breakRoute(shop.Routes(), os.Getenv(envBreakRoute))...), tokens, log, dev.Checks())
-	srv.SetCORS(localapi.CORS{Origins: corsOrigins})
+	srv.SetCORS(localapi.CORS{Origins: corsOrigins}) // the preflights: the REST API's mock methods
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
 	// images function asynchronously, and the CDN serves the bucket.
 	var pending sync.WaitGroup

@@ -19,5 +19,5 @@ func main() {
 	orders, err := wire.Orders(fn.Config, b)
 	fn.Must(err)
 	wire.WarmFor(fn, b)
-	lambda.StartHandlerFunc(wire.Router(fn.Log, string(fn.Fn), orders.Routes()...).Serve)
+	lambda.StartHandlerFunc(wire.Router(fn.Config, fn.Log, string(fn.Fn), orders.Routes()...).Serve)
 }

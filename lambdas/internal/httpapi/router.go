@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,30 @@ type Router struct {
 	log       *slog.Logger
 	elsewhere []contract.Route // served by other functions: known for 405s only
 	function  string           // the metrics' Function dimension
+	origins   []string         // browser origins whose answers carry CORS headers
+}
+
+// AllowOrigins makes the answers to requests from these browser origins
+// carry the CORS headers (allow-origin, the exposed headers, Vary: Origin).
+// A REST API answers preflights itself but adds nothing to a Lambda proxy
+// integration's answer: the function does.
+func (rt *Router) AllowOrigins(origins ...string) *Router {
+	rt.origins = origins
+	return rt
+}
+
+// cors adds the CORS headers to out when the request's origin is allowed.
+func (rt *Router) cors(headers map[string]string, out *Reply) {
+	origin := headerOf(headers, "Origin")
+	if origin == "" || !slices.Contains(rt.origins, origin) {
+		return
+	}
+	if out.Headers == nil {
+		out.Headers = map[string]string{}
+	}
+	out.Headers["Access-Control-Allow-Origin"] = origin
+	out.Headers["Access-Control-Expose-Headers"] = strings.ToLower(strings.Join(contract.CORSExposeHeaders(), ","))
+	out.Headers["Vary"] = "Origin"
 }
 
 // Named names the function in the metrics of the request lines.
@@ -172,6 +197,7 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 		// A CORS preflight that reached a function (API Gateway answers
 		// those of the API's resources itself): 204 for any path.
 		out := Reply{StatusCode: http.StatusNoContent, Headers: map[string]string{contract.HeaderRequestID: reqID}}
+		rt.cors(ev.Headers, &out)
 		rt.log.LogAttrs(ctx, slog.LevelInfo, "request", idAttr, slog.String("route", "preflight"), slog.String("method", http.MethodOptions),
 			slog.String("path", ev.Path), slog.Int("status", out.StatusCode))
 		return out, nil
@@ -213,6 +239,7 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 		metrics.Add(ctx, metrics.CacheUnavailable, 1)
 	}
 	out := rt.encode(ctx, idAttr, resp, err)
+	rt.cors(ev.Headers, &out)
 	// One line per request, which carries the request's metrics too.
 	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.HTTPMethod),
 		slog.String("path", ev.Path), slog.String("sub", sub), slog.Int("status", out.StatusCode),

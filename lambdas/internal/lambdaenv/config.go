@@ -42,6 +42,10 @@ type Config struct {
 	// CartTTL are the sliding idle times of carts.
 	CartTTL cart.TTLs
 
+	// CorsOrigins are the browser origins whose requests' answers carry
+	// CORS headers (the functions that serve routes).
+	CorsOrigins []string
+
 	// OrderLimits are the pending orders' hold and the limit per user.
 	OrderLimits orders.Limits
 
@@ -69,14 +73,17 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		CachePassword: getenv(contract.EnvCachePassword), CacheCAFile: getenv(contract.EnvCacheCAFile)}
 	switch fn {
 	case contract.Catalog:
+		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readBucket(e)
 		c.readCacheConn(e)
 	case contract.Cart:
+		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.readCache(e)
 	case contract.Orders:
+		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)
 		c.CustomersTable = e.need(contract.EnvCustomersTable)
@@ -162,6 +169,17 @@ func (e *envReader) need(name string) string {
 		e.missing = append(e.missing, name)
 	}
 	return v
+}
+
+// list reads an optional comma-separated list; absent means none.
+func (e *envReader) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(e.get(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // duration reads an optional Go duration; absent means fallback.

@@ -37,7 +37,7 @@ func TestLoadReadsExactlyTheContract(t *testing.T) {
 
 // An empty environment names every variable a function needs, in one error.
 func TestLoadNamesEveryMissingVariable(t *testing.T) {
-	optional := []string{contract.EnvCartTTLUser, contract.EnvCartTTLGuest, contract.EnvOrderHold, contract.EnvMaxPending, contract.EnvMaxUnitsHeld}
+	optional := []string{contract.EnvCartTTLUser, contract.EnvCartTTLGuest, contract.EnvOrderHold, contract.EnvMaxPending, contract.EnvMaxUnitsHeld, contract.EnvCorsOrigins}
 	for _, fn := range contract.Functions() {
 		_, err := Load(fn, func(string) string { return "" })
 		if err == nil {

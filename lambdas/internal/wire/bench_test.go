@@ -50,7 +50,7 @@ func BenchmarkGetProduct(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := Router(log, string(contract.Catalog), catalog.Routes()...)
+	rt := Router(shopCfg, log, string(contract.Catalog), catalog.Routes()...)
 	ev := httpapi.Event{Resource: "/products/{product_id}", HTTPMethod: "GET", Path: "/products/P123",
 		PathParameters: map[string]string{"product_id": "P123"}}
 	ev.RequestContext.RequestID = "bench"

@@ -201,10 +201,11 @@ func lifecycle(cfg lambdaenv.Config, b Backends, cs *cart.Service, pc *productca
 
 // Router serves routes as the function name: it knows the table's other
 // routes, so that the catch-all resources answer a known path with a wrong
-// method 405, and it names the function in the request lines' metrics.
-func Router(log *slog.Logger, name string, routes ...httpapi.Route) *httpapi.Router {
+// method 405, it puts CORS headers on the answers to cfg's browser
+// origins, and it names the function in the request lines' metrics.
+func Router(cfg lambdaenv.Config, log *slog.Logger, name string, routes ...httpapi.Route) *httpapi.Router {
 	others := slices.DeleteFunc(contract.Routes(), func(r contract.Route) bool {
 		return slices.ContainsFunc(routes, func(o httpapi.Route) bool { return o.Key() == r.Key() })
 	})
-	return httpapi.NewRouter(log, routes...).Elsewhere(others...).Named(name)
+	return httpapi.NewRouter(log, routes...).Elsewhere(others...).AllowOrigins(cfg.CorsOrigins...).Named(name)
 }

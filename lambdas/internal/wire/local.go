@@ -68,5 +68,5 @@ func (l *Local) Router(log *slog.Logger, routes ...httpapi.Route) *httpapi.Route
 	if len(routes) == 0 {
 		routes = l.Routes()
 	}
-	return Router(log, localName, routes...)
+	return Router(l.cfg, log, localName, routes...)
 }

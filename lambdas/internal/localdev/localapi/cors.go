@@ -9,11 +9,12 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
 
-// CORS is what API Gateway does for an HTTP API with a CORS configuration:
-// it answers preflights itself (for an allowed origin with the allowed
-// methods, headers and max age; for another origin with no allow header), and
-// puts the allow-origin and expose headers on every response to an allowed
-// origin. The lists are the contract's, as the CDK app configures the API.
+// CORS is what the REST API's preflight methods do (the mock integrations
+// CDK adds for the API's CORS options): answer preflights (for an allowed
+// origin with the allowed methods, headers and max age; for another origin
+// with no allow header). The allow-origin and expose headers of the other
+// answers are the functions' (httpapi.Router.AllowOrigins), as in AWS. The
+// lists are the contract's, as the CDK app configures the API.
 type CORS struct {
 	Origins []string
 }
@@ -33,17 +34,6 @@ func (c CORS) preflight(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return true
-}
-
-// decorate adds the headers an allowed origin's response carries.
-func (c CORS) decorate(w http.ResponseWriter, r *http.Request) {
-	if !c.allowed(r) {
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
-	h.Set("Access-Control-Expose-Headers", strings.ToLower(strings.Join(contract.CORSExposeHeaders(), ",")))
-	h.Add("Vary", "Origin")
 }
 
 func (c CORS) allowed(r *http.Request) bool {

@@ -113,7 +113,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
-	s.cors.decorate(w, r)
 	w.WriteHeader(resp.StatusCode)
 	if resp.IsBase64Encoded {
 		b, _ := base64.StdEncoding.DecodeString(resp.Body)
