@@ -45,6 +45,9 @@ type Plan struct {
 	Roles int
 	// AlarmSubscribers are subscriptions to the stage's alarm topics.
 	AlarmSubscribers int
+	// LoggedApiRegions are the regions of the stage's REST API stages with
+	// access logs, which need the account's API Gateway CloudWatch role.
+	LoggedApiRegions []string
 	// EmailIdentities are the SES identities the user pools send from
 	// (identity and region); none means Cognito's default sender.
 	EmailIdentities []EmailIdentity
@@ -119,6 +122,11 @@ func ReadPlan(dir, stage string) (Plan, error) {
 		}
 		before := p.Reserved
 		p.add(t)
+		for _, r := range t.Resources {
+			if r.Type == "AWS::ApiGateway::Stage" && r.Properties["AccessLogSetting"] != nil && !slices.Contains(p.LoggedApiRegions, s.Region) {
+				p.LoggedApiRegions = append(p.LoggedApiRegions, s.Region)
+			}
+		}
 		if p.Reserved > before {
 			p.ReservedRegion = s.Region
 		}

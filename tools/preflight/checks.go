@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
@@ -66,6 +67,9 @@ func Run(ctx context.Context, p Plan, a Account) []Result {
 	}
 	if p.OriginAccessControls > 0 {
 		out = append(out, originAccessControls(ctx, p, a))
+	}
+	for _, region := range p.LoggedApiRegions {
+		out = append(out, apiGatewayLogRole(ctx, a, region))
 	}
 	for _, m := range p.CacheMemberships {
 		out = append(out, cacheUserGroup(ctx, p, a, m))
@@ -373,4 +377,27 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return false
+}
+
+// apiGatewayLogRole: a REST API stage with access logs cannot be created
+// while the account has no API Gateway CloudWatch role in that region
+// ("CloudWatch Logs role ARN must be set in account settings to enable
+// logging": API Gateway Developer Guide, "Set up CloudWatch logging for
+// REST APIs"). Shop-Account sets it.
+func apiGatewayLogRole(ctx context.Context, a Account, region string) Result {
+	region = regionOf(Stack{Region: region}, a)
+	r := Result{Check: "API Gateway CloudWatch role in " + region}
+	acct, err := apigateway.NewFromConfig(a.Config(region)).GetAccount(ctx, &apigateway.GetAccountInput{})
+	if err != nil {
+		r.Found, r.Fix = denied(err, "apigateway:GET /account")
+		return r
+	}
+	role := aws.ToString(acct.CloudwatchRoleArn)
+	r.OK = role != ""
+	r.Found = "account setting cloudwatchRoleArn: " + role
+	if !r.OK {
+		r.Found = "the account has no API Gateway CloudWatch role: the stage's access logs would fail its first deploy"
+		r.Fix = "make account-deploy (Shop-Account sets it), in " + region
+	}
+	return r
 }

@@ -48,6 +48,8 @@ func operation(r *http.Request) string {
 		return service + ".ListOriginAccessControls"
 	case strings.Contains(r.URL.Path, "/email/identities/"):
 		return service + ".GetEmailIdentity"
+	case service == "apigateway" && r.URL.Path == "/account":
+		return service + ".GetAccount"
 	}
 	return service + " " + r.Method + " " + r.URL.Path
 }
@@ -150,7 +152,8 @@ var (
 // Edge stack in us-east-1, alarms with a subscriber, a pool sending from a
 // verified domain.
 var prodPlan = Plan{Stage: "prod", Prod: true, Reserved: 461, ReservedRegion: "eu-west-1", Caches: []string{"shop-prod-cart"}, AlarmSubscribers: 1, OriginAccessControls: 1, Roles: 12,
-	EmailIdentities: []EmailIdentity{{Identity: "shop.example.com", Region: "eu-west-1"}},
+	LoggedApiRegions: []string{"eu-west-1"},
+	EmailIdentities:  []EmailIdentity{{Identity: "shop.example.com", Region: "eu-west-1"}},
 	Stacks: []Stack{
 		{Name: "Shop-prod-Data", Region: "eu-west-1", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6},
 		{Name: "Shop-prod-Edge", Region: "us-east-1", BootstrapParameter: "/cdk-bootstrap/hnb659fds/version", BootstrapVersion: 6},
@@ -171,6 +174,7 @@ func fits() canned {
 		"email.GetEmailIdentity":               identity(true),
 		"elasticache.DescribeUserGroups":       userGroup("shop-dev-default", "shop-dev-a-cart"),
 		"iam.ListRoles":                        iamRoles("Shop-dev-a-Api-CatalogRole-1", "OrganizationAccountAccessRole"),
+		"apigateway.GetAccount":                restJSON(`{"cloudwatchRoleArn":"arn:aws:iam::123456789012:role/Shop-Account-ApiGatewayLogsRole"}`),
 		"cloudfront.ListOriginAccessControls":  xmlReply(`<OriginAccessControlList><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated><Quantity>0</Quantity></OriginAccessControlList>`),
 	}
 }
@@ -233,6 +237,10 @@ func TestChecks(t *testing.T) {
 		{"the roles are all taken, but the stage has its own already", devPlan, func(c canned) {
 			c["iam.ListRoles"] = iamRoles(append(numbered("role-%d", 991), numbered("Shop-dev-bob-Api-FnRole-%d", 9)...)...)
 		}, nil},
+		{"no API Gateway CloudWatch role (no account stack)", prodPlan, func(c canned) {
+			c["apigateway.GetAccount"] = restJSON(`{"throttleSettings":{"burstLimit":5000,"rateLimit":10000}}`)
+		},
+			[]string{"API Gateway CloudWatch role in eu-west-1"}},
 		{"a bad stage name", Plan{Stage: "Dev--Alice", Stacks: prodPlan.Stacks[:1]}, func(canned) {}, []string{"stage name"}},
 	}
 	for _, tt := range tests {
@@ -265,7 +273,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("exit %d, want 1", code)
 	}
 	t.Log("\n" + out.String())
-	for _, want := range []string{"FAIL Lambda concurrency: account limit 10", "--quota-code L-B99A9384 --desired-value 561", "1 of 9 checks failed"} {
+	for _, want := range []string{"FAIL Lambda concurrency: account limit 10", "--quota-code L-B99A9384 --desired-value 561", "1 of 10 checks failed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -309,6 +317,7 @@ func TestReadPlan(t *testing.T) {
 		"CatalogFunction": map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{"ReservedConcurrentExecutions": 200}},
 		"CartFunction":    map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{"ReservedConcurrentExecutions": 100}},
 		"Sub":             map[string]any{"Type": "AWS::SNS::Subscription", "Properties": map[string]any{"TopicArn": map[string]any{"Ref": "MonitoringAlarmsE1"}}},
+		"Stage":           map[string]any{"Type": "AWS::ApiGateway::Stage", "Properties": map[string]any{"AccessLogSetting": map[string]any{"Format": "{}"}}},
 	}})
 	write("edge.json", map[string]any{"Resources": map[string]any{}})
 	write("net.json", map[string]any{"Resources": map[string]any{
@@ -325,7 +334,7 @@ func TestReadPlan(t *testing.T) {
 	want := `{"Stage":"prod","Prod":true,"Stacks":[{"Name":"Shop-prod-Api","Account":"","Region":"eu-west-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6},` +
 		`{"Name":"Shop-prod-Edge","Account":"","Region":"us-east-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6},` +
 		`{"Name":"Shop-prod-Network","Account":"","Region":"eu-west-1","BootstrapParameter":"/cdk-bootstrap/hnb659fds/version","BootstrapVersion":6}],` +
-		`"Reserved":300,"ReservedRegion":"eu-west-1","Caches":["shop-prod-cart"],"OriginAccessControls":0,"CacheMemberships":null,"Roles":0,"AlarmSubscribers":1,"EmailIdentities":[{"Identity":"shop.example.com","Region":"eu-west-1"}]}`
+		`"Reserved":300,"ReservedRegion":"eu-west-1","Caches":["shop-prod-cart"],"OriginAccessControls":0,"CacheMemberships":null,"Roles":0,"AlarmSubscribers":1,"LoggedApiRegions":["eu-west-1"],"EmailIdentities":[{"Identity":"shop.example.com","Region":"eu-west-1"}]}`
 	if string(got) != want {
 		t.Errorf("plan\n%s\nwant\n%s", got, want)
 	}
