@@ -72,7 +72,7 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 				id += strings.ToUpper(slot)
 			}
 			secret := awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
-				Description: jsii.String("X-Origin-Verify, slot " + slot + ": proves a request to the API came through its CDN (docs/operations.md, rotating it)"),
+				Description: jsii.String("X-Origin-Verify, slot " + slot + ": proves a request to the API came through its CDN (docs/design.md, The edge)"),
 				GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 					PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
 				},

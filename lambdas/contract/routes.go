@@ -32,7 +32,7 @@ const (
 	StockThrottle Throttle = "stock"
 )
 
-// Route is one route of the HTTP API: the one place its method and path are
+// Route is one route of the REST API: the one place its method and path are
 // written. The CDK app declares it on the API (authorizer, throttle, detailed
 // metrics), the functions serve it (httpapi binds a handler by Key), the
 // local API checks its access the way API Gateway would, and the OpenAPI
@@ -121,7 +121,7 @@ func HTTPFunctions() []Function {
 	return out
 }
 
-// DefaultRouteFunction serves the API's $default route: every request no
+// DefaultRouteFunction serves the API's catch-all methods: every request no
 // route matches, so that an unknown path is a problem+json 404 and a known
 // path with another method a 405.
 const DefaultRouteFunction = Catalog

@@ -47,6 +47,6 @@ func TestRouteTable(t *testing.T) {
 		t.Errorf("HTTP functions %v", fns)
 	}
 	if !slices.Contains(fns, DefaultRouteFunction) {
-		t.Errorf("the $default route goes to %s, which serves no route", DefaultRouteFunction)
+		t.Errorf("the catch-all methods go to %s, which serves no route", DefaultRouteFunction)
 	}
 }

@@ -1,5 +1,5 @@
 // Command catalog is the Lambda behind the /products routes, and the HTTP
-// API's $default route: unknown paths get a problem+json 404, and known paths
+// API's catch-all methods: unknown paths get a problem+json 404, and known paths
 // with a method no route has a 405.
 package main
 

@@ -115,7 +115,7 @@ func (rt *Router) Named(function string) *Router {
 }
 
 // Elsewhere tells the router of routes that other functions serve, so that
-// the HTTP API's $default route, which reaches this router for any method and
+// the API's catch-all methods, which reach this router for any method and
 // path no route matched, answers a known path with a wrong method with 405
 // and its allowed methods, not 404. Their handlers are never called.
 func (rt *Router) Elsewhere(routes ...contract.Route) *Router {

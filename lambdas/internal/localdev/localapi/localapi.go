@@ -1,5 +1,5 @@
 // Package localapi serves the shop's routes over net/http on a developer's
-// machine: each request becomes the API Gateway HTTP API (payload 2.0) event
+// machine: each request becomes the API Gateway REST API proxy (payload 1.0) event
 // that AWS would send, with the JWT claims in the authorizer context, and goes
 // through the very router the Lambdas run.
 package localapi

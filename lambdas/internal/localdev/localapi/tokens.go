@@ -78,7 +78,7 @@ func (t *Tokens) MintClient(clientID string, scopes []string, ttl time.Duration)
 }
 
 // VerifyAccess checks a client-credentials access token and returns its
-// claims as the JWT authorizer delivers them.
+// claims as the Cognito authorizer passes them.
 func (t *Tokens) VerifyAccess(token string) (map[string]string, error) {
 	var c accessClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
