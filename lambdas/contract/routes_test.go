@@ -50,3 +50,23 @@ func TestRouteTable(t *testing.T) {
 		t.Errorf("the catch-all methods go to %s, which serves no route", DefaultRouteFunction)
 	}
 }
+
+// The routes the edge limits per client are the ones that cost the most:
+// every write a shopper or guest makes that moves stock, writes the cache or
+// makes a session. Staff's and the payment integration's are not (a machine
+// client would be limited by its one token).
+func TestCostlyRoutes(t *testing.T) {
+	for _, r := range Routes() {
+		want := r.Method != "GET" && (r.Access == Guest || r.Access == User && (r.Throttle == StockThrottle || r.Function == Cart)) ||
+			r.Key() == "POST /sessions"
+		if r.Access == Guest && r.Key() == "DELETE /sessions/current" {
+			want = false // ends a session: cheap, and a guest must always be able to
+		}
+		if r.Costly != want {
+			t.Errorf("%s: costly %v, want %v", r.Key(), r.Costly, want)
+		}
+	}
+	if len(CostlyRoutes()) != 7 {
+		t.Errorf("%d costly routes, want 7", len(CostlyRoutes()))
+	}
+}
