@@ -79,7 +79,7 @@ func CostlyPatterns(scope constructs.Construct, id, waffScope string) awswafv2.C
 	}
 	return awswafv2.NewCfnRegexPatternSet(scope, jsii.String(id), &awswafv2.CfnRegexPatternSetProps{
 		Scope: jsii.String(waffScope), RegularExpressionList: jsii.Strings(patterns...),
-		Description: jsii.String("Paths of the routes that cost the most (contract.CostlyRoutes)"),
+		Description: jsii.String("Paths of the routes that cost the most: contract.CostlyRoutes"),
 	})
 }
 

@@ -100,7 +100,12 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 			shifts.Add(s.Functions[spec.fn], shiftOf(spec, stage), alarms...)
 		}
 	}
-	if props.Edge != nil {
+	if props.Edge == nil {
+		cdknag.NagSuppressions_AddResourceSuppressions(s.Api.Api().DeploymentStage(), &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-APIG3"),
+			Reason: jsii.String("A stage without the edge profile (development): no CDN and no web ACL, $11 a month or more each; its throttles are its limits. Prod has both (docs/design.md, The edge)"),
+		}}, jsii.Bool(true))
+	} else {
 		origin := props.Data.OriginSecrets
 		gate := newOriginGate(stack, s.Api, stage, origin)
 		s.Cdn = newApiCdn(stack, s.Api, props.Edge, origin[stage.Edge.Origin.Send].SecretValue().UnsafeUnwrap())

@@ -75,7 +75,7 @@ func newOriginGate(stack awscdk.Stack, api components.ShopApi, stage config.Stag
 	}
 	acl := awswafv2.NewCfnWebACL(stack, jsii.String("OriginGate"), &awswafv2.CfnWebACLProps{
 		Scope:            jsii.String("REGIONAL"),
-		Description:      jsii.String("Only requests through the API's CDN (X-Origin-Verify) reach the stage"),
+		Description:      jsii.String("Only requests through the API CDN, with X-Origin-Verify, reach the stage"),
 		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Block: map[string]interface{}{}},
 		VisibilityConfig: components.WafVisibility("shop-" + stage.Name + "-origin"),
 		Rules: &[]interface{}{&awswafv2.CfnWebACL_RuleProperty{

@@ -47,18 +47,8 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		AdminSignIn: !stage.Prod, StaffThreatsAuditOnly: stage.StaffThreatsAuditOnly,
 	})
 	if stage.OwnNetwork {
-		secret := awssecretsmanager.NewSecret(stack, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
-			Description: jsii.String("Signs list cursors so that clients cannot forge them"),
-			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-				PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
-			},
-			RemovalPolicy: components.StatefulRemoval(stage.Prod),
-		})
-		cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
-			Id:     jsii.String("AwsSolutions-SMG4"),
-			Reason: jsii.String("The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted"),
-		}}, jsii.Bool(false))
-		s.CursorSecret = secret
+		s.CursorSecret = generatedSecret(stack, "CursorSecret", "Signs list cursors so that clients cannot forge them", 64, stage.Prod,
+			"The key only authenticates page cursors; rotating it would just invalidate open cursors, and a redeploy with a replaced secret does that when wanted")
 	} else {
 		s.CursorSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("CursorSecret"), awscdk.Fn_ImportValue(jsii.String(DevCursorSecretExport)))
 	}
@@ -71,18 +61,8 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 			if slot != config.OriginSlots[0] {
 				id += strings.ToUpper(slot)
 			}
-			secret := awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
-				Description: jsii.String("X-Origin-Verify, slot " + slot + ": proves a request to the API came through its CDN (docs/design.md, The edge)"),
-				GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-					PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
-				},
-				RemovalPolicy: components.StatefulRemoval(stage.Prod),
-			})
-			cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
-				Id:     jsii.String("AwsSolutions-SMG4"),
-				Reason: jsii.String("Rotated in three deploys (config.NextOriginStep), since CloudFront and the web ACL read it at deploy time; a rotation Lambda cannot order them"),
-			}}, jsii.Bool(false))
-			s.OriginSecrets[slot] = secret
+			s.OriginSecrets[slot] = generatedSecret(stack, id, "X-Origin-Verify, slot "+slot+": proves a request to the API came through its CDN (docs/design.md, The edge)", 48, stage.Prod,
+				"Rotated in three deploys (config.NextOriginStep), since CloudFront and the web ACL read it at deploy time; a rotation Lambda cannot order them")
 		}
 	}
 	if stage.OwnNetwork {
@@ -94,4 +74,20 @@ func NewDataStack(scope constructs.Construct, id string, props *awscdk.StackProp
 		s.EventBus.ApplyRemovalPolicy(components.StatefulRemoval(stage.Prod))
 	}
 	return s
+}
+
+// generatedSecret is a random alphanumeric value of length characters that
+// Secrets Manager generates at creation; rotation is the caller's reason.
+func generatedSecret(stack awscdk.Stack, id, description string, length float64, prod bool, rotation string) awssecretsmanager.Secret {
+	secret := awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
+		Description: jsii.String(description),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(length), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: components.StatefulRemoval(prod),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(rotation),
+	}}, jsii.Bool(false))
+	return secret
 }
