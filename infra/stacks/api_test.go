@@ -591,7 +591,7 @@ func TestApiEdge(t *testing.T) {
 	headers := js(get(apiCdn, "Origins", 0, "OriginCustomHeaders"))
 	if !strings.Contains(js(apiCdn["WebACLId"]), `"Region":"us-east-1","StackName":"Shop-prod-Edge"`) ||
 		!strings.Contains(headers, `"HeaderName":"X-Origin-Verify"`) || !strings.Contains(headers, `RefOriginSecret`) ||
-		strings.Contains(headers, "OriginSecretB") || !strings.Contains(js(get(apiCdn, "Origins", 0, "OriginPath")), "HttpApiDeploymentStage") ||
+		strings.Contains(headers, "OriginSecretB") || !strings.Contains(js(get(apiCdn, "Origins", 0, "OriginPath")), "RestApiDeploymentStage") ||
 		js(get(apiCdn, "DefaultCacheBehavior", "CachePolicyId")) != `"4135ea2d-6df8-44a3-9df3-4b5a84be39ad"` ||
 		js(get(apiCdn, "DefaultCacheBehavior", "ViewerProtocolPolicy")) != `"https-only"` {
 		t.Errorf("API CDN = %s", js(apiCdn))
@@ -607,7 +607,7 @@ func TestApiEdge(t *testing.T) {
 		t.Errorf("origin gate = %s", js(gate))
 	}
 	assoc := only(t, "Shop-prod-Api", "AWS::WAFv2::WebACLAssociation").Properties
-	if !strings.Contains(js(assoc["ResourceArn"]), "HttpApiDeploymentStage") || !strings.Contains(js(assoc["WebACLArn"]), "OriginGate") {
+	if !strings.Contains(js(assoc["ResourceArn"]), "RestApiDeploymentStage") || !strings.Contains(js(assoc["WebACLArn"]), "OriginGate") {
 		t.Errorf("association = %s, want the gate on the API's stage", js(assoc))
 	}
 	for _, stage := range []string{"dev-test", "prod"} {

@@ -165,6 +165,13 @@ export function analyse(base, head) {
       if (change.isAddition) entry.added++;
       else if (change.isRemoval) entry.removed++;
       else entry.changed++;
+      if (change.resourceTypeChanged) {
+        // The diff engine has no one type for it (and throws if asked):
+        // CloudFormation refuses the update (rule resource-type-change).
+        entry.dangerous.push({ id, type: `${change.oldResourceType} → ${change.newResourceType}`, impact: ResourceImpact.WILL_REPLACE,
+          stateful: isStateful(change.oldValue), identity: isIdentity(id, change.oldValue, oldT) });
+        return;
+      }
       const impact = change.changeImpact;
       // A function's published versions come and go with its code: the
       // old one is retained (see the gradual deployments section).

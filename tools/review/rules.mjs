@@ -60,6 +60,18 @@ function* pools(oldT, newT) {
 
 export const RULES = [
   {
+    id: 'resource-type-change',
+    source: 'CloudFormation refuses an update that gives a logical id another resource type: "Update of resource type is not permitted" (CloudFormation User Guide, "Update behaviors of stack resources"); rename the construct so the new resource gets a new id',
+    check(oldT, newT) {
+      const out = [];
+      for (const [id, o] of Object.entries(res(oldT))) {
+        const n = res(newT)[id];
+        if (n && n.Type !== o.Type) out.push(`${id}: ${o.Type} → ${n.Type} under one logical id: give the new resource another construct id`);
+      }
+      return out;
+    },
+  },
+  {
     id: 'one-gsi-per-update',
     source: 'AWS::DynamoDB::Table, GlobalSecondaryIndexes: "you can create or delete only one global secondary index per update" (CloudFormation User Guide); an index whose key or projection changes is deleted and created',
     check(oldT, newT) {

@@ -47,6 +47,10 @@ const cases = [
   { name: 'a bucket removed with autoDeleteObjects: fine', rule: 'non-empty-bucket',
     before: stack({ B: { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Delete' }, E: { Type: 'Custom::S3AutoDeleteObjects', Properties: { BucketName: { Ref: 'B' } } } }),
     after: stack({}), refused: 0 },
+  { name: "a logical id's type changes", rule: 'resource-type-change', before: stack({ Api: { Type: 'AWS::ApiGatewayV2::Api' } }),
+    after: stack({ Api: { Type: 'AWS::ApiGateway::RestApi' } }), refused: 1 },
+  { name: 'a new id for the new type: fine', rule: 'resource-type-change', before: stack({ Api: { Type: 'AWS::ApiGatewayV2::Api' } }),
+    after: stack({ RestApi: { Type: 'AWS::ApiGateway::RestApi' } }), refused: 0 },
   { name: 'a retained bucket removed: fine', rule: 'non-empty-bucket', before: stack({ B: { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain' } }), after: stack({}), refused: 0 },
 ];
 
