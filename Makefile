@@ -30,7 +30,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
 MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff preflight smoke deploy stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
+.PHONY: help deps build app synth review diff preflight smoke deploy rotate-origin stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -132,6 +132,9 @@ deploy: preflight ## deploy STAGE's stacks after make preflight (a development s
 	@stage="$$(./$(DIST)/cdkapp -print-stage)"; if git diff --quiet HEAD 2>/dev/null; then git tag -f "deployed/$$stage" HEAD >/dev/null && \
 	  echo "tagged deployed/$$stage at $$(git rev-parse --short HEAD) (git push -f origin deployed/$$stage shares it)"; \
 	  else echo "deployed uncommitted changes: deployed/$$stage not moved"; fi
+
+rotate-origin: app ## the next step of STAGE's (prod's) rotation of its CDN origin value: what to do, the edge.origin to commit, and when (docs/design.md, The edge)
+	./$(DIST)/cdkapp -origin-step
 
 stages: ## the account's stages: owner, last deploy, expiry, status, what the reaper would do (needs credentials)
 	$(need-credentials)

@@ -139,8 +139,6 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		DefaultCorsPreflightOptions: cors,
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(ApiStageName),
-			ThrottlingRateLimit:  jsii.Number(props.ThrottleRate),
-			ThrottlingBurstLimit: jsii.Number(props.ThrottleBurst),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(accessLogs),
 			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
 		},
@@ -161,10 +159,13 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
 		})
 	}
+	// The stage's throttle for every method ("/*" and "*"), then the
+	// routes' own settings (addSetting).
 	a.settings = []interface{}{&awsapigateway.CfnStage_MethodSettingProperty{
-		ResourcePath: jsii.String("/*"), HttpMethod: jsii.String("*"), DataTraceEnabled: jsii.Bool(false),
+		ResourcePath: jsii.String("/*"), HttpMethod: jsii.String("*"),
 		ThrottlingRateLimit: jsii.Number(props.ThrottleRate), ThrottlingBurstLimit: jsii.Number(props.ThrottleBurst),
 	}}
+	a.stage().SetMethodSettings(&a.settings)
 	a.addProblems()
 	cdknag.NagSuppressions_AddResourceSuppressions(a.api, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-APIG2"), Reason: jsii.String("The functions validate every body and answer a problem+json that names each field (API.md); a request validator would answer in another format")},
@@ -233,12 +234,17 @@ func (s *shopApi) addSetting(r contract.Route) {
 		return
 	}
 	// A resource path with its slashes written "~1" (AWS::ApiGateway::Stage
-	// MethodSetting, ResourcePath). The L2 stage reads its method options
-	// once, when it is made; the L1 property takes the list as it grows.
+	// MethodSetting, ResourcePath).
 	setting.ResourcePath = jsii.String("/" + strings.ReplaceAll(strings.TrimPrefix(r.Path, "/"), "/", "~1"))
 	setting.HttpMethod = jsii.String(r.Method)
 	s.settings = append(s.settings, setting)
-	s.api.DeploymentStage().Node().DefaultChild().(awsapigateway.CfnStage).SetMethodSettings(&s.settings)
+	s.stage().SetMethodSettings(&s.settings)
+}
+
+// stage is the L1 stage: the L2 one reads its method options once, when it
+// is made, and the routes come later.
+func (s *shopApi) stage() awsapigateway.CfnStage {
+	return s.api.DeploymentStage().Node().DefaultChild().(awsapigateway.CfnStage)
 }
 
 func (s *shopApi) SetDefault(fn awslambda.IFunction) {
@@ -273,10 +279,11 @@ func lambdaIntegration(fn awslambda.IFunction) awsapigateway.LambdaIntegration {
 
 // gatewayProblems are the answers API Gateway gives without calling a
 // function, written as the contract's problem+json; $context.requestId is
-// the X-Request-Id a function would have sent.
+// the X-Request-Id a function would have sent. The defaults cover several
+// statuses, so their problems name none (status is advisory in RFC 9457).
 var gatewayProblems = []struct {
 	typ    func() awsapigateway.ResponseType
-	status int
+	status int // 0: the default of its class
 	name   string
 	detail string
 }{
@@ -292,17 +299,18 @@ var gatewayProblems = []struct {
 func (s *shopApi) addProblems() {
 	for _, p := range gatewayProblems {
 		opts := &awsapigateway.GatewayResponseOptions{Type: p.typ()}
-		statusField := "$context.status"
+		status := ""
 		if p.status != 0 {
 			opts.StatusCode = jsii.String(fmt.Sprint(p.status))
-			statusField = fmt.Sprint(p.status)
+			status = fmt.Sprintf(`"status":%d,`, p.status)
 		}
 		opts.ResponseHeaders = &map[string]*string{"Content-Type": jsii.String("'application/problem+json'")}
-		if p.status == 429 || strings.HasPrefix(p.name, "unavailable") {
+		if p.status == 429 || p.name == "unavailable" {
 			(*opts.ResponseHeaders)[contract.HeaderRetryAfter] = jsii.String("'1'")
 		}
-		body := fmt.Sprintf(`{"type":"/problems/%s","title":"$context.error.messageString","status":%s,"detail":"%s","request_id":"$context.requestId"}`,
-			p.name, statusField, p.detail)
+		// $context.error.messageString is the message already quoted.
+		body := fmt.Sprintf(`{"type":"/problems/%s","title":$context.error.messageString,%s"detail":"%s","request_id":"$context.requestId"}`,
+			p.name, status, p.detail)
 		opts.Templates = &map[string]*string{"application/json": jsii.String(body)}
 		s.api.AddGatewayResponse(jsii.String("Problem"+strings.ReplaceAll(*p.typ().ResponseType(), "_", "")), opts)
 	}

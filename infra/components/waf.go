@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -69,27 +70,18 @@ func CostlyScope(patterns awswafv2.CfnRegexPatternSet) *awswafv2.CfnWebACL_State
 }
 
 // CostlyPatterns is the regex pattern set of the costly routes' paths.
-func CostlyPatterns(scope constructs.Construct, id, waffScope string) awswafv2.CfnRegexPatternSet {
+func CostlyPatterns(scope constructs.Construct, id, wafScope string) awswafv2.CfnRegexPatternSet {
 	var patterns []string
 	for _, r := range contract.CostlyRoutes() {
 		p := RoutePattern(r.Path)
-		if !contains(patterns, p) {
+		if !slices.Contains(patterns, p) {
 			patterns = append(patterns, p)
 		}
 	}
 	return awswafv2.NewCfnRegexPatternSet(scope, jsii.String(id), &awswafv2.CfnRegexPatternSetProps{
-		Scope: jsii.String(waffScope), RegularExpressionList: jsii.Strings(patterns...),
+		Scope: jsii.String(wafScope), RegularExpressionList: jsii.Strings(patterns...),
 		Description: jsii.String("Paths of the routes that cost the most: contract.CostlyRoutes"),
 	})
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // RateRule blocks a key (the viewer's address when headers is empty, else

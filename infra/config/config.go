@@ -395,7 +395,8 @@ type OriginRotation struct {
 }
 
 func (o OriginRotation) validate() error {
-	if !slices.Contains(OriginSlots, o.Send) || !slices.Contains(o.Accept, o.Send) || len(o.Accept) > len(OriginSlots) {
+	if !slices.Contains(OriginSlots, o.Send) || !slices.Contains(o.Accept, o.Send) || len(o.Accept) > len(OriginSlots) ||
+		len(o.Accept) == 2 && o.Accept[0] == o.Accept[1] {
 		return fmt.Errorf("origin: send must be one of %v and accepted (accept %v, send %q)", OriginSlots, o.Accept, o.Send)
 	}
 	for _, a := range o.Accept {

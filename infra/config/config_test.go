@@ -173,6 +173,7 @@ func TestOriginRotationValidation(t *testing.T) {
 		{Send: "a", Accept: []string{"b"}},
 		{Send: "", Accept: []string{"a"}},
 		{Send: "a", Accept: []string{"a", "c"}},
+		{Send: "a", Accept: []string{"a", "a"}},
 		{Send: "a", Accept: []string{"a"}, Since: "yesterday"},
 	} {
 		if o.validate() == nil {

@@ -395,9 +395,14 @@ func TestRestApi(t *testing.T) {
 		}
 	}
 	// API Gateway's own answers are the contract's problem+json.
+	// Filled in as API Gateway documents its variables ($context.error.
+	// messageString is the message with its quotes), each body is JSON.
+	fill := strings.NewReplacer("$context.error.messageString", `"Unauthorized"`, "$context.requestId", "r-1")
 	problems := map[string]bool{}
 	for _, g := range ofType(stack, "AWS::ApiGateway::GatewayResponse") {
-		if strings.Contains(js(g.Properties["ResponseTemplates"]), `/problems/`) &&
+		var body struct{ Type string }
+		err := json.Unmarshal([]byte(fill.Replace(fmt.Sprint(get(g.Properties, "ResponseTemplates", "application/json")))), &body)
+		if err == nil && strings.HasPrefix(body.Type, "/problems/") &&
 			js(get(g.Properties, "ResponseParameters", "gatewayresponse.header.Content-Type")) == `"'application/problem+json'"` {
 			problems[fmt.Sprint(g.Properties["ResponseType"])] = true
 		}

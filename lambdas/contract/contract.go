@@ -311,7 +311,10 @@ const (
 	HeaderETag           = "ETag"
 	HeaderLocation       = "Location"
 	HeaderRequestID      = "X-Request-Id"
-	HeaderRetryAfter     = "Retry-After"
+	// HeaderEdgeRequestID is CloudFront's id of a request it forwards, the
+	// requestId of the edge web ACL's log line.
+	HeaderEdgeRequestID = "X-Amz-Cf-Id"
+	HeaderRetryAfter    = "Retry-After"
 	// HeaderOriginVerify carries the CDN's origin-verification value: with
 	// the edge profile, CloudFront adds it to every request it forwards, and
 	// the API's regional web ACL blocks requests without an accepted value

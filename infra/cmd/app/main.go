@@ -44,6 +44,16 @@ func main() {
 		fmt.Println(strings.Join(tags, " "))
 		return
 	}
+	// `cdkapp -origin-step` prints the next step of the stage's rotation of
+	// its origin-verification value (make rotate-origin).
+	if len(os.Args) == 2 && os.Args[1] == "-origin-step" {
+		step, err := originStep("cdk.json", envStage(), envOwner(), time.Now())
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(step)
+		return
+	}
 	// `cdkapp -account-deploy-tags` prints the same for Shop-Account.
 	if len(os.Args) == 2 && os.Args[1] == "-account-deploy-tags" {
 		fmt.Println(strings.Join(tagOptions(stacks.AccountStackTags()), " "))
@@ -103,17 +113,7 @@ func envOwner() string { return firstNonEmpty(os.Getenv("USER"), loginName(), "u
 // deployTags are the cdk deploy options that tag stage's stacks, from the
 // profiles in the cdk.json at path.
 func deployTags(path, name, owner string, now time.Time) ([]string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var file struct {
-		Context map[string]json.RawMessage `json:"context"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	stage, err := config.Resolve(name, owner, file.Context["shop:stages"])
+	stage, err := stageOf(path, name, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,41 @@ func deployTags(path, name, owner string, now time.Time) ([]string, error) {
 		out = append(out, "--tags", contract.TagExpiresAt+"="+at.Format(time.RFC3339))
 	}
 	return out, nil
+}
+
+// stageOf resolves stage name's profile from the cdk.json at path.
+func stageOf(path, name, owner string) (config.Stage, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return config.Stage{}, err
+	}
+	var file struct {
+		Context map[string]json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return config.Stage{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return config.Resolve(name, owner, file.Context["shop:stages"])
+}
+
+// originStep says the next step of the stage's origin rotation
+// (config.NextOriginStep): what to do, the edge.origin to put in cdk.json,
+// and when it may be deployed.
+func originStep(path, name, owner string, now time.Time) (string, error) {
+	stage, err := stageOf(path, name, owner)
+	if err != nil {
+		return "", err
+	}
+	if stage.Edge == nil {
+		return "", fmt.Errorf("stage %s has no edge profile: nothing to rotate", name)
+	}
+	step := config.NextOriginStep(stage.Edge.Origin, now)
+	next, _ := json.Marshal(step.Next)
+	when := "now"
+	if step.NotBefore.After(now) {
+		when = "not before " + step.NotBefore.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s, %s.\nset shop:stages.%s.edge.origin in cdk.json to %s, commit, make deploy STAGE=%s", step.Do, when, name, next, name), nil
 }
 
 // tagOptions are the CLI options that set tags, in a fixed order.

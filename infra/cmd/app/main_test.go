@@ -65,3 +65,21 @@ func TestDeployTags(t *testing.T) {
 		}
 	}
 }
+
+// make rotate-origin reads prod's rotation from cdk.json and names the next
+// step, the profile to set and when; a stage without the edge has none.
+func TestOriginStep(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	got, err := originStep("../../../cdk.json", "prod", "ops", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"put a new random value in origin slot b", "now", `{"send":"a","accept":["a","b"],"since":"2026-12-06T12:00:00Z"}`, "make deploy STAGE=prod"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("step %q lacks %q", got, want)
+		}
+	}
+	if _, err := originStep("../../../cdk.json", "dev-alice", "alice", now); err == nil {
+		t.Error("a development stage has a rotation")
+	}
+}

@@ -464,3 +464,26 @@ func TestOnlyVerifiedEmail(t *testing.T) {
 		}
 	}
 }
+
+// Behind the CDN, the request line carries CloudFront's request id: the
+// join from the API's request id to the edge log's viewer address.
+func TestRequestLineNamesTheEdgeRequest(t *testing.T) {
+	var logs bytes.Buffer
+	rt := NewRouter(slog.New(slog.NewJSONHandler(&logs, nil)), Route{Route: contract.Route{Method: "GET", Path: "/plain", Access: contract.Public},
+		Handle: func(context.Context, *Request) (Response, error) { return Response{Status: 204}, nil }})
+	for _, edge := range []string{"cf-abc==", ""} {
+		logs.Reset()
+		headers := map[string]string{}
+		if edge != "" {
+			headers["X-Amz-Cf-Id"] = edge
+		}
+		do(t, rt, "GET", "/plain", "", nil, headers)
+		var line map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := line["edge_request_id"].(string); got != edge {
+			t.Errorf("edge_request_id = %q, want %q (%v)", got, edge, line)
+		}
+	}
+}

@@ -244,6 +244,11 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.HTTPMethod),
 		slog.String("path", ev.Path), slog.String("sub", sub), slog.Int("status", out.StatusCode),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}, counts.Attrs(rt.function, start)...)
+	if edge := headerOf(ev.Headers, contract.HeaderEdgeRequestID); edge != "" {
+		// The CDN's id of the request: the key to the edge web ACL's log,
+		// which holds the viewer's address (docs/design.md, The edge).
+		attrs = append(attrs, slog.String("edge_request_id", edge))
+	}
 	rt.line(ctx, "request", attrs)
 	return out, nil
 }

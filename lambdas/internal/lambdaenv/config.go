@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,19 +72,19 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	e := &envReader{get: getenv}
 	c := Config{DynamoEndpoint: getenv(contract.EnvDynamoEndpoint), S3Endpoint: getenv(contract.EnvS3Endpoint),
 		CachePassword: getenv(contract.EnvCachePassword), CacheCAFile: getenv(contract.EnvCacheCAFile)}
+	if slices.Contains(contract.HTTPFunctions(), fn) {
+		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
+	}
 	switch fn {
 	case contract.Catalog:
-		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.CursorSecret = e.need(contract.EnvCursorSecret)
 		c.readBucket(e)
 		c.readCacheConn(e)
 	case contract.Cart:
-		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.readCache(e)
 	case contract.Orders:
-		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 		c.readProducts(e)
 		c.OrdersTable = e.need(contract.EnvOrdersTable)
 		c.CustomersTable = e.need(contract.EnvCustomersTable)

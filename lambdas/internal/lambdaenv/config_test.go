@@ -97,3 +97,16 @@ func TestLoadUsesDefaultCartIdleTimes(t *testing.T) {
 		t.Errorf("cart idle times %+v, want %+v", cfg.CartTTL, DefaultCartTTL)
 	}
 }
+
+// CORS_ORIGINS is a comma-separated list; spaces and empty items drop out.
+func TestLoadReadsTheCorsOrigins(t *testing.T) {
+	cfg, err := Load(contract.Cart, func(name string) string {
+		if name == contract.EnvCorsOrigins {
+			return " https://a.example, ,https://b.example,"
+		}
+		return fakeenv.Plausible(name)
+	})
+	if err != nil || !slices.Equal(cfg.CorsOrigins, []string{"https://a.example", "https://b.example"}) {
+		t.Fatalf("origins %q, %v", cfg.CorsOrigins, err)
+	}
+}

@@ -74,12 +74,9 @@ func (m *Products) List(_ context.Context, q catalog.ListQuery) ([]catalog.Produ
 func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVersion *int64, at time.Time) (catalog.Product, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p, ok := m.items[id]
-	if !ok {
-		return catalog.Product{}, shop.ErrNotFound
-	}
-	if ifVersion != nil && *ifVersion != p.Version {
-		return catalog.Product{}, shop.ErrStale
+	p, err := m.current(id, ifVersion)
+	if err != nil {
+		return catalog.Product{}, err
 	}
 	if f.QuantityDelta != nil && p.Quantity+*f.QuantityDelta < 0 {
 		return catalog.Product{}, insufficient(id, p.Quantity, *f.QuantityDelta)
@@ -112,12 +109,9 @@ func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVers
 func (m *Products) Delete(_ context.Context, id string, ifVersion *int64) (catalog.Product, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p, ok := m.items[id]
-	if !ok {
-		return catalog.Product{}, shop.ErrNotFound
-	}
-	if ifVersion != nil && *ifVersion != p.Version {
-		return catalog.Product{}, shop.ErrStale
+	p, err := m.current(id, ifVersion)
+	if err != nil {
+		return catalog.Product{}, err
 	}
 	delete(m.items, id)
 	return p, nil
@@ -171,4 +165,17 @@ func (m *Products) ClearImage(_ context.Context, id, key string, at time.Time) (
 func insufficient(id string, have, delta int64) error {
 	return &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below zero.",
 		Fields: []shop.FieldError{{Field: "quantity_delta", Message: fmt.Sprintf("%s has %d in stock; %d would take it below zero", id, have, delta)}}}
+}
+
+// current is the product id at ifVersion (any version when nil); the
+// caller holds m.mu.
+func (m *Products) current(id string, ifVersion *int64) (catalog.Product, error) {
+	p, ok := m.items[id]
+	if !ok {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	if ifVersion != nil && *ifVersion != p.Version {
+		return catalog.Product{}, shop.ErrStale
+	}
+	return p, nil
 }
