@@ -129,7 +129,9 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
 	a := &shopApi{Construct: this, seen: map[string]bool{}, props: props}
-	a.api = awsapigateway.NewRestApi(this, jsii.String("Api"), &awsapigateway.RestApiProps{
+	// "RestApi", not "Api": the HTTP API had that id, and CloudFormation
+	// refuses to change a logical id's type. The access logs keep theirs.
+	a.api = awsapigateway.NewRestApi(this, jsii.String("RestApi"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String(props.Name),
 		Description:   jsii.String("The shop's REST API"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},

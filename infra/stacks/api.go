@@ -70,7 +70,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.EventsFailures = newOrderEvents(stack, stage, s.Functions[contract.Events], props.Data)
 
 	identity := props.Data.Identity
-	s.Api = components.NewShopApi(stack, "Rest", components.ShopApiProps{
+	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		Name:     "shop-" + stage.Name,
 		UserPool: identity.UserPool(), StaffPool: identity.StaffPool(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
