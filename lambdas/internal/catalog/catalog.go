@@ -16,9 +16,18 @@ type Product struct {
 	Price       int64   `json:"price"`
 	Currency    string  `json:"currency"`
 	Category    string  `json:"category"`
-	Quantity    int64   `json:"quantity"`
-	ImageURL    *string `json:"image_url"`
+	// Stock: OnHand is what the shop has (what a stock-take counts), Held
+	// what pending orders hold, and Quantity what can still be sold,
+	// OnHand - Held. Every store keeps 0 <= Held <= OnHand.
+	Quantity int64   `json:"quantity"`
+	OnHand   int64   `json:"on_hand"`
+	Held     int64   `json:"held"`
+	ImageURL *string `json:"image_url"`
 	ImageKey    string  `json:"-"`
+	// Incarnation tells apart the products that one id named over time: a
+	// product deleted and created again is a new incarnation, and an order
+	// that held units of the old one returns nothing to the new one.
+	Incarnation string `json:"-"`
 	// UpdatedBy is the sub of who last created or changed the product; it is
 	// kept for accountability and not shown on the public catalogue.
 	UpdatedBy string `json:"-"`
@@ -36,9 +45,17 @@ type Fields struct {
 	Price       *int64
 	Currency    *string
 	Category    *string
-	Quantity    *int64
-	// QuantityDelta changes the stock by a signed amount, atomically, never
-	// below zero (an update only; not with Quantity).
+	// Quantity is the available stock: the opening stock of a new product
+	// (OnHand, nothing held), or in an update the available figure, which
+	// sets OnHand to Quantity + Held.
+	Quantity *int64
+	// OnHand is a stock-take (an update only): the units held by pending
+	// orders stay held, and OnHand below them is a conflict.
+	OnHand *int64
+	// QuantityDelta moves OnHand (and so the available stock) by a signed
+	// amount, atomically, never taking the available stock below zero (an
+	// update only). An update sets at most one of Quantity, OnHand and
+	// QuantityDelta.
 	QuantityDelta *int64
 	// By is the caller's sub, for UpdatedBy; never from the body.
 	By string
@@ -80,7 +97,8 @@ type Invalidator interface {
 // Store keeps products. Implementations return errors wrapping shop.ErrExists,
 // shop.ErrNotFound and shop.ErrStale for the cases their methods name.
 type Store interface {
-	// Create stores p unless a product with its id exists (shop.ErrExists).
+	// Create stores p unless a product with its id exists (shop.ErrExists),
+	// with p.Quantity as its stock on hand and nothing held.
 	Create(ctx context.Context, p Product) error
 	// Get returns the product or shop.ErrNotFound.
 	Get(ctx context.Context, id string) (Product, error)
@@ -89,8 +107,9 @@ type Store interface {
 	List(ctx context.Context, q ListQuery) ([]Product, *PageKey, error)
 	// Update applies the fields present in f, bumps the version and stamps
 	// updatedAt and f.By. ifVersion, when set, must equal the stored version
-	// (shop.ErrStale). A QuantityDelta that would take the stock below zero
-	// is a *shop.ConflictError "insufficient-stock" and changes nothing.
+	// (shop.ErrStale). A QuantityDelta that would take the available stock
+	// below zero, or an OnHand below the held units, is a
+	// *shop.ConflictError "insufficient-stock" and changes nothing.
 	Update(ctx context.Context, id string, f Fields, ifVersion *int64, updatedAt time.Time) (Product, error)
 	// Delete removes the product and returns what it was. ifVersion as in Update.
 	Delete(ctx context.Context, id string, ifVersion *int64) (Product, error)

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -48,20 +49,37 @@ func ValidateUpdate(f Fields) error {
 	if f.ProductID != nil {
 		v.Add("product_id", "cannot be changed")
 	}
-	if f.Name == nil && f.Description == nil && f.Price == nil && f.Currency == nil && f.Category == nil && f.Quantity == nil && f.QuantityDelta == nil {
-		v.Add("body", "must change at least one of name, description, price, currency, category, quantity, quantity_delta")
+	if f.Name == nil && f.Description == nil && f.Price == nil && f.Currency == nil && f.Category == nil && f.Quantity == nil && f.OnHand == nil && f.QuantityDelta == nil {
+		v.Add("body", "must change at least one of name, description, price, currency, category, quantity, on_hand, quantity_delta")
 	}
-	if f.QuantityDelta != nil {
-		switch d := *f.QuantityDelta; {
-		case f.Quantity != nil:
-			v.Add("quantity_delta", "cannot be combined with quantity")
-		case d == 0 || d < -MaxQuantity || d > MaxQuantity:
-			v.Add("quantity_delta", "must be a non-zero integer from -1000000000 to 1000000000")
-		}
+	if f.StockFigures() > 1 {
+		v.Add("body", "may set at most one of quantity, on_hand and quantity_delta")
+	}
+	if d := f.QuantityDelta; d != nil && (*d == 0 || *d < -MaxQuantity || *d > MaxQuantity) {
+		v.Add("quantity_delta", "must be a non-zero integer from -1000000000 to 1000000000")
+	}
+	if f.OnHand != nil && (*f.OnHand < 0 || *f.OnHand > MaxQuantity) {
+		v.Add("on_hand", "must be an integer from 0 to 1000000000")
 	}
 	checkWritable(&v, f)
 	return v.Err()
 }
+
+// StockFigures counts the stock figures f sets (quantity, on_hand,
+// quantity_delta).
+func (f Fields) StockFigures() int {
+	n := 0
+	for _, set := range []bool{f.Quantity != nil, f.OnHand != nil, f.QuantityDelta != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// SetsAbsoluteStock says whether f sets an absolute stock figure, which
+// without If-Match would silently undo the checkouts since the caller read.
+func (f Fields) SetsAbsoluteStock() bool { return f.Quantity != nil || f.OnHand != nil }
 
 func checkWritable(v *shop.Violations, f Fields) {
 	if f.Name != nil {
@@ -125,4 +143,22 @@ func ValidCurrency(s string) bool {
 		}
 	}
 	return true
+}
+
+// StockConflict is the stock rule of an update f against the product p it
+// changes: a quantity_delta may not take the available stock below zero, and
+// a stock-take may not count fewer units than pending orders hold; either is
+// a *shop.ConflictError "insufficient-stock". nil when f keeps the rule.
+func StockConflict(p Product, f Fields) error {
+	var field, msg string
+	switch {
+	case f.QuantityDelta != nil && p.Quantity+*f.QuantityDelta < 0:
+		field, msg = "quantity_delta", fmt.Sprintf("%s has %d available; %d would take it below zero", p.ProductID, p.Quantity, *f.QuantityDelta)
+	case f.OnHand != nil && *f.OnHand < p.Held:
+		field, msg = "on_hand", fmt.Sprintf("pending orders hold %d of %s; on_hand cannot be below them", p.Held, p.ProductID)
+	default:
+		return nil
+	}
+	return &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below what is held or below zero.",
+		Fields: []shop.FieldError{{Field: field, Message: msg}}}
 }

@@ -1,11 +1,17 @@
 package catalog
 
+import (
+	"time"
+
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
+)
+
 // Sample is a small catalogue for trying the API locally.
 func Sample() []Product {
 	const at = "2026-01-01T00:00:00Z"
 	p := func(id, name, category, description string, price, qty int64) Product {
 		return Product{ProductID: id, Name: name, Category: category, Description: description, Price: price, Quantity: qty,
-			Currency: "EUR", Version: 1, CreatedAt: at, UpdatedAt: at}
+			OnHand: qty, Incarnation: shop.NewID("", time.Now()), Currency: "EUR", Version: 1, CreatedAt: at, UpdatedAt: at}
 	}
 	return []Product{
 		p("P123", "Bluetooth Speaker", "Electronics", "Portable speaker, 12 hours of play", 4500, 25),

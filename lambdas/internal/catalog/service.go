@@ -38,8 +38,8 @@ func (s *Service) Create(ctx context.Context, f Fields) (Product, error) {
 	}
 	now := s.now()
 	p := Product{
-		Name: *f.Name, Price: *f.Price, Category: *f.Category, Quantity: *f.Quantity,
-		Currency: s.currency, Version: 1, UpdatedBy: f.By,
+		Name: *f.Name, Price: *f.Price, Category: *f.Category, Quantity: *f.Quantity, OnHand: *f.Quantity,
+		Incarnation: shop.NewID("", now), Currency: s.currency, Version: 1, UpdatedBy: f.By,
 		CreatedAt: now.Format(time.RFC3339), UpdatedAt: now.Format(time.RFC3339),
 	}
 	if f.ProductID != nil {
@@ -185,7 +185,7 @@ func (s *Service) Update(ctx context.Context, id string, f Fields, ifVersion *in
 	if err := ValidateUpdate(f); err != nil {
 		return Product{}, err
 	}
-	if f.Quantity != nil && ifVersion == nil {
+	if f.SetsAbsoluteStock() && ifVersion == nil {
 		// An absolute stock figure without a version would silently undo
 		// the checkouts that ran since the caller read the product.
 		return Product{}, shop.ErrPreconditionRequired

@@ -10,10 +10,15 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 )
 
-// sdkDecode is what decodeProduct replaces: the SDK's reflection decoder.
+// sdkDecode is what decodeProduct replaces: the SDK's reflection decoder,
+// and the migration rule of an item written before the shop counted held
+// units (no on_hand: all of its quantity on hand, nothing held).
 func sdkDecode(item map[string]types.AttributeValue) (catalog.Product, error) {
 	var p productItem
 	err := attributevalue.UnmarshalMap(item, &p)
+	if _, ok := item["on_hand"]; !ok {
+		p.OnHand, p.Held = p.Quantity, 0
+	}
 	return catalog.Product(p), err
 }
 
@@ -35,7 +40,7 @@ func agree(t *testing.T, name string, item map[string]types.AttributeValue) {
 func TestDecodeProductAgreesWithTheSDK(t *testing.T) {
 	url := "https://cdn.test/p.jpg"
 	full := catalog.Product{ProductID: "P1", Name: "n", Description: "d", Price: 4500, Currency: "EUR", Category: "c",
-		Quantity: 7, ImageURL: &url, ImageKey: "k", UpdatedBy: "sub", Version: 3, CreatedAt: "t1", UpdatedAt: "t2"}
+		Quantity: 7, OnHand: 9, Held: 2, Incarnation: "i1", ImageURL: &url, ImageKey: "k", UpdatedBy: "sub", Version: 3, CreatedAt: "t1", UpdatedAt: "t2"}
 	// Every field non-zero: a field the decoder misses leaves a difference.
 	v := reflect.ValueOf(full)
 	for i := 0; i < v.NumField(); i++ {
@@ -68,6 +73,9 @@ func TestDecodeProductAgreesWithTheSDK(t *testing.T) {
 	}{
 		{"empty", map[string]types.AttributeValue{}},
 		{"no image", with("image_url", nil)},
+		{"written before held units counted", with("held", nil)},
+		{"written before on_hand", with("on_hand", nil)},
+		{"null on_hand", with("on_hand", &types.AttributeValueMemberNULL{Value: true})},
 		{"null image", with("image_url", &types.AttributeValueMemberNULL{Value: true})},
 		{"null name", with("name", &types.AttributeValueMemberNULL{Value: true})},
 		{"null price", with("price", &types.AttributeValueMemberNULL{Value: true})},

@@ -157,15 +157,7 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 	at := now.Format(time.RFC3339)
 	items := make([]types.TransactWriteItem, 0, len(o.Items)+3)
 	for _, it := range o.Items {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: &st.stocks, Key: productKey(it.ProductID),
-			UpdateExpression: aws.String("SET quantity = quantity - :q, version = version + :one, updated_at = :at"),
-			// Enough stock, at the price and in the currency the order states.
-			ConditionExpression: aws.String("quantity >= :q AND price = :price AND currency = :cur"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":q": num(int64(it.Quantity)), ":one": num(1), ":at": str(at), ":price": num(it.UnitPrice), ":cur": str(o.Currency)},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}})
+		items = append(items, st.stockMove(it, moveHold, o, at))
 	}
 	order, err := attributevalue.MarshalMap(o)
 	if err != nil {
@@ -216,6 +208,53 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
+}
+
+// move is what an order's status change does to its products' stock.
+type move int
+
+const (
+	moveHold    move = iota // checkout: available to held
+	moveSell                // confirm: off held and on hand
+	moveRelease             // cancel, expiry: held back to available
+)
+
+// stockMove is the product update that moves line it of order o by mv.
+// Every move keeps quantity = on_hand - held and 0 <= held <= on_hand, and
+// applies only to the incarnation the order was placed on. A product
+// written before the shop counted held units has no on_hand and no held
+// (they read as quantity and 0); the first hold stores both. An order
+// placed before (o.HeldStock false) took its units off quantity outright:
+// its release adds them back to quantity and on_hand, to a product that was
+// not created again since, and its sale moves nothing (never asked).
+func (st *Orders) stockMove(it orders.Item, mv move, o orders.Order, at string) types.TransactWriteItem {
+	values := map[string]types.AttributeValue{":q": num(int64(it.Quantity)), ":one": num(1), ":at": str(at)}
+	incarnation := "attribute_not_exists(incarnation)"
+	if it.Incarnation != "" {
+		incarnation, values[":inc"] = "incarnation = :inc", str(it.Incarnation)
+	}
+	var set, cond string
+	switch {
+	case mv == moveHold:
+		// Enough available, at the price and in the currency the order states.
+		set = "quantity = quantity - :q, held = if_not_exists(held, :zero) + :q, on_hand = if_not_exists(on_hand, quantity)"
+		cond = "quantity >= :q AND price = :price AND currency = :cur AND " + incarnation
+		values[":zero"], values[":price"], values[":cur"] = num(0), num(it.UnitPrice), str(o.Currency)
+	case !o.HeldStock:
+		set = "quantity = quantity + :q, on_hand = if_not_exists(on_hand, quantity) + :q"
+		cond = "attribute_exists(product_id) AND attribute_not_exists(incarnation)"
+	case mv == moveSell:
+		set, cond = "on_hand = on_hand - :q, held = held - :q", "held >= :q AND "+incarnation
+	default:
+		set, cond = "quantity = quantity + :q, held = held - :q", "held >= :q AND "+incarnation
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &st.stocks, Key: productKey(it.ProductID),
+		UpdateExpression:                    aws.String("SET " + set + ", version = version + :one, updated_at = :at"),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
 }
 
 // heldUnits is the customer attribute counting the units of product id that
@@ -284,14 +323,17 @@ func slotHeld(customer map[string]types.AttributeValue, slot int, now time.Time)
 func shortLine(it orders.Item, old map[string]types.AttributeValue) shop.FieldError {
 	f := shop.FieldError{Field: "items." + it.ProductID}
 	var p struct {
-		Quantity int64 `dynamodbav:"quantity"`
-		Price    int64 `dynamodbav:"price"`
+		Quantity    int64  `dynamodbav:"quantity"`
+		Price       int64  `dynamodbav:"price"`
+		Incarnation string `dynamodbav:"incarnation"`
 	}
 	switch {
 	case len(old) == 0:
 		f.Message = "is no longer sold"
 	case attributevalue.UnmarshalMap(old, &p) != nil:
 		f.Message = "cannot be filled"
+	case p.Incarnation != it.Incarnation:
+		f.Message = "was replaced by another product with this id; review the cart"
 	case p.Quantity < int64(it.Quantity):
 		f.Message = fmt.Sprintf("only %d in stock, %d requested", p.Quantity, it.Quantity)
 	default:
@@ -461,12 +503,13 @@ func (st *Orders) load(ctx context.Context, userID, orderID string) (stored, err
 // errRaced is a transition whose status condition failed: another one won.
 var errRaced = errors.New("the order changed meanwhile")
 
-// finish moves a pending order to status in one transaction, with the stock
-// back when back (to the products that still exist), under cond (on top of
+// finish moves a pending order to status in one transaction, with its
+// units moved by mv (on the products that are still the incarnation the
+// order was placed on), under cond (on top of
 // "still pending"); then it frees the order's pending slot, but for a
 // cancel: a cancelled order keeps its slot until its hold would have ended,
 // so cancelling and ordering again cannot renew a hold without end.
-func (st *Orders) finish(ctx context.Context, o stored, status string, back bool, cond string, values map[string]types.AttributeValue, sets string, now time.Time) error {
+func (st *Orders) finish(ctx context.Context, o stored, status string, mv move, cond string, values map[string]types.AttributeValue, sets string, now time.Time) error {
 	at := now.Format(time.RFC3339)
 	gone := map[string]bool{}
 	for attempt := 1; ; attempt++ {
@@ -484,18 +527,13 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, back bool
 			ExpressionAttributeValues: vals,
 		}}}
 		var lines []orders.Item
-		if back {
+		if mv != moveSell || o.HeldStock { // an old order's sale moves nothing
 			for _, it := range o.Items {
 				if gone[it.ProductID] {
-					continue // deleted since: its units have nowhere to go
+					continue // deleted or created again since: its units have nowhere to go
 				}
 				lines = append(lines, it)
-				items = append(items, types.TransactWriteItem{Update: &types.Update{
-					TableName: &st.stocks, Key: productKey(it.ProductID),
-					UpdateExpression:          aws.String("SET quantity = quantity + :q, version = version + :one, updated_at = :at"),
-					ConditionExpression:       aws.String("attribute_exists(product_id)"),
-					ExpressionAttributeValues: map[string]types.AttributeValue{":q": num(int64(it.Quantity)), ":one": num(1), ":at": str(at)},
-				}})
+				items = append(items, st.stockMove(it, mv, o.Order, at))
 			}
 		}
 		// The order no longer holds its units: count them off the customer.
@@ -575,7 +613,7 @@ func (st *Orders) Cancel(ctx context.Context, userID, orderID string, now time.T
 		case o.Status != orders.StatusPending:
 			return orders.Order{}, orders.ErrNotPending(o.Status)
 		}
-		err = st.finish(ctx, o, orders.StatusCancelled, true, "", nil, "", now)
+		err = st.finish(ctx, o, orders.StatusCancelled, moveRelease, "", nil, "", now)
 		if errors.Is(err, errRaced) {
 			continue // look again: cancelled by another request, or expired
 		}
@@ -629,7 +667,7 @@ func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Paymen
 		case o.holdMS <= now.UnixMilli():
 			return orders.Order{}, orders.ErrNotPending("past its hold")
 		}
-		err = st.finish(ctx, o, orders.StatusConfirmed, false, " AND #hold > :now",
+		err = st.finish(ctx, o, orders.StatusConfirmed, moveSell, " AND #hold > :now",
 			map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":ref": str(ref)}, ", payment_reference = :ref", now)
 		if errors.Is(err, errRaced) {
 			continue
@@ -671,7 +709,7 @@ func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) ([]or
 		if !o.found || o.Status != orders.StatusPending {
 			continue // the index lags the table: moved on already
 		}
-		err = st.finish(ctx, o, orders.StatusExpired, true, " AND #hold <= :now", map[string]types.AttributeValue{":now": num(now.UnixMilli())}, "", now)
+		err = st.finish(ctx, o, orders.StatusExpired, moveRelease, " AND #hold <= :now", map[string]types.AttributeValue{":now": num(now.UnixMilli())}, "", now)
 		if errors.Is(err, errRaced) {
 			continue // cancelled or confirmed first
 		}

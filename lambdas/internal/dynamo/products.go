@@ -42,8 +42,11 @@ type productItem struct {
 	Currency    string  `dynamodbav:"currency"`
 	Category    string  `dynamodbav:"category"`
 	Quantity    int64   `dynamodbav:"quantity"`
+	OnHand      int64   `dynamodbav:"on_hand"`
+	Held        int64   `dynamodbav:"held"`
 	ImageURL    *string `dynamodbav:"image_url,omitempty"`
 	ImageKey    string  `dynamodbav:"image_key,omitempty"`
+	Incarnation string  `dynamodbav:"incarnation,omitempty"`
 	UpdatedBy   string  `dynamodbav:"updated_by,omitempty"`
 	Version     int64   `dynamodbav:"version"`
 	CreatedAt   string  `dynamodbav:"created_at"`
@@ -51,6 +54,7 @@ type productItem struct {
 }
 
 func (s *Products) Create(ctx context.Context, p catalog.Product) error {
+	p.OnHand, p.Held = p.Quantity, 0
 	item, err := attributevalue.MarshalMap(productItem(p))
 	if err != nil {
 		return fmt.Errorf("marshal product: %w", err)
@@ -172,19 +176,39 @@ func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVe
 	setS("currency", f.Currency)
 	setS("category", f.Category)
 	setN("price", f.Price)
-	setN("quantity", f.Quantity)
 	if f.By != "" {
 		setS("updated_by", &f.By)
 	}
 
+	// Stock: quantity (available) is on_hand - held in every write. An item
+	// written before the shop counted held units has neither attribute and
+	// reads as on_hand = quantity, held = 0 (if_not_exists below and in
+	// decodeProduct); the first stock write stores both.
 	cond := "attribute_exists(product_id)"
-	if f.QuantityDelta != nil {
-		// Atomic, and never below zero: the condition holds the stock that
-		// the delta needs, whatever checkouts ran meanwhile.
-		names["#quantity"] = "quantity"
-		values[":delta"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*f.QuantityDelta, 10)}
+	stock := func(v *int64, name string) {
+		if v != nil {
+			values[":"+name] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*v, 10)}
+		}
+	}
+	stock(f.Quantity, "quantity")
+	stock(f.OnHand, "on_hand")
+	stock(f.QuantityDelta, "delta")
+	if f.StockFigures() > 0 {
+		values[":zero"] = &types.AttributeValueMemberN{Value: "0"}
+		names["#quantity"], names["#on_hand"], names["#held"] = "quantity", "on_hand", "held"
+		sets = append(sets, "#held = if_not_exists(#held, :zero)")
+	}
+	switch {
+	case f.Quantity != nil: // the available figure: held stays held
+		sets = append(sets, "#quantity = :quantity", "#on_hand = :quantity + if_not_exists(#held, :zero)")
+	case f.OnHand != nil: // a stock-take: held stays held, and on_hand covers it
+		sets = append(sets, "#on_hand = :on_hand", "#quantity = :on_hand - if_not_exists(#held, :zero)")
+		cond += " AND (attribute_not_exists(#held) OR #held <= :on_hand)"
+	case f.QuantityDelta != nil:
+		// Atomic, and never below zero: the condition holds the available
+		// stock that the delta needs, whatever checkouts ran meanwhile.
 		values[":need"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(max(0, -*f.QuantityDelta), 10)}
-		sets = append(sets, "#quantity = #quantity + :delta")
+		sets = append(sets, "#quantity = #quantity + :delta", "#on_hand = if_not_exists(#on_hand, #quantity) + :delta")
 		cond += " AND #quantity >= :need"
 	}
 	if ifVersion != nil {
@@ -202,11 +226,12 @@ func (s *Products) Update(ctx context.Context, id string, f catalog.Fields, ifVe
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, writeRetryer)
 	if ccf, ok := isConditionFailed(err); ok {
-		if len(ccf.Item) > 0 && f.QuantityDelta != nil {
+		if len(ccf.Item) > 0 {
 			old, derr := decodeProduct(ccf.Item)
 			if derr == nil && (ifVersion == nil || *ifVersion == old.Version) {
-				return catalog.Product{}, &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below zero.",
-					Fields: []shop.FieldError{{Field: "quantity_delta", Message: fmt.Sprintf("%s has %d in stock; %d would take it below zero", id, old.Quantity, *f.QuantityDelta)}}}
+				if err := catalog.StockConflict(old, f); err != nil {
+					return catalog.Product{}, err
+				}
 			}
 		}
 		return catalog.Product{}, missingOrStale(ccf)
@@ -259,6 +284,7 @@ func productKey(id string) map[string]types.AttributeValue {
 // the hottest read (one GET of a product).
 func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error) {
 	var p catalog.Product
+	onHand := false
 	for name, av := range item {
 		var err error
 		switch name {
@@ -276,6 +302,13 @@ func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error
 			err = decodeS(av, &p.Category)
 		case "quantity":
 			err = decodeN(av, &p.Quantity)
+		case "on_hand":
+			err = decodeN(av, &p.OnHand)
+			onHand = true
+		case "held":
+			err = decodeN(av, &p.Held)
+		case "incarnation":
+			err = decodeS(av, &p.Incarnation)
 		case "image_url":
 			var u string
 			if err = decodeS(av, &u); err == nil && !isNull(av) {
@@ -295,6 +328,10 @@ func decodeProduct(item map[string]types.AttributeValue) (catalog.Product, error
 		if err != nil {
 			return catalog.Product{}, fmt.Errorf("decode product: %s: %w", name, err)
 		}
+	}
+	if !onHand {
+		// Written before the shop counted held units: all of it available.
+		p.OnHand, p.Held = p.Quantity, 0
 	}
 	return p, nil
 }

@@ -88,3 +88,66 @@ func TestARepeatedConfirmFreesTheSlot(t *testing.T) {
 		t.Errorf("after the repeated confirm the slot holds until %v, want it free", holds[0])
 	}
 }
+
+// An item written before the shop counted held units (issue 26, item 1):
+// a product without on_hand, held or incarnation, and a pending order whose
+// units left quantity outright. The product reads as all on hand; the first
+// hold stores both figures; the old order's cancel adds its units back to
+// quantity and on_hand; a new order's expiry moves its units from held.
+func TestStockWrittenBeforeHeldUnitsMigrates(t *testing.T) {
+	ctx, now := context.Background(), time.Now().UTC().Truncate(time.Second)
+	e := newOrdersEnv(t)
+	st := e.Orders.(*Orders)
+	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
+	place := func(id string, slot, qty int, legacy bool) orders.Order {
+		t.Helper()
+		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250 * int64(qty), CreatedAt: now.Format(time.RFC3339),
+			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), HeldStock: !legacy,
+			Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: qty, LineTotal: 250 * int64(qty)}}}
+		if _, err := st.Claim(ctx, "U1", "k"+id, "fp", "t"+id, now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx, o, "k"+id, "t"+id, who, slot, 10, now); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	figures := func() [3]int64 {
+		t.Helper()
+		p, err := e.Products.Get(ctx, "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [3]int64{p.OnHand, p.Held, p.Quantity}
+	}
+	if err := e.Products.Create(ctx, catalog.Product{ProductID: "A", Name: "A", Price: 250, Currency: "EUR", Category: "c", Quantity: 10, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	place("O1", 0, 3, true)
+	// The state before the change: the order's 3 off quantity, no other figure.
+	if _, err := local.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &e.Products.(*Products).table, Key: productKey("A"),
+		UpdateExpression: aws.String("REMOVE on_hand, held"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f := figures(); f != [3]int64{7, 0, 7} {
+		t.Fatalf("an old item reads as %v, want [7 0 7]", f)
+	}
+	place("O2", 1, 2, false)
+	if f := figures(); f != [3]int64{7, 2, 5} {
+		t.Errorf("after a hold on the old item: %v, want [7 2 5]", f)
+	}
+	if _, err := st.Cancel(ctx, "U1", "O1", now); err != nil {
+		t.Fatal(err)
+	}
+	if f := figures(); f != [3]int64{10, 2, 8} {
+		t.Errorf("after the old order's cancel: %v, want [10 2 8]", f)
+	}
+	if got, err := st.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil || len(got) != 1 {
+		t.Fatalf("expiry = %+v, %v", got, err)
+	}
+	if f := figures(); f != [3]int64{10, 0, 10} {
+		t.Errorf("after the new order's expiry: %v, want [10 0 10]", f)
+	}
+}

@@ -79,7 +79,7 @@ func (c *Catalog) upload(ctx context.Context, r *Request) (Response, error) {
 }
 
 // productFields are the members a product body may carry.
-var productFields = []string{"product_id", "name", "description", "price", "currency", "category", "quantity", "quantity_delta"}
+var productFields = []string{"product_id", "name", "description", "price", "currency", "category", "quantity", "on_hand", "quantity_delta", "held"}
 
 // DecodeProductFields reads a create or update body. It checks JSON types and
 // names; the catalogue checks the rules.
@@ -96,7 +96,9 @@ func DecodeProductFields(body []byte) (catalog.Fields, error) {
 	o.String("currency", &f.Currency)
 	o.String("category", &f.Category)
 	o.Int("quantity", &f.Quantity)
+	o.Int("on_hand", &f.OnHand)
 	o.Int("quantity_delta", &f.QuantityDelta)
+	o.ReadOnly("held", "pending orders hold units, and their end returns them")
 	return f, o.Err()
 }
 
@@ -107,6 +109,9 @@ func (c *Catalog) create(ctx context.Context, r *Request) (Response, error) {
 	}
 	if f.QuantityDelta != nil {
 		return Response{}, shop.Invalid("quantity_delta", "is for changing a product's stock; a new product takes quantity")
+	}
+	if f.OnHand != nil {
+		return Response{}, shop.Invalid("on_hand", "is for a stock-take; a new product takes quantity, its opening stock")
 	}
 	f.By = r.Identity.Subject
 	p, err := c.svc.Create(ctx, f)

@@ -110,6 +110,14 @@ func (o *object) Int(name string, dst **int64) {
 	*dst = &n
 }
 
+// ReadOnly refuses member name, which responses carry and requests may not
+// set, saying why.
+func (o *object) ReadOnly(name, why string) {
+	if _, ok := o.members[name]; ok {
+		o.v.Add(name, "is read-only: "+why)
+	}
+}
+
 // Err reports the violations found while reading.
 func (o *object) Err() error { return o.v.Err() }
 

@@ -1,10 +1,16 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"maps"
+	"os"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/openapi"
 )
 
@@ -42,5 +48,48 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 		if _, ok := served[key]; !ok {
 			t.Errorf("%s is in docs/openapi.json but no router serves it", key)
 		}
+	}
+}
+
+// The product schemas of docs/openapi.json and the code name the same
+// fields: a product as served, and the members a create and a patch take.
+func TestProductSchemasMatchOpenAPI(t *testing.T) {
+	raw, err := os.ReadFile("../../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	served := []string{}
+	pt := reflect.TypeOf(catalog.Product{})
+	for i := range pt.NumField() {
+		if name := strings.Split(pt.Field(i).Tag.Get("json"), ",")[0]; name != "-" {
+			served = append(served, name)
+		}
+	}
+	without := func(names ...string) []string {
+		return slices.DeleteFunc(slices.Clone(productFields), func(f string) bool { return slices.Contains(names, f) })
+	}
+	for schema, want := range map[string][]string{
+		"Product":       served,
+		"ProductCreate": without("on_hand", "quantity_delta", "held"),
+		"ProductPatch":  without("product_id", "held"),
+	} {
+		got := slices.Sorted(maps.Keys(doc.Components.Schemas[schema].Properties))
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("%s: the document's %v, the code's %v", schema, got, want)
+		}
+	}
+	if req := slices.Sorted(slices.Values(doc.Components.Schemas["Product"].Required)); !slices.Equal(req, served) {
+		t.Errorf("Product requires %v, want every field the code serves %v", req, served)
 	}
 }

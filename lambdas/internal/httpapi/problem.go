@@ -68,7 +68,7 @@ func problemFor(err error) (p *Problem, internal bool) {
 		return newProblem(http.StatusConflict, "conflict", "The request conflicts with the current state."), false
 	case errors.Is(err, shop.ErrPreconditionRequired):
 		return newProblem(http.StatusPreconditionRequired, "precondition-required",
-			"Setting an absolute quantity needs If-Match with the version you read; or send quantity_delta, which needs none."), false
+			"Setting an absolute stock figure (on_hand or quantity) needs If-Match with the version you read; or send quantity_delta, which needs none."), false
 	case errors.Is(err, shop.ErrStale):
 		return newProblem(http.StatusPreconditionFailed, "stale", "If-Match does not match the current version; read the resource again."), false
 	case errors.Is(err, cart.ErrInvalidSession):

@@ -13,12 +13,15 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 )
 
-// jsonFields are a struct's JSON field names.
+// jsonFields are a struct's JSON field names, without the fields JSON
+// never carries ("-").
 func jsonFields(v any) []string {
 	var out []string
 	t := reflect.TypeOf(v)
 	for i := range t.NumField() {
-		out = append(out, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		if name := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; name != "-" {
+			out = append(out, name)
+		}
 	}
 	slices.Sort(out)
 	return out

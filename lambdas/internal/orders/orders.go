@@ -25,6 +25,10 @@ type Item struct {
 	UnitPrice int64  `json:"unit_price" dynamodbav:"unit_price"`
 	Quantity  int    `json:"quantity" dynamodbav:"quantity"`
 	LineTotal int64  `json:"line_total" dynamodbav:"line_total"`
+	// Incarnation is the product's when the order was placed: when the hold
+	// ends, its units go back only to that incarnation, never to a product
+	// deleted and created again under the same id.
+	Incarnation string `json:"-" dynamodbav:"incarnation,omitempty"`
 }
 
 // Order is a placed order.
@@ -42,6 +46,13 @@ type Order struct {
 	Total            int64   `json:"total" dynamodbav:"total"`
 	CreatedAt        string  `json:"created_at" dynamodbav:"created_at"`
 	Note             string  `json:"note,omitempty" dynamodbav:"note,omitempty"`
+	// HeldStock says the order's units are counted in its products' held
+	// figure (every order placed since the shop counted held units): a sale
+	// takes them off held and on hand, a cancel or an expiry moves them
+	// from held back to available. An order placed before took its units
+	// off the stock outright; its end adds them back, and a sale moves
+	// nothing.
+	HeldStock bool `json:"-" dynamodbav:"held_stock,omitempty"`
 }
 
 // Order statuses.

@@ -172,7 +172,7 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 	sort.Strings(ids)
 	o := Order{OrderID: shop.NewID("O", now), UserID: who.Subject, Status: StatusPending, Currency: s.currency,
 		CreatedAt: now.Format(time.RFC3339), ExpiresAt: now.Add(s.limits.Hold).Truncate(time.Second).Format(time.RFC3339),
-		Items: make([]Item, 0, len(ids)), Note: req.Note}
+		Items: make([]Item, 0, len(ids)), Note: req.Note, HeldStock: true}
 	var gone []shop.FieldError
 	for _, id := range ids {
 		p, ok := products[id]
@@ -180,7 +180,7 @@ func (s *Service) place(ctx context.Context, who shop.Identity, owner cart.Owner
 			gone = append(gone, shop.FieldError{Field: "items." + id, Message: "is no longer sold; remove it from the cart"})
 			continue
 		}
-		it := Item{ProductID: id, Name: p.Name, UnitPrice: p.Price, Quantity: lines[id], LineTotal: p.Price * int64(lines[id])}
+		it := Item{ProductID: id, Name: p.Name, UnitPrice: p.Price, Quantity: lines[id], LineTotal: p.Price * int64(lines[id]), Incarnation: p.Incarnation}
 		o.Items = append(o.Items, it)
 		o.Total += it.LineTotal
 	}
@@ -291,6 +291,7 @@ func (s *Service) Confirm(ctx context.Context, orderID string, pay Payment) (Ord
 	if err != nil {
 		return Order{}, fmt.Errorf("confirm order %q: %w", orderID, err)
 	}
+	s.invalidate(ctx, o) // sold: the products' held and on_hand moved
 	return o, nil
 }
 

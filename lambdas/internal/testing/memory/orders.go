@@ -69,6 +69,8 @@ func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, wh
 		switch {
 		case !ok:
 			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: "is no longer sold"})
+		case p.Incarnation != it.Incarnation:
+			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: "was replaced by another product with this id; review the cart"})
 		case p.Quantity < int64(it.Quantity):
 			short = append(short, shop.FieldError{Field: "items." + it.ProductID, Message: fmt.Sprintf("only %d in stock, %d requested", p.Quantity, it.Quantity)})
 		case p.Price != it.UnitPrice || p.Currency != o.Currency:
@@ -107,6 +109,7 @@ func (m *Orders) Commit(_ context.Context, o orders.Order, key, token string, wh
 	for _, it := range o.Items {
 		p := m.products.items[it.ProductID]
 		p.Quantity -= int64(it.Quantity)
+		p.Held += int64(it.Quantity)
 		p.Version++
 		p.UpdatedAt = at
 		m.products.items[it.ProductID] = p
@@ -192,9 +195,9 @@ func (m *Orders) Holds(_ context.Context, userID string, n int) ([]time.Time, er
 	return out, nil
 }
 
-// finish moves a pending order to status, returning its units when back;
-// the caller holds both locks.
-func (m *Orders) finish(o orders.Order, status string, back bool, now time.Time) orders.Order {
+// finish moves a pending order to status, its units sold (sell) or back to
+// available; the caller holds both locks.
+func (m *Orders) finish(o orders.Order, status string, sell bool, now time.Time) orders.Order {
 	o.Status = status
 	if held := m.held[o.UserID]; held != nil { // no longer pending: its units no longer count
 		for _, it := range o.Items {
@@ -202,14 +205,17 @@ func (m *Orders) finish(o orders.Order, status string, back bool, now time.Time)
 		}
 	}
 	m.orders[o.UserID+"/"+o.OrderID] = o
-	if back {
-		for _, it := range o.Items {
-			if p, ok := m.products.items[it.ProductID]; ok { // a deleted product takes nothing back
-				p.Quantity += int64(it.Quantity)
-				p.Version++
-				p.UpdatedAt = now.Format(time.RFC3339)
-				m.products.items[it.ProductID] = p
+	for _, it := range o.Items {
+		// A deleted product, or one created again since, takes nothing.
+		if p, ok := m.products.items[it.ProductID]; ok && p.Incarnation == it.Incarnation {
+			p.Held -= int64(it.Quantity)
+			if sell {
+				p.OnHand -= int64(it.Quantity)
 			}
+			p.Quantity = p.OnHand - p.Held
+			p.Version++
+			p.UpdatedAt = now.Format(time.RFC3339)
+			m.products.items[it.ProductID] = p
 		}
 	}
 	// Free the slot, unless a newer order took it after this one's hold
@@ -237,7 +243,7 @@ func (m *Orders) Cancel(_ context.Context, userID, orderID string, now time.Time
 	case o.Status != orders.StatusPending:
 		return orders.Order{}, orders.ErrNotPending(o.Status)
 	}
-	return m.finish(o, orders.StatusCancelled, true, now), nil
+	return m.finish(o, orders.StatusCancelled, false, now), nil
 }
 
 func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, now time.Time) (orders.Order, error) {
@@ -272,7 +278,7 @@ func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, 
 		return orders.Order{}, orders.ErrNotPending("past its hold")
 	}
 	o.PaymentReference = &ref
-	return m.finish(o, orders.StatusConfirmed, false, now), nil
+	return m.finish(o, orders.StatusConfirmed, true, now), nil
 }
 
 func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) ([]orders.Order, error) {
@@ -289,7 +295,7 @@ func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) ([]order
 	slices.SortFunc(due, func(a, b orders.Order) int { return cmp.Compare(a.ExpiresAt, b.ExpiresAt) })
 	var out []orders.Order
 	for _, o := range due[:min(limit, len(due))] {
-		out = append(out, m.finish(o, orders.StatusExpired, true, now))
+		out = append(out, m.finish(o, orders.StatusExpired, false, now))
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -31,6 +30,7 @@ func (m *Products) Create(_ context.Context, p catalog.Product) error {
 	if _, ok := m.items[p.ProductID]; ok {
 		return shop.ErrExists
 	}
+	p.OnHand, p.Held = p.Quantity, 0
 	m.items[p.ProductID] = p
 	return nil
 }
@@ -78,8 +78,8 @@ func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVers
 	if err != nil {
 		return catalog.Product{}, err
 	}
-	if f.QuantityDelta != nil && p.Quantity+*f.QuantityDelta < 0 {
-		return catalog.Product{}, insufficient(id, p.Quantity, *f.QuantityDelta)
+	if err := catalog.StockConflict(p, f); err != nil {
+		return catalog.Product{}, err
 	}
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -93,12 +93,15 @@ func (m *Products) Update(_ context.Context, id string, f catalog.Fields, ifVers
 	if f.Price != nil {
 		p.Price = *f.Price
 	}
-	if f.Quantity != nil {
-		p.Quantity = *f.Quantity
+	switch {
+	case f.Quantity != nil:
+		p.OnHand = *f.Quantity + p.Held
+	case f.OnHand != nil:
+		p.OnHand = *f.OnHand
+	case f.QuantityDelta != nil:
+		p.OnHand += *f.QuantityDelta
 	}
-	if f.QuantityDelta != nil {
-		p.Quantity += *f.QuantityDelta
-	}
+	p.Quantity = p.OnHand - p.Held
 	p.UpdatedBy = f.By
 	p.Version++
 	p.UpdatedAt = at.UTC().Format(time.RFC3339)
@@ -160,11 +163,6 @@ func (m *Products) ClearImage(_ context.Context, id, key string, at time.Time) (
 	p.ImageKey, p.ImageURL, p.Version, p.UpdatedAt = "", nil, p.Version+1, at.Format(time.RFC3339)
 	m.items[id] = p
 	return true, nil
-}
-
-func insufficient(id string, have, delta int64) error {
-	return &shop.ConflictError{Reason: "insufficient-stock", Detail: "The stock cannot go below zero.",
-		Fields: []shop.FieldError{{Field: "quantity_delta", Message: fmt.Sprintf("%s has %d in stock; %d would take it below zero", id, have, delta)}}}
 }
 
 // current is the product id at ifVersion (any version when nil); the

@@ -22,11 +22,15 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
-// Product is a valid product with stock.
+// Product is a valid product with stock, nothing held: the first
+// incarnation of id (Incarnation).
 func Product(id, category string, quantity int64) catalog.Product {
 	return catalog.Product{ProductID: id, Name: "Thing " + id, Price: 250, Currency: "EUR", Category: category, Quantity: quantity,
-		Version: 1, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+		OnHand: quantity, Incarnation: Incarnation(id, 1), Version: 1, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
 }
+
+// Incarnation is the n-th incarnation of product id in these suites.
+func Incarnation(id string, n int) string { return fmt.Sprintf("%s#%d", id, n) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -148,14 +152,14 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 	const units = 50
 	order := func(id string, items ...orders.Item) orders.Order {
 		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", CreatedAt: now.Format(time.RFC3339),
-			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: items}
+			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: items, HeldStock: true}
 		for _, it := range items {
 			o.Total += it.LineTotal
 		}
 		return o
 	}
 	line := func(id string, q int) orders.Item {
-		return orders.Item{ProductID: id, Name: "Thing " + id, UnitPrice: 250, Quantity: q, LineTotal: 250 * int64(q)}
+		return orders.Item{ProductID: id, Name: "Thing " + id, UnitPrice: 250, Quantity: q, LineTotal: 250 * int64(q), Incarnation: Incarnation(id, 1)}
 	}
 	t.Run("a claim holds until released or committed", func(t *testing.T) {
 		e := newEnv(t)
@@ -281,13 +285,25 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		return o
 	}
+	// stock is A's available figure, after checking that its three figures
+	// agree (quantity = on_hand - held, 0 <= held <= on_hand).
 	stock := func(t *testing.T, e OrdersEnv) int64 {
 		t.Helper()
 		p, err := e.Products.Get(ctx, "A")
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p.Quantity != p.OnHand-p.Held || p.Held < 0 || p.Held > p.OnHand {
+			t.Errorf("A's stock figures disagree: on_hand %d, held %d, quantity %d", p.OnHand, p.Held, p.Quantity)
+		}
 		return p.Quantity
+	}
+	// figures is A's on_hand, held and quantity.
+	figures := func(t *testing.T, e OrdersEnv) [3]int64 {
+		t.Helper()
+		stock(t, e)
+		p, _ := e.Products.Get(ctx, "A")
+		return [3]int64{p.OnHand, p.Held, p.Quantity}
 	}
 	// paid is a payment of o's total, in its currency.
 	paid := func(o orders.Order, ref string) orders.Payment {
@@ -380,6 +396,88 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		// The cancel counted O1's 3 off; its slot stays taken, so slot 2.
 		if err := commit("O4", 2, line("A", 3)); err != nil {
 			t.Fatalf("after the cancel = %v", err)
+		}
+	})
+	// The issue's stock-take (issue 26, item 1): 8 on the shelf record, 3
+	// held by a pending order; the shelf holds 5 in all. Before on_hand and
+	// held, the stock-take set quantity 5 and the expiry brought it to 8.
+	t.Run("a stock-take counts held units once", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 8))
+		place(t, e, "O1", 3, 0, now)
+		if f := figures(t, e); f != [3]int64{8, 3, 5} {
+			t.Fatalf("after a hold of 3: on_hand, held, quantity = %v, want [8 3 5]", f)
+		}
+		p, _ := e.Products.Get(ctx, "A")
+		if _, err := e.Products.Update(ctx, "A", catalog.Fields{OnHand: ptr(int64(2))}, &p.Version, now); !isConflict(err, "insufficient-stock") {
+			t.Errorf("on_hand 2 below 3 held = %v, want insufficient-stock", err)
+		}
+		got, err := e.Products.Update(ctx, "A", catalog.Fields{OnHand: ptr(int64(5))}, &p.Version, now)
+		if err != nil || [3]int64{got.OnHand, got.Held, got.Quantity} != [3]int64{5, 3, 2} {
+			t.Fatalf("stock-take of 5 = %+v, %v; want on_hand 5, held 3, quantity 2", got, err)
+		}
+		if _, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil {
+			t.Fatal(err)
+		}
+		if f := figures(t, e); f != [3]int64{5, 0, 5} {
+			t.Errorf("after the hold expired: %v, want [5 0 5] (the shelf's 5, counted once)", f)
+		}
+		got, err = e.Products.Update(ctx, "A", catalog.Fields{QuantityDelta: ptr(int64(-6))}, nil, now)
+		if !isConflict(err, "insufficient-stock") {
+			t.Errorf("a delta of -6 with 5 available = %+v, %v; want insufficient-stock", got, err)
+		}
+		place(t, e, "O2", 1, 1, now)
+		p, _ = e.Products.Get(ctx, "A")
+		if got, err = e.Products.Update(ctx, "A", catalog.Fields{Quantity: ptr(int64(10))}, &p.Version, now); err != nil || [3]int64{got.OnHand, got.Held, got.Quantity} != [3]int64{11, 1, 10} {
+			t.Errorf("available set to 10 with 1 held = %+v, %v; want on_hand 11", got, err)
+		}
+		if got, err = e.Products.Update(ctx, "A", catalog.Fields{QuantityDelta: ptr(int64(-4))}, nil, now); err != nil || [3]int64{got.OnHand, got.Held, got.Quantity} != [3]int64{7, 1, 6} {
+			t.Errorf("a delta of -4 = %+v, %v; want on_hand 7, held 1, quantity 6", got, err)
+		}
+	})
+	t.Run("a sale takes its units off held and on hand", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		o1 := place(t, e, "O1", 3, 0, now)
+		if _, err := e.Orders.Confirm(ctx, "O1", paid(o1, "pay-1"), now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if f := figures(t, e); f != [3]int64{7, 0, 7} {
+			t.Errorf("after the sale: %v, want [7 0 7]", f)
+		}
+	})
+	t.Run("an old order's units never return to a product created again under its id", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 10))
+		o1 := place(t, e, "O1", 3, 0, now)
+		o2 := place(t, e, "O2", 2, 1, now)
+		o3 := place(t, e, "O3", 1, 2, now)
+		if _, err := e.Products.Delete(ctx, "A", nil); err != nil {
+			t.Fatal(err)
+		}
+		again := Product("A", "c", 4)
+		again.Incarnation = Incarnation("A", 2)
+		if err := e.Products.Create(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Orders.Cancel(ctx, "U1", o1.OrderID, now); err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		if _, err := e.Orders.Confirm(ctx, o2.OrderID, paid(o2, "pay-2"), now); err != nil {
+			t.Fatalf("confirm: %v", err)
+		}
+		if got, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil || len(got) != 1 || got[0].OrderID != o3.OrderID {
+			t.Fatalf("expiry = %+v, %v", got, err)
+		}
+		if f := figures(t, e); f != [3]int64{4, 0, 4} {
+			t.Errorf("the new A after the old one's orders ended: %v, want [4 0 4]", f)
+		}
+		// A cart priced on the old incarnation cannot hold the new one.
+		key, tok := "k-O4", shop.NewID("T", time.Now())
+		_, _ = e.Orders.Claim(ctx, "U1", key, "fp", tok, now.Add(time.Minute), now)
+		err := e.Orders.Commit(ctx, order("O4", line("A", 1)), key, tok, who, 0, units, now.Add(16*time.Minute))
+		if !isConflict(err, "insufficient-stock") {
+			t.Errorf("a line of the old A = %v, want insufficient-stock", err)
 		}
 	})
 	t.Run("confirm refuses a payment that is not the order's total and currency, and changes nothing", func(t *testing.T) {
