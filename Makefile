@@ -217,9 +217,9 @@ lint: node_modules/.installed ## tracked build output, workflows, gofmt, goimpor
 bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benchmarks, cart/checkout latency against local backends, binary sizes, synth times
 	cd lambdas && GOWORK=off go test -run '^$$' -bench . -benchmem ./...
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
-		go test -tags integration -run '^$$' -bench . -skip Expire -benchtime 200x ./internal/testing/e2e/
+		go test -tags integration -run '^$$' -bench . -skip 'Expire|FlashSale' -benchtime 200x ./internal/testing/e2e/
 	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
-		go test -tags integration -run '^$$' -bench Expire -benchtime 1x -timeout 600s ./internal/testing/e2e/
+		go test -tags integration -run '^$$' -bench 'Expire|FlashSale' -benchtime 1x -timeout 600s ./internal/testing/e2e/
 	@for f in $(FUNCTIONS); do printf '%-10s %s bytes\n' $$f $$(stat -c %s $(DIST)/$$f/bootstrap); done
 	tools/bench/synth-times.sh
 	$(MAKE) --no-print-directory load-views

@@ -6,12 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,9 +50,9 @@ func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		if cfg.HTTPClient == nil {
-			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(AttemptTimeout).WithDialerOptions(func(d *net.Dialer) {
+			o.HTTPClient = attempts{awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
 				d.Timeout = dialTimeout
-			})
+			})}
 		}
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = MaxAttempts
@@ -94,6 +97,62 @@ var writeRetryer = func(o *dynamodb.Options) {
 	})
 }
 
+// attempts bounds each attempt by AttemptTimeout, but for the calls of a
+// budgeted path (withinBudget), whose attempts may take what is left of
+// their context's deadline.
+type attempts struct{ next aws.HTTPClient }
+
+func (a attempts) Do(req *http.Request) (*http.Response, error) {
+	if req.Context().Value(budgetKey{}) != nil {
+		return a.next.Do(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), AttemptTimeout)
+	resp, err := a.next.Do(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends an attempt's context once its body is read and closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+type budgetKey struct{}
+
+// withinBudget marks the calls of a path that has its own deadline and
+// whose writes are idempotent (a checkout's claim carries its token, its
+// transaction a ClientRequestToken), so that repeating one is safe. A busy
+// table's queue is waited out rather than abandoned at AttemptTimeout and
+// sent again (an abandoned attempt still runs, and adds to the queue); and
+// throttling is retried while time remains, without the client's shared
+// retry quota (one process may serve many such paths at once: the local
+// API, a flash sale). Without a deadline ctx is left as it is.
+func withinBudget(ctx context.Context) (context.Context, func(*dynamodb.Options)) {
+	if _, ok := ctx.Deadline(); !ok {
+		return ctx, func(*dynamodb.Options) {}
+	}
+	return context.WithValue(ctx, budgetKey{}, true), budgetRetryer
+}
+
+var budgetRetryer = func(o *dynamodb.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = budgetAttempts
+		so.MaxBackoff = retryMaxBackoff
+		so.RateLimiter = ratelimit.None
+	})
+}
+
 // notSent says whether err is a connection that was never made.
 func notSent(err error) aws.Ternary {
 	var op *net.OpError
@@ -111,6 +170,7 @@ const (
 	AttemptTimeout  = 700 * time.Millisecond
 	MaxAttempts     = 3
 	dialTimeout     = 300 * time.Millisecond
+	budgetAttempts  = 8
 	retryMaxBackoff = 150 * time.Millisecond
 )
 

@@ -65,6 +65,9 @@ func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lock
 	item := userKey(userID, idemPrefix+key)
 	item["state"], item["fingerprint"], item["token"] = str(inFlight), str(fp), str(token)
 	item["lock_until"], item[contract.TTLAttribute] = num(lockUntil.UnixMilli()), num(now.Add(keepKeys).Unix())
+	// Within the checkout's budget, repeated when an attempt fails: a
+	// repeat that finds its own token has the claim.
+	ctx, budget := withinBudget(ctx)
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.orders, Item: item,
 		// A new key, or an in-flight one whose invocation has ended.
@@ -72,7 +75,7 @@ func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lock
 		ExpressionAttributeNames:            map[string]string{"#state": "state"},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":inflight": str(inFlight), ":now": num(now.UnixMilli())},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, writeRetryer)
+	}, writeRetryer, budget)
 	ccf, ok := isConditionFailed(err)
 	if !ok {
 		if err != nil {
@@ -80,14 +83,24 @@ func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lock
 		}
 		return nil, nil
 	}
+	return decodeAttempt(ccf.Item, token)
+}
+
+// decodeAttempt reads an idempotency record; nil when it is the in-flight
+// claim of token (ours: an earlier attempt of this call made it).
+func decodeAttempt(item map[string]types.AttributeValue, token string) (*orders.Attempt, error) {
 	var rec struct {
 		State       string `dynamodbav:"state"`
+		Token       string `dynamodbav:"token"`
 		Fingerprint string `dynamodbav:"fingerprint"`
 		LockUntil   int64  `dynamodbav:"lock_until"`
 		Response    string `dynamodbav:"order_json"`
 	}
-	if err := attributevalue.UnmarshalMap(ccf.Item, &rec); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
+	}
+	if rec.State == inFlight && rec.Token == token {
+		return nil, nil
 	}
 	a := &orders.Attempt{Fingerprint: rec.Fingerprint, Done: rec.State == done, LockUntil: time.UnixMilli(rec.LockUntil).UTC()}
 	if a.Done {
@@ -97,6 +110,17 @@ func (st *Orders) Claim(ctx context.Context, userID, key, fp, token string, lock
 		}
 	}
 	return a, nil
+}
+
+func (st *Orders) Lookup(ctx context.Context, userID, key string) (*orders.Attempt, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.orders, Key: userKey(userID, idemPrefix+key), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, classify("look up idempotency key", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	return decodeAttempt(out.Item, "")
 }
 
 func (st *Orders) Release(ctx context.Context, userID, key, token string) error {
@@ -113,8 +137,12 @@ func (st *Orders) Release(ctx context.Context, userID, key, token string) error 
 }
 
 // commitAttempts bounds the retries of a transaction that DynamoDB cancelled
-// because another one held an item (TransactionConflict).
+// because another one held an item (TransactionConflict), when the caller
+// set no deadline; with one, they go on while it leaves time.
 const commitAttempts = 4
+
+// conflictBackoff is the most one wait between conflicting attempts lasts.
+const conflictBackoff = 200 * time.Millisecond
 
 func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) error {
 	in, err := st.transaction(o, key, token, who, slot, maxUnits, now)
@@ -125,8 +153,10 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 	// transaction idempotent for DynamoDB: an attempt the SDK retries after a
 	// timeout cannot apply twice.
 	in.ClientRequestToken = aws.String(fmt.Sprintf("%s-%d", token, slot))
+	deadline, budgeted := ctx.Deadline()
+	ctx, budget := withinBudget(ctx)
 	for attempt := 1; ; attempt++ {
-		_, err = st.db.TransactWriteItems(ctx, in)
+		_, err = st.db.TransactWriteItems(ctx, in, budget)
 		if err == nil {
 			return nil
 		}
@@ -134,20 +164,27 @@ func (st *Orders) Commit(ctx context.Context, o orders.Order, key, token string,
 		if !errors.As(err, &tce) {
 			return classify("checkout transaction", err)
 		}
-		if conflictErr := st.cancelled(o, tce.CancellationReasons, slot, maxUnits, now); conflictErr != nil || attempt == commitAttempts {
-			if conflictErr == nil {
-				conflictErr = fmt.Errorf("checkout transaction: %w: %w", shop.ErrThrottled, err)
-			}
+		if conflictErr := st.cancelled(o, tce.CancellationReasons, slot, maxUnits, now); conflictErr != nil {
 			return conflictErr
 		}
-		// Only conflicts with other transactions: back off and try again.
+		// Only conflicts with other transactions on the same items (a flash
+		// sale): wait a random time, up to twice as long each time (full
+		// jitter, so the contenders spread out), and try again while the
+		// budget leaves time for the wait and an attempt.
+		wait := time.Duration(rand.Int64N(int64(min(conflictBackoff, 10*time.Millisecond<<attempt))))
+		if (!budgeted && attempt == commitAttempts) || (budgeted && time.Until(deadline) < wait+minAttempt) {
+			return fmt.Errorf("checkout transaction: %w: contended %d times: %w", shop.ErrThrottled, attempt, err)
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("checkout transaction: %w: %w", shop.ErrUnavailable, ctx.Err())
-		case <-time.After(time.Duration(10+rand.IntN(40*attempt)) * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
+
+// minAttempt is the least time worth starting a transaction attempt with.
+const minAttempt = 100 * time.Millisecond
 
 func (st *Orders) transaction(o orders.Order, key, token string, who orders.Customer, slot, maxUnits int, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
 	hold, err := time.Parse(time.RFC3339, o.ExpiresAt)

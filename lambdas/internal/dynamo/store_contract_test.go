@@ -56,12 +56,13 @@ func TestARepeatedConfirmFreesTheSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	who := orders.Customer{UserID: "U1", Email: "u1@example.com", Name: "Ann", CreatedAt: now.Format(time.RFC3339)}
-	if _, err := st.Claim(ctx, "U1", "k1", "fp", "t1", now.Add(time.Minute), now); err != nil {
+	tok1 := shop.NewID("T", time.Now()) // unique: DynamoDB keeps tokens across tables
+	if _, err := st.Claim(ctx, "U1", "k1", "fp", tok1, now.Add(time.Minute), now); err != nil {
 		t.Fatal(err)
 	}
 	o := orders.Order{OrderID: "O1", UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250, CreatedAt: now.Format(time.RFC3339),
 		ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: 1, LineTotal: 250}}}
-	if err := st.Commit(ctx, o, "k1", "t1", who, 0, 10, now); err != nil {
+	if err := st.Commit(ctx, o, "k1", tok1, who, 0, 10, now); err != nil {
 		t.Fatal(err)
 	}
 	pay := orders.Payment{Reference: "pay-1", Amount: 250, Currency: "EUR"}
@@ -104,10 +105,11 @@ func TestStockWrittenBeforeHeldUnitsMigrates(t *testing.T) {
 		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250 * int64(qty), CreatedAt: now.Format(time.RFC3339),
 			ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), HeldStock: !legacy,
 			Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: qty, LineTotal: 250 * int64(qty)}}}
-		if _, err := st.Claim(ctx, "U1", "k"+id, "fp", "t"+id, now.Add(time.Minute), now); err != nil {
+		tok := shop.NewID("T", time.Now()) // unique: DynamoDB keeps tokens across tables
+		if _, err := st.Claim(ctx, "U1", "k"+id, "fp", tok, now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Commit(ctx, o, "k"+id, "t"+id, who, slot, 10, now); err != nil {
+		if err := st.Commit(ctx, o, "k"+id, tok, who, slot, 10, now); err != nil {
 			t.Fatal(err)
 		}
 		return o

@@ -90,8 +90,12 @@ type PageKey struct {
 type Store interface {
 	// Claim records key as in flight for userID until lockUntil, owned by
 	// token. When the key exists and is done, or in flight and not expired, it
-	// claims nothing and returns that record.
+	// claims nothing and returns that record. A claim of key that token
+	// holds already (an earlier attempt of the same call) is claimed.
 	Claim(ctx context.Context, userID, key, fingerprint, token string, lockUntil, now time.Time) (*Attempt, error)
+	// Lookup reads key's record (strongly consistent): nil when there is
+	// none. After Release, it tells whether the checkout committed.
+	Lookup(ctx context.Context, userID, key string) (*Attempt, error)
 	// Release deletes the in-flight claim that token owns (after a failure that
 	// changed nothing), so that a retry may proceed at once.
 	Release(ctx context.Context, userID, key, token string) error

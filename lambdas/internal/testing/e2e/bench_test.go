@@ -223,3 +223,62 @@ func benchExpire(b *testing.B, products int) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkFlashSale60Buyers and BenchmarkFlashSale150Buyers: that many
+// customers, each with one unit in the cart, check out at once for a third
+// as many units of one product, each within the orders function's 10 s
+// timeout. They report how the first answers split (201, 409, 503: the
+// contract wants 201 or 409 while the table is healthy) and the checkout's
+// p50 and p99. Run once: -benchtime 1x.
+func BenchmarkFlashSale60Buyers(b *testing.B)  { benchFlashSale(b, 60) }
+func BenchmarkFlashSale150Buyers(b *testing.B) { benchFlashSale(b, 150) }
+
+func benchFlashSale(b *testing.B, buyers int) {
+	e, _ := benchShop(b)
+	base := shop.NewID("f", time.Now())
+	for round := 0; b.Loop(); round++ {
+		b.StopTimer()
+		id := fmt.Sprint("HOT", round)
+		e.addProduct(b, id, 100, int64(buyers/3))
+		users := make([]who, buyers)
+		for i := range users {
+			users[i] = user(fmt.Sprint(base, "-", round, "-", i))
+			e.call(b, users[i], "PUT", "/cart/items/"+id, `{"quantity":1}`)
+		}
+		type answer struct {
+			status int
+			took   time.Duration
+		}
+		answers := make(chan answer, buyers)
+		start := make(chan struct{})
+		for _, u := range users {
+			go func() {
+				<-start
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				t0 := time.Now()
+				resp := e.callCtx(ctx, b, u, "POST", "/orders", "", "Idempotency-Key", "sale")
+				answers <- answer{resp.StatusCode, time.Since(t0)}
+			}()
+		}
+		b.StartTimer()
+		close(start)
+		count := map[int]int{}
+		var lat latencies
+		for range buyers {
+			a := <-answers
+			count[a.status]++
+			lat = append(lat, a.took)
+		}
+		b.StopTimer()
+		if count[201] > buyers/3 || e.stock(b, id) < 0 {
+			b.Fatalf("oversold: %v, stock %d", count, e.stock(b, id))
+		}
+		b.ReportMetric(float64(count[201]), "201s")
+		b.ReportMetric(float64(count[409]), "409s")
+		b.ReportMetric(float64(count[503]), "503s")
+		b.ReportMetric(float64(buyers-count[201]-count[409]-count[503]), "other")
+		lat.report(b)
+		b.StartTimer()
+	}
+}

@@ -91,6 +91,12 @@ type shopEnv struct {
 
 func newShop(t testing.TB) *shopEnv {
 	t.Helper()
+	return newShopWith(t, db)
+}
+
+// newShopWith is newShop whose functions reach the tables through api.
+func newShopWith(t testing.TB, api dynamo.API) *shopEnv {
+	t.Helper()
 	ctx := context.Background()
 	id := strings.ToLower(shop.NewID("", time.Now()))
 	cfg := lambdaenv.Config{CacheScope: localdev.LocalScope + "-" + id, ProductsTable: "products-" + id, OrdersTable: "orders-" + id, CustomersTable: "customers-" + id,
@@ -106,7 +112,7 @@ func newShop(t testing.TB) *shopEnv {
 	if err := dynamo.CreateCustomersTable(ctx, db, cfg.CustomersTable); err != nil {
 		t.Fatal(err)
 	}
-	built, err := wire.NewLocal(cfg, wire.Backends{DB: db, Cache: rdb, Images: dev.Bucket, Log: quiet, Now: e.clock.now})
+	built, err := wire.NewLocal(cfg, wire.Backends{DB: api, Cache: rdb, Images: dev.Bucket, Log: quiet, Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +133,7 @@ func (c *clock) move(d time.Duration) { c.ahead.Store(int64(d)) }
 func (e *shopEnv) addProduct(t testing.TB, id string, price, stock int64) {
 	t.Helper()
 	p := catalog.Product{ProductID: id, Name: "Thing " + id, Price: price, Currency: "EUR", Category: "Things", Quantity: stock, Version: 1,
-		CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+		Incarnation: shop.NewID("", time.Now()), CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
 	if err := dynamo.NewProducts(db, e.cfg.ProductsTable).Create(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +157,12 @@ func guest(session string) who { return who{session: session} }
 
 // call sends one request the way API Gateway would, to the route it matches.
 func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers ...string) httpapi.Reply {
+	t.Helper()
+	return e.callCtx(context.Background(), t, w, method, path, body, headers...)
+}
+
+// callCtx is call within ctx: a deadline stands for the invocation's.
+func (e *shopEnv) callCtx(ctx context.Context, t testing.TB, w who, method, path, body string, headers ...string) httpapi.Reply {
 	t.Helper()
 	path, query, _ := strings.Cut(path, "?")
 	ev := httpapi.Event{Resource: "/{proxy+}", HTTPMethod: method, Path: path, Body: body, Headers: map[string]string{}}
@@ -184,7 +196,7 @@ func (e *shopEnv) call(t testing.TB, w who, method, path, body string, headers .
 	for i := 0; i+1 < len(headers); i += 2 {
 		ev.Headers[strings.ToLower(headers[i])] = headers[i+1]
 	}
-	resp, err := e.router.Serve(context.Background(), ev)
+	resp, err := e.router.Serve(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,12 +41,26 @@ func NewOrders(products *Products) *Orders {
 func (m *Orders) Claim(_ context.Context, userID, key, fp, token string, lockUntil, now time.Time) (*orders.Attempt, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if a, ok := m.attempts[userID+"/"+key]; ok && !a.Done && a.token == token {
+		return nil, nil // ours already
+	}
 	if a, ok := m.attempts[userID+"/"+key]; ok && (a.Done || !a.LockUntil.Before(now)) {
 		prev := a.Attempt
 		return &prev, nil
 	}
 	m.attempts[userID+"/"+key] = &attempt{Attempt: orders.Attempt{Fingerprint: fp, LockUntil: lockUntil}, token: token}
 	return nil, nil
+}
+
+func (m *Orders) Lookup(_ context.Context, userID, key string) (*orders.Attempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.attempts[userID+"/"+key]
+	if !ok {
+		return nil, nil
+	}
+	found := a.Attempt
+	return &found, nil
 }
 
 func (m *Orders) Release(_ context.Context, userID, key, token string) error {

@@ -186,6 +186,33 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 			t.Errorf("claim after the lock ran out = %+v, %v", prev, err)
 		}
 	})
+	t.Run("a repeated claim of its own token holds; lookup tells the outcome", func(t *testing.T) {
+		e := newEnv(t)
+		_ = e.Products.Create(ctx, Product("A", "c", 5))
+		// Tokens are unique: DynamoDB keeps a transaction's token for 10
+		// minutes across the account's tables.
+		tok := shop.NewID("T", time.Now())
+		for range 2 { // the second: an attempt repeated after a timeout
+			if prev, err := e.Orders.Claim(ctx, "U1", "k1", "fp", tok, now.Add(time.Minute), now); err != nil || prev != nil {
+				t.Fatalf("claim with its own token = %+v, %v; want claimed", prev, err)
+			}
+		}
+		if a, err := e.Orders.Lookup(ctx, "U1", "k1"); err != nil || a == nil || a.Done {
+			t.Fatalf("lookup of an in-flight key = %+v, %v", a, err)
+		}
+		if a, err := e.Orders.Lookup(ctx, "U1", "k2"); err != nil || a != nil {
+			t.Errorf("lookup of an unknown key = %+v, %v; want none", a, err)
+		}
+		if err := e.Orders.Commit(ctx, order("O1", line("A", 1)), "k1", tok, who, 0, units, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Orders.Release(ctx, "U1", "k1", tok); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := e.Orders.Lookup(ctx, "U1", "k1"); err != nil || a == nil || !a.Done || a.Order == nil || a.Order.OrderID != "O1" {
+			t.Errorf("lookup after a commit and a release = %+v, %v; want done with O1", a, err)
+		}
+	})
 	t.Run("commit takes stock, stores the order and answers the key", func(t *testing.T) {
 		e := newEnv(t)
 		for _, p := range []catalog.Product{Product("A", "c", 5), Product("B", "c", 2)} {
