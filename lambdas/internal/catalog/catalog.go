@@ -10,12 +10,12 @@ import (
 
 // Product is one thing the shop sells. Money is in minor units of Currency.
 type Product struct {
-	ProductID   string  `json:"product_id"`
-	Name        string  `json:"name"`
-	Description string  `json:"description"`
-	Price       int64   `json:"price"`
-	Currency    string  `json:"currency"`
-	Category    string  `json:"category"`
+	ProductID   string `json:"product_id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       int64  `json:"price"`
+	Currency    string `json:"currency"`
+	Category    string `json:"category"`
 	// Stock: OnHand is what the shop has (what a stock-take counts), Held
 	// what pending orders hold, and Quantity what can still be sold,
 	// OnHand - Held. Every store keeps 0 <= Held <= OnHand.
@@ -23,7 +23,7 @@ type Product struct {
 	OnHand   int64   `json:"on_hand"`
 	Held     int64   `json:"held"`
 	ImageURL *string `json:"image_url"`
-	ImageKey    string  `json:"-"`
+	ImageKey string  `json:"-"`
 	// Incarnation tells apart the products that one id named over time: a
 	// product deleted and created again is a new incarnation, and an order
 	// that held units of the old one returns nothing to the new one.
