@@ -65,6 +65,10 @@ type Monitoring interface {
 	Cache(name string, maxECPUPerSecond, maxStorageGB float64)
 	// FailureQueue watches a queue of failed events: any message is an alarm.
 	FailureQueue(name string, q awssqs.IQueue)
+	// Expiry alarms on the expiry job fn's own signals in namespace: a poison
+	// order set aside (any), and the age of the oldest order still due after
+	// a run reaching maxLagSeconds, or the job not reporting at all.
+	Expiry(namespace, fn string, maxLagSeconds float64)
 	// Business graphs the shop's own metrics (embedded-metric lines in
 	// namespace, one dimension Function), by metric name and function.
 	Business(namespace string, metrics map[string][]string)
@@ -160,6 +164,11 @@ func (m *monitoring) metric(namespace, name, statistic string, dims map[string]*
 
 // alarm defines one alarm on metric, in every tier or in the full one only.
 func (m *monitoring) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, everyTier bool) {
+	m.alarmOver(id, description, metric, threshold, everyTier, m.props.Thresholds.EvaluationPeriods, awscloudwatch.TreatMissingData_NOT_BREACHING)
+}
+
+// alarmOver is alarm over periods periods, treating missing data as missing says.
+func (m *monitoring) alarmOver(id, description string, metric awscloudwatch.IMetric, threshold float64, everyTier bool, periods float64, missing awscloudwatch.TreatMissingData) {
 	if !everyTier && !m.props.Full {
 		return
 	}
@@ -167,10 +176,10 @@ func (m *monitoring) alarm(id, description string, metric awscloudwatch.IMetric,
 		AlarmDescription:   jsii.String(description),
 		Metric:             metric,
 		Threshold:          jsii.Number(threshold),
-		EvaluationPeriods:  jsii.Number(m.props.Thresholds.EvaluationPeriods),
-		DatapointsToAlarm:  jsii.Number(m.props.Thresholds.EvaluationPeriods),
+		EvaluationPeriods:  jsii.Number(periods),
+		DatapointsToAlarm:  jsii.Number(periods),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		TreatMissingData:   missing,
 	})
 	a.AddAlarmAction(m.action)
 	a.AddOkAction(m.action)
@@ -248,6 +257,19 @@ func (m *monitoring) FailureQueue(name string, q awssqs.IQueue) {
 	m.graph(name+" failures", []awscloudwatch.IMetric{visible,
 		q.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: m.period()})}, nil)
 	m.alarm(strings.ToUpper(name[:1])+name[1:]+"Failures", "Events of the "+name+" function failed every attempt and wait in its failure queue", visible, 1, true)
+}
+
+func (m *monitoring) Expiry(namespace, fn string, maxLagSeconds float64) {
+	dims := map[string]*string{"Function": jsii.String(fn)}
+	quarantined := m.metric(namespace, "OrdersQuarantined", "Sum", dims)
+	lag := m.metric(namespace, "OldestDueAge", "Maximum", dims)
+	m.graph("Expiry lag and poison orders", []awscloudwatch.IMetric{lag}, []awscloudwatch.IMetric{quarantined})
+	m.alarmOver("ExpiryQuarantined", "The expiry job set a pending order aside that it cannot read: its units stay held until it is mended (docs/operations.md)",
+		quarantined, 1, true, 1, awscloudwatch.TreatMissingData_NOT_BREACHING)
+	// The job runs every minute and reports its lag each run: no report at
+	// all is as much an alarm as a backlog.
+	m.alarmOver("ExpiryLag", fmt.Sprintf("Orders due for %v s or more are still pending, or the expiry job does not report: their units stay held", maxLagSeconds),
+		lag, maxLagSeconds, true, 1, awscloudwatch.TreatMissingData_BREACHING)
 }
 
 func (m *monitoring) Business(namespace string, metrics map[string][]string) {

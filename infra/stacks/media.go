@@ -68,7 +68,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 	s.Linker.Target().ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		OnFailure:     awslambdadestinations.NewSqsDestination(s.Failures),
 		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(contract.ImagesEventMaxAgeHours)),
 	})
 	// Daily, the same function deletes uploads that no product links and
 	// whose events can no longer be redriven.

@@ -39,6 +39,10 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 		}
 	}
 	m.Business(contract.MetricsNamespace, business)
+	// The contract returns an expired order's units within two minutes
+	// (../shared/API.md, Orders); the job runs every minute. Five minutes
+	// of lag is well past that.
+	m.Expiry(contract.MetricsNamespace, string(contract.Expiry), expiryMaxLagSeconds)
 	// Each SLO from its route's own metrics (detailed metrics: see
 	// ShopApiProps.DetailedMetrics).
 	for _, r := range contract.Routes() {
@@ -55,6 +59,9 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	}
 	return m
 }
+
+// expiryMaxLagSeconds is the age of the oldest due order that alarms.
+const expiryMaxLagSeconds = 300
 
 // thresholds are a profile's alarm settings as the monitoring takes them.
 func thresholds(alarms config.Monitoring) components.Thresholds {

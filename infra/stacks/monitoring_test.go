@@ -46,6 +46,8 @@ func TestAlarmsPerTier(t *testing.T) {
 			"ImagesFailures":       "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
 			"FunctionEventsErrors": "AWS/Lambda/Errors Sum 300 >= 1 x3",
 			"EventsFailures":       "AWS/SQS/ApproximateNumberOfMessagesVisible Maximum 300 >= 1 x3",
+			"ExpiryQuarantined":    "Shop/OrdersQuarantined Sum 300 >= 1 x1",
+			"ExpiryLag":            "Shop/OldestDueAge Maximum 300 >= 300 x1",
 		},
 	}
 	prod := map[string]string{
@@ -114,7 +116,7 @@ func TestAlarmsPerTier(t *testing.T) {
 					t.Errorf("%s/%s does not tell the topic: %s", stack, id, js(a.Properties["AlarmActions"]))
 				}
 			}
-			if a.Properties["TreatMissingData"] != "notBreaching" {
+			if missing := map[bool]string{true: "breaching", false: "notBreaching"}[name == "ExpiryLag"]; a.Properties["TreatMissingData"] != missing {
 				t.Errorf("%s/%s: missing data %v", stack, id, a.Properties["TreatMissingData"])
 			}
 		}

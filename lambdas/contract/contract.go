@@ -191,6 +191,11 @@ const (
 	PendingIndex = "pending-by-expiry"
 	PendingKey   = "pending"
 	HoldKey      = "hold_ms"
+	// Quarantined is the PendingKey of a pending order that the expiry job
+	// could not read (a poison order): set aside under its own partition of
+	// the same index, where an operator finds every one with one Query,
+	// while the job goes on with the others.
+	Quarantined = "quarantined"
 )
 
 // Reaper modes (EnvReaperMode).
@@ -220,6 +225,11 @@ const ImagesPrefix = "products/"
 // failed event: an upload stays while its event can still be redriven.
 const ImagesSweepAfterDays = 14
 
+// ImagesEventMaxAgeHours is how long Lambda keeps retrying an upload's
+// event before it goes to the failure queue: an upload's event can still
+// arrive (redriven) up to this plus ImagesSweepAfterDays after the upload.
+const ImagesEventMaxAgeHours = 6
+
 // MetricsNamespace is the CloudWatch namespace of the shop's own metrics
 // (embedded-metric log lines).
 const MetricsNamespace = "Shop"
@@ -233,6 +243,8 @@ var Metrics = map[string][]Function{
 	"CacheUnavailable":  {Cart, Orders},
 	"ImagesRejected":    {Images},
 	"CacheFallbacks":    {Catalog, Orders, Images, Expiry},
+	"OrdersQuarantined": {Expiry},
+	"OldestDueAge":      {Expiry},
 }
 
 // Key prefixes of the cache. Every key carries its scope (the stage) inside

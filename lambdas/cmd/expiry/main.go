@@ -10,11 +10,10 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
-
-// batch bounds one query of due orders; the job repeats it while time is left.
-const batch = 25
 
 func main() {
 	fn := lambdaenv.Start(contract.Expiry)
@@ -25,8 +24,13 @@ func main() {
 	fn.Must(err)
 	wire.WarmFor(fn, b)
 	lambda.Start(func(ctx context.Context) error {
-		n, err := lifecycle.ExpireDue(ctx, batch)
-		fn.Log.InfoContext(ctx, "expired pending orders", "count", n)
+		run, err := lifecycle.ExpireDue(ctx, orders.ExpiryBatch, orders.ExpiryWorkers)
+		fn.Log.InfoContext(ctx, "expired pending orders", "count", run.Expired, "quarantined", run.Quarantined, "oldest_due_s", run.OldestDue.Seconds())
+		// The alarms' signals: a poison order set aside, and the job's lag.
+		var m metrics.Set
+		m.Put(metrics.OrdersQuarantined, float64(run.Quarantined), metrics.UnitCount)
+		m.Put(metrics.OldestDueAge, run.OldestDue.Seconds(), metrics.UnitSeconds)
+		m.Emit(ctx, fn.Log, string(contract.Expiry))
 		return err
 	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/bucket"
+	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
@@ -38,7 +39,7 @@ func main() {
 			return fmt.Errorf("not an event: %w", err)
 		}
 		if probe.DetailType == "Scheduled Event" {
-			_, err := imgs.Sweep(ctx, time.Now().Add(-contract.ImagesSweepAfterDays*24*time.Hour))
+			_, err := imgs.Sweep(ctx, images.SweepBefore(time.Now()))
 			return err
 		}
 		var ev events.S3Event

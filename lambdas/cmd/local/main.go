@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -189,10 +191,10 @@ func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := shop.Lifecycle.ExpireDue(ctx, 100); err != nil {
+			if run, err := shop.Lifecycle.ExpireDue(ctx, orders.ExpiryBatch, orders.ExpiryWorkers); err != nil {
 				log.Warn("expire pending orders", "error", err.Error())
-			} else if n > 0 {
-				log.Info("expired pending orders", "count", n)
+			} else if run.Expired > 0 || run.Quarantined > 0 {
+				log.Info("expired pending orders", "count", run.Expired, "quarantined", run.Quarantined)
 			}
 		}
 	}

@@ -116,6 +116,25 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
+func (b *Bucket) ListAfter(ctx context.Context, prefix, after string, limit int) ([]string, string, error) {
+	in := &s3.ListObjectsV2Input{Bucket: &b.name, Prefix: &prefix, MaxKeys: aws.Int32(int32(limit))}
+	if after != "" {
+		in.StartAfter = &after
+	}
+	page, err := b.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return nil, "", classify("list objects", err)
+	}
+	keys := make([]string, 0, len(page.Contents))
+	for _, o := range page.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	if !aws.ToBool(page.IsTruncated) || len(keys) == 0 {
+		return keys, "", nil
+	}
+	return keys, keys[len(keys)-1], nil
+}
+
 func (b *Bucket) Delete(ctx context.Context, keys ...string) error {
 	for start := 0; start < len(keys); start += 1000 {
 		ids := make([]types.ObjectIdentifier, 0, min(1000, len(keys)-start))

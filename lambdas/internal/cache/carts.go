@@ -53,19 +53,29 @@ func (s *Carts) Get(ctx context.Context, o cart.Owner, ttl time.Duration) (cart.
 	return decodeLines(v)
 }
 
-// setScript refuses a new line beyond the limit: returns 0.
+// setScript refuses a new line beyond the limit: returns 0; and, with a
+// guest's session key as KEYS[2], a line of a session no longer open: -1.
 var setScript = redis.NewScript(`
+if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`)
 
 func (s *Carts) Set(ctx context.Context, o cart.Owner, id string, q int, ttl time.Duration) error {
-	ok, err := setScript.Run(ctx, s.rdb, []string{cartKey(s.scope, o)}, id, q, ms(ttl), cart.MaxLines).Int()
-	if err != nil {
-		return classify("set line", err)
+	keys := []string{cartKey(s.scope, o)}
+	if o.Guest {
+		// Checked in the same step: a request validated just before its
+		// session was closed or taken cannot recreate the cart.
+		keys = append(keys, sessionKey(s.scope, o.ID))
 	}
-	if ok == 0 {
+	ok, err := setScript.Run(ctx, s.rdb, keys, id, q, ms(ttl), cart.MaxLines).Int()
+	switch {
+	case err != nil:
+		return classify("set line", err)
+	case ok == -1:
+		return cart.ErrInvalidSession
+	case ok == 0:
 		return cart.ErrFull
 	}
 	return nil

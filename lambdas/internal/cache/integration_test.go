@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
+	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev/servers"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -372,5 +373,88 @@ func TestEachFunctionsUserKeepsToItsKeys(t *testing.T) {
 		if err := Warm(ctx, c, contract.WarmKey(fn, "prod")); err != nil {
 			t.Errorf("%s's user cannot warm up: %v", fn, err)
 		}
+	}
+}
+
+// stockOf is the catalogue the merge caps by: every product in stock.
+type stockOf map[string]int64
+
+func (s stockOf) Get(_ context.Context, id string) (catalog.Product, error) {
+	q, ok := s[id]
+	if !ok {
+		return catalog.Product{}, shop.ErrNotFound
+	}
+	return catalog.Product{ProductID: id, Name: id, Price: 100, Currency: "EUR", Quantity: q}, nil
+}
+
+func (s stockOf) GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	out := map[string]catalog.Product{}
+	for _, id := range ids {
+		if p, err := s.Get(ctx, id); err == nil {
+			out[id] = p
+		}
+	}
+	return out, nil
+}
+
+// diesInMerge is the carts store of a process that dies in its next merge
+// of the user's cart, before it applies (after the guest's session was
+// taken, in the guest's slot).
+type diesInMerge struct {
+	*Carts
+	die bool
+}
+
+func (d *diesInMerge) Merge(ctx context.Context, o cart.Owner, mergeID string, lines cart.Lines, caps map[string]int, ttl time.Duration) (cart.Lines, cart.Lines, error) {
+	if d.die {
+		d.die = false
+		return nil, nil, errors.New("killed")
+	}
+	return d.Carts.Merge(ctx, o, mergeID, lines, caps, ttl)
+}
+
+// A merge that stops between its steps (issue 26, item 7): the session is
+// taken, the user's cart not yet changed. No guest write is accepted after
+// the take, none acknowledged before is lost: the retry with the same
+// session finishes the merge, once; the one after is a 401.
+func TestAMergeStoppedBetweenItsStepsFinishesOnRetry(t *testing.T) {
+	ctx := context.Background()
+	carts := &diesInMerge{Carts: NewCarts(client, testScope), die: true}
+	sessions := NewSessions(client, testScope)
+	svc := cart.NewService(carts, sessions, stockOf{"A": 10, "B": 10}, "EUR", cart.TTLs{User: time.Hour, Guest: time.Hour})
+	token, err := svc.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest, err := svc.Guest(ctx, token.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := cart.Owner{ID: "merge-" + shop.NewID("", time.Now())}
+	if _, err := svc.SetLine(ctx, guest, "A", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetLine(ctx, user, "B", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Merge(ctx, user, guest); err == nil {
+		t.Fatal("the merge that dies answered")
+	}
+	if _, err := svc.SetLine(ctx, guest, "B", 5); !errors.Is(err, cart.ErrInvalidSession) {
+		t.Errorf("a guest write after the take = %v, want ErrInvalidSession", err)
+	}
+	c, err := svc.Merge(ctx, user, guest)
+	if err != nil {
+		t.Fatalf("the retry = %v", err)
+	}
+	got := map[string]int{}
+	for _, l := range c.Items {
+		got[l.ProductID] = l.Quantity
+	}
+	if got["A"] != 2 || got["B"] != 1 || len(got) != 2 {
+		t.Errorf("the user's cart after the retry = %v, want A 2 and B 1", got)
+	}
+	if _, err := svc.Merge(ctx, user, guest); !errors.Is(err, cart.ErrInvalidSession) {
+		t.Errorf("a merge after the finished one = %v, want ErrInvalidSession", err)
 	}
 }

@@ -46,7 +46,9 @@ type Lines map[string]int
 type Store interface {
 	// Get returns the lines (empty when there is no cart) and renews the expiry.
 	Get(ctx context.Context, o Owner, ttl time.Duration) (Lines, error)
-	// Set sets one line. A new line beyond MaxLines is an ErrFull.
+	// Set sets one line. A new line beyond MaxLines is an ErrFull; a guest's
+	// line whose session is no longer open (closed, or taken by a merge
+	// meanwhile) is an ErrInvalidSession and changes nothing.
 	Set(ctx context.Context, o Owner, productID string, quantity int, ttl time.Duration) error
 	// Remove deletes lines; absent ones are fine.
 	Remove(ctx context.Context, o Owner, ttl time.Duration, productIDs ...string) error
@@ -73,6 +75,18 @@ type Sessions interface {
 	Touch(ctx context.Context, id string, ttl time.Duration) (bool, error)
 	// Close revokes the session and drops its cart, at once.
 	Close(ctx context.Context, id string) error
+	// Take ends the session for a merge: at once, it revokes the session
+	// and takes its cart, keeping the lines under the session for ttl, so
+	// that no guest write acknowledged before is lost and none is accepted
+	// after (a guest's Set needs its session). A session taken already
+	// answers its lines again: a merge that failed after the take (the
+	// user's cart is in another slot, so one script cannot do both) is
+	// retried with the same session. ok is false when the session was
+	// never issued, expired, was closed, or its merge finished (Forget).
+	Take(ctx context.Context, id string, ttl time.Duration) (lines Lines, ok bool, err error)
+	// Forget drops a taken session's lines once its merge is applied:
+	// after it, the session is useless.
+	Forget(ctx context.Context, id string) error
 }
 
 // Products is what the cart reads of the catalogue.

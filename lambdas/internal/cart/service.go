@@ -71,18 +71,27 @@ func (s *Service) NewSession(ctx context.Context) (Session, error) {
 // token of the wrong shape, or one the cache does not hold (never issued,
 // expired, revoked), is ErrInvalidSession.
 func (s *Service) Guest(ctx context.Context, token string) (Owner, error) {
-	if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) != SessionBytes {
-		return Owner{}, ErrInvalidSession
+	o, err := GuestOf(token)
+	if err != nil {
+		return Owner{}, err
 	}
-	id := sessionID(token)
-	ok, err := s.sessions.Touch(ctx, id, s.ttl.Guest)
+	ok, err := s.sessions.Touch(ctx, o.ID, s.ttl.Guest)
 	if err != nil {
 		return Owner{}, fmt.Errorf("check session: %w", err)
 	}
 	if !ok {
 		return Owner{}, ErrInvalidSession
 	}
-	return Owner{Guest: true, ID: id}, nil
+	return o, nil
+}
+
+// GuestOf is the owner a session token names, if it has a token's shape;
+// whether the session is open is the store's to say.
+func GuestOf(token string) (Owner, error) {
+	if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) != SessionBytes {
+		return Owner{}, ErrInvalidSession
+	}
+	return Owner{Guest: true, ID: sessionID(token)}, nil
 }
 
 // EndSession revokes a guest session and drops its cart.
@@ -219,18 +228,29 @@ func (s *Service) ClearIf(ctx context.Context, o Owner, lines Lines) (bool, erro
 }
 
 // Merge moves a guest's cart into a user's, summing quantities capped by
-// stock, and then revokes the guest session, which drops the guest cart. The
-// user's cart changes in one atomic step recorded under a fingerprint of the
-// guest's lines, which also keeps what it added: a retry after a failure
-// before the session is revoked adds nothing twice, and answers the same. Units
-// that could not be added come back in NotMerged, with the reason.
+// stock. The guest's session and the user's cart live in different cluster
+// slots, so this is three steps, each atomic, each safe to repeat:
+//  1. Take, in the guest's slot: the session is revoked and its cart taken
+//     at once, so no guest write acknowledged before is lost and none is
+//     accepted after (a guest's Set needs its open session);
+//  2. the user's cart changes in one step recorded under a merge id (the
+//     session and a fingerprint of the taken lines), which also keeps what
+//     it added: applied once, answered the same when repeated;
+//  3. Forget drops the taken lines: after it the session is useless.
+//
+// A merge that stops after step 1 (a crash, a timeout) is finished by a
+// retry with the same session, which finds its taken lines. Units that
+// could not be added come back in NotMerged, with the reason.
 func (s *Service) Merge(ctx context.Context, user, guest Owner) (Cart, error) {
-	guestLines, err := s.store.Get(ctx, guest, s.ttl.For(guest))
+	guestLines, ok, err := s.sessions.Take(ctx, guest.ID, s.ttl.Guest)
 	if err != nil {
-		return Cart{}, fmt.Errorf("read guest cart: %w", err)
+		return Cart{}, fmt.Errorf("take guest session: %w", err)
+	}
+	if !ok {
+		return Cart{}, ErrInvalidSession
 	}
 	ttl := s.ttl.For(user)
-	var lines, added Lines
+	var c Cart
 	if len(guestLines) > 0 {
 		products, err := s.products.GetMany(ctx, ids(guestLines))
 		if err != nil {
@@ -243,21 +263,21 @@ func (s *Service) Merge(ctx context.Context, user, guest Owner) (Cart, error) {
 			}
 		}
 		mergeID := guest.Key() + "#" + fingerprint(guestLines)
-		if lines, added, err = s.store.Merge(ctx, user, mergeID, guestLines, caps, ttl); err != nil {
+		lines, added, err := s.store.Merge(ctx, user, mergeID, guestLines, caps, ttl)
+		if err != nil {
 			return Cart{}, fmt.Errorf("merge into user cart: %w", err)
 		}
-		notMerged := leftOver(guestLines, added, lines, caps)
-		if err := s.EndSession(ctx, guest); err != nil {
+		if c, err = s.price(ctx, user, lines, ttl); err != nil {
 			return Cart{}, err
 		}
-		c, err := s.price(ctx, user, lines, ttl)
-		c.NotMerged = notMerged
-		return c, err
-	}
-	if err := s.EndSession(ctx, guest); err != nil {
+		c.NotMerged = leftOver(guestLines, added, lines, caps)
+	} else if c, err = s.View(ctx, user); err != nil {
 		return Cart{}, err
 	}
-	return s.View(ctx, user)
+	if err := s.sessions.Forget(ctx, guest.ID); err != nil {
+		return Cart{}, fmt.Errorf("forget guest session: %w", err)
+	}
+	return c, nil
 }
 
 // leftOver is what of the guest's lines the merge could not add, and why.

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
@@ -196,15 +198,10 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 	for _, it := range o.Items {
 		items = append(items, st.stockMove(it, moveHold, o, at))
 	}
-	order, err := attributevalue.MarshalMap(o)
+	order, err := PendingItem(o, slot)
 	if err != nil {
-		return nil, fmt.Errorf("marshal order: %w", err)
+		return nil, err
 	}
-	order[contract.SortKey] = str(orderPrefix + o.OrderID)
-	// The first of the order's status changes: its events carry the count.
-	order[contract.OrderSequence] = num(1)
-	// Pending: in the sparse index of holds to expire, and the slot it takes.
-	order[contract.PendingKey], order[contract.HoldKey], order["slot"] = str("1"), num(hold.UnixMilli()), num(int64(slot))
 	items = append(items, types.TransactWriteItem{Put: &types.Put{
 		TableName: &st.orders, Item: order, ConditionExpression: aws.String("attribute_not_exists(sk)"),
 	}}, types.TransactWriteItem{Put: &types.Put{
@@ -245,6 +242,26 @@ func (st *Orders) transaction(o orders.Order, key, token string, who orders.Cust
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
+}
+
+// PendingItem is pending order o, which takes pending slot slot, as the
+// Orders table keeps it: the item checkout's transaction puts (and a
+// benchmark's backlog, written in bulk).
+func PendingItem(o orders.Order, slot int) (map[string]types.AttributeValue, error) {
+	hold, err := time.Parse(time.RFC3339, o.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("order expires_at %q: %w", o.ExpiresAt, err)
+	}
+	order, err := attributevalue.MarshalMap(o)
+	if err != nil {
+		return nil, fmt.Errorf("marshal order: %w", err)
+	}
+	order[contract.SortKey] = str(orderPrefix + o.OrderID)
+	// The first of the order's status changes: its events carry the count.
+	order[contract.OrderSequence] = num(1)
+	// Pending: in the sparse index of holds to expire, and the slot it takes.
+	order[contract.PendingKey], order[contract.HoldKey], order["slot"] = str("1"), num(hold.UnixMilli()), num(int64(slot))
+	return order, nil
 }
 
 // move is what an order's status change does to its products' stock.
@@ -519,15 +536,20 @@ func (st *Orders) load(ctx context.Context, userID, orderID string) (stored, err
 	if out.Item == nil {
 		return stored{}, nil
 	}
+	return decodeStored(out.Item)
+}
+
+// decodeStored reads an order item with what a transition needs.
+func decodeStored(item map[string]types.AttributeValue) (stored, error) {
 	var s stored
-	if err := attributevalue.UnmarshalMap(out.Item, &s.Order); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &s.Order); err != nil {
 		return stored{}, fmt.Errorf("decode order: %w", err)
 	}
 	var extra struct {
 		Hold int64 `dynamodbav:"hold_ms"`
 		Slot int   `dynamodbav:"slot"`
 	}
-	_ = attributevalue.UnmarshalMap(out.Item, &extra)
+	_ = attributevalue.UnmarshalMap(item, &extra)
 	if extra.Hold == 0 {
 		if t, err := time.Parse(time.RFC3339, s.ExpiresAt); err == nil {
 			extra.Hold = t.UnixMilli()
@@ -542,10 +564,11 @@ var errRaced = errors.New("the order changed meanwhile")
 
 // finish moves a pending order to status in one transaction, with its
 // units moved by mv (on the products that are still the incarnation the
-// order was placed on), under cond (on top of
-// "still pending"); then it frees the order's pending slot, but for a
-// cancel: a cancelled order keeps its slot until its hold would have ended,
-// so cancelling and ordering again cannot renew a hold without end.
+// order was placed on), under cond (on top of "still pending"); then a
+// confirm frees the order's pending slot. A cancelled order keeps its slot
+// until its hold would have ended, so cancelling and ordering again cannot
+// renew a hold without end; an expired one's hold has ended, which frees
+// its slot for checkout (a slot past its hold is free).
 func (st *Orders) finish(ctx context.Context, o stored, status string, mv move, cond string, values map[string]types.AttributeValue, sets string, now time.Time) error {
 	at := now.Format(time.RFC3339)
 	gone := map[string]bool{}
@@ -613,12 +636,18 @@ func (st *Orders) finish(ctx context.Context, o stored, status string, mv move, 
 		if !retry || attempt == commitAttempts {
 			return fmt.Errorf("%s order: %w: %w", status, shop.ErrThrottled, err)
 		}
+		if n, ok := ctx.Value(retriesKey{}).(*atomic.Int64); ok {
+			n.Add(1)
+		}
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("%s order: %w: %w", status, shop.ErrUnavailable, err)
 		}
 	}
-	if status == orders.StatusCancelled {
-		return nil // the slot frees itself when the hold ends
+	if status != orders.StatusConfirmed {
+		// A cancelled order keeps its slot until its hold would have ended;
+		// an expired one's hold has ended, so checkout takes its slot as
+		// free already: one write less per expiry.
+		return nil
 	}
 	st.freeSlot(ctx, o)
 	return nil
@@ -718,7 +747,17 @@ func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Paymen
 	return orders.Order{}, fmt.Errorf("confirm order: %w: it keeps changing", shop.ErrThrottled)
 }
 
-func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) ([]orders.Order, error) {
+// retriesKey carries the count of an expiry run's repeated transactions.
+type retriesKey struct{}
+
+// dueKey is a due order's key, from the pending index.
+type dueKey struct {
+	UserID string `dynamodbav:"user_id"`
+	SK     string `dynamodbav:"sk"`
+	HoldMS int64  `dynamodbav:"hold_ms"`
+}
+
+func (st *Orders) due(ctx context.Context, now time.Time, limit int) ([]dueKey, error) {
 	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &st.orders, IndexName: aws.String(contract.PendingIndex),
 		KeyConditionExpression:    aws.String("#pending = :one AND #hold <= :now"),
@@ -729,32 +768,144 @@ func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit int) ([]or
 	if err != nil {
 		return nil, classify("find due orders", err)
 	}
-	var expired []orders.Order
+	keys := make([]dueKey, 0, len(out.Items))
 	for _, item := range out.Items {
 		// The index holds keys only: the table's and its own.
-		var key struct {
-			UserID string `dynamodbav:"user_id"`
-			SK     string `dynamodbav:"sk"`
+		var k dueKey
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return nil, fmt.Errorf("decode due order key: %w", err)
 		}
-		if err := attributevalue.UnmarshalMap(item, &key); err != nil {
-			return expired, fmt.Errorf("decode due order: %w", err)
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func (st *Orders) OldestDue(ctx context.Context, now time.Time) (time.Time, error) {
+	keys, err := st.due(ctx, now, 1)
+	if err != nil || len(keys) == 0 {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(keys[0].HoldMS).UTC(), nil
+}
+
+func (st *Orders) ExpireDue(ctx context.Context, now time.Time, limit, workers int) (orders.Expiry, error) {
+	var run orders.Expiry
+	keys, err := st.due(ctx, now, limit)
+	if err != nil {
+		return run, err
+	}
+	run.Due = len(keys)
+	loaded, err := st.loadMany(ctx, keys)
+	if err != nil {
+		return run, err
+	}
+	var jobs []stored
+	for _, k := range keys {
+		o, ok := loaded[k.SK]
+		switch {
+		case !ok:
+			continue // gone meanwhile
+		case o.err != nil:
+			// A poison order: set aside, and the others go on.
+			if err := st.quarantine(ctx, k, o.err, now); err != nil {
+				return run, err
+			}
+			run.Quarantined = append(run.Quarantined, k.UserID+"/"+k.SK)
+		case o.Status == orders.StatusPending:
+			jobs = append(jobs, o.stored)
 		}
-		o, err := st.load(ctx, key.UserID, strings.TrimPrefix(key.SK, orderPrefix))
-		if err != nil {
-			return expired, err
-		}
-		if !o.found || o.Status != orders.StatusPending {
-			continue // the index lags the table: moved on already
-		}
-		err = st.finish(ctx, o, orders.StatusExpired, moveRelease, " AND #hold <= :now", map[string]types.AttributeValue{":now": num(now.UnixMilli())}, "", now)
+		// else: the index lags the table; moved on already.
+	}
+	var mu sync.Mutex
+	var retries atomic.Int64
+	ctx = context.WithValue(ctx, retriesKey{}, &retries)
+	err = orders.RunApart(ctx, workers, jobs, conflictKeys, func(ctx context.Context, o stored) error {
+		err := st.finish(ctx, o, orders.StatusExpired, moveRelease, " AND #hold <= :now", map[string]types.AttributeValue{":now": num(now.UnixMilli())}, "", now)
 		if errors.Is(err, errRaced) {
-			continue // cancelled or confirmed first
+			return nil // cancelled or confirmed first
 		}
 		if err != nil {
-			return expired, err
+			return err
 		}
 		o.Status = orders.StatusExpired
-		expired = append(expired, o.Order)
+		mu.Lock()
+		run.Expired = append(run.Expired, o.Order)
+		mu.Unlock()
+		return nil
+	})
+	run.Retries = int(retries.Load())
+	return run, err
+}
+
+// conflictKeys are the items an order's expiry writes besides its own: its
+// products and its customer. Two orders that share one conflict in
+// DynamoDB, so the job never runs them at once.
+func conflictKeys(o stored) []string {
+	keys := make([]string, 0, len(o.Items)+1)
+	keys = append(keys, "customer:"+o.UserID)
+	for _, it := range o.Items {
+		keys = append(keys, "product:"+it.ProductID)
 	}
-	return expired, nil
+	return keys
+}
+
+// loaded is an order as loadMany read it, or why it could not be read.
+type loaded struct {
+	stored
+	err error
+}
+
+// loadMany reads the orders of keys, strongly consistent, in one
+// BatchGetItem per 100, by sort key. An item that does not decode is
+// returned with its error: the caller sets it aside.
+func (st *Orders) loadMany(ctx context.Context, keys []dueKey) (map[string]loaded, error) {
+	out := make(map[string]loaded, len(keys))
+	for start := 0; start < len(keys); start += 100 {
+		batch := make([]map[string]types.AttributeValue, 0, min(100, len(keys)-start))
+		for _, k := range keys[start:min(start+100, len(keys))] {
+			batch = append(batch, userKey(k.UserID, k.SK))
+		}
+		req := map[string]types.KeysAndAttributes{st.orders: {Keys: batch, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt == unprocessedAttempts {
+				return nil, fmt.Errorf("batch get orders: %w: keys left unprocessed", shop.ErrThrottled)
+			}
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("batch get orders: %w: %w", shop.ErrUnavailable, err)
+				}
+			}
+			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, classify("batch get orders", err)
+			}
+			for _, item := range res.Responses[st.orders] {
+				sk, _ := item[contract.SortKey].(*types.AttributeValueMemberS)
+				if sk == nil {
+					continue
+				}
+				s, err := decodeStored(item)
+				out[sk.Value] = loaded{stored: s, err: err}
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+// quarantine sets a pending order that cannot be read aside: out of the due
+// partition of the pending index, into contract.Quarantined, with why and
+// when. Its units stay held until an operator mends it (docs/operations.md).
+func (st *Orders) quarantine(ctx context.Context, k dueKey, why error, now time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.orders, Key: userKey(k.UserID, k.SK),
+		UpdateExpression:          aws.String("SET #pending = :q, quarantined_at = :at, quarantine_reason = :why"),
+		ConditionExpression:       aws.String("#pending = :one"),
+		ExpressionAttributeNames:  map[string]string{"#pending": contract.PendingKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":q": str(contract.Quarantined), ":one": str("1"), ":at": str(now.Format(time.RFC3339)), ":why": str(why.Error())},
+	}, writeRetryer)
+	if _, ok := isConditionFailed(err); ok {
+		return nil // no longer pending: nothing to set aside
+	}
+	return classify("quarantine order", err)
 }

@@ -378,13 +378,23 @@ func decodeN(av types.AttributeValue, into *int64) error {
 // exponential backoff and jitter (as DynamoDB asks: unprocessed keys mean the
 // table is busy).
 func (s *Products) GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	return s.getMany(ctx, ids, false)
+}
+
+// GetManyConsistent is GetMany read strongly consistent (twice the read
+// capacity): for the images sweep, which must see every link made before.
+func (s *Products) GetManyConsistent(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	return s.getMany(ctx, ids, true)
+}
+
+func (s *Products) getMany(ctx context.Context, ids []string, consistent bool) (map[string]catalog.Product, error) {
 	out := make(map[string]catalog.Product, len(ids))
 	for start := 0; start < len(ids); start += 100 {
 		keys := make([]map[string]types.AttributeValue, 0, min(100, len(ids)-start))
 		for _, id := range ids[start:min(start+100, len(ids))] {
 			keys = append(keys, productKey(id))
 		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt == unprocessedAttempts {
 				return nil, fmt.Errorf("batch get products: %w: keys left unprocessed", shop.ErrThrottled)

@@ -146,10 +146,73 @@ func TestStockWrittenBeforeHeldUnitsMigrates(t *testing.T) {
 	if f := figures(); f != [3]int64{10, 2, 8} {
 		t.Errorf("after the old order's cancel: %v, want [10 2 8]", f)
 	}
-	if got, err := st.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil || len(got) != 1 {
+	if got, err := st.ExpireDue(ctx, now.Add(16*time.Minute), 10, 4); err != nil || len(got.Expired) != 1 {
 		t.Fatalf("expiry = %+v, %v", got, err)
 	}
 	if f := figures(); f != [3]int64{10, 0, 10} {
 		t.Errorf("after the new order's expiry: %v, want [10 0 10]", f)
+	}
+}
+
+// A due order that does not decode is set aside, not in the way (issue 26,
+// item 5): before, the run stopped at it every time and the orders behind
+// it never expired. It moves to the quarantined partition of the pending
+// index, with why, and its neighbours expire in the same run.
+func TestAPoisonOrderIsSetAside(t *testing.T) {
+	ctx, now := context.Background(), time.Now().UTC().Truncate(time.Second)
+	e := newOrdersEnv(t)
+	st := e.Orders.(*Orders)
+	who := orders.Customer{UserID: "U1", Email: "u1@example.com", CreatedAt: now.Format(time.RFC3339)}
+	p := storetest.Product("A", "c", 10)
+	if err := e.Products.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"O1", "O2", "O3"} {
+		o := orders.Order{OrderID: id, UserID: "U1", Status: orders.StatusPending, Currency: "EUR", Total: 250, CreatedAt: now.Format(time.RFC3339),
+			ExpiresAt: now.Add(time.Duration(15+i) * time.Minute).Format(time.RFC3339), HeldStock: true,
+			Items: []orders.Item{{ProductID: "A", Name: "A", UnitPrice: 250, Quantity: 1, LineTotal: 250, Incarnation: p.Incarnation}}}
+		tok := shop.NewID("T", time.Now())
+		if _, err := st.Claim(ctx, "U1", "k"+id, "fp", tok, now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx, o, "k"+id, tok, who, i, 10, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// O1, the oldest, is poison: its lines are no longer a list.
+	if _, err := local.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.orders, Key: userKey("U1", orderPrefix+"O1"),
+		UpdateExpression:          aws.String("SET #items = :bad"),
+		ExpressionAttributeNames:  map[string]string{"#items": "items"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":bad": str("not a list")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due := now.Add(20 * time.Minute)
+	if oldest, err := st.OldestDue(ctx, due); err != nil || !oldest.Equal(now.Add(15*time.Minute)) {
+		t.Errorf("oldest due = %v, %v; want O1's end of hold", oldest, err)
+	}
+	run, err := st.ExpireDue(ctx, due, 10, 4)
+	if err != nil || len(run.Expired) != 2 || len(run.Quarantined) != 1 || run.Quarantined[0] != "U1/"+orderPrefix+"O1" {
+		t.Fatalf("run = %+v, %v; want O2 and O3 expired, O1 set aside", run, err)
+	}
+	out, err := local.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.orders, IndexName: aws.String(contract.PendingIndex),
+		KeyConditionExpression:    aws.String("#p = :q"),
+		ExpressionAttributeNames:  map[string]string{"#p": contract.PendingKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":q": str(contract.Quarantined)},
+	})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("the quarantined partition = %v, %v; want O1", out, err)
+	}
+	item, err := local.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.orders, Key: userKey("U1", orderPrefix+"O1")})
+	if err != nil || item.Item["quarantine_reason"] == nil {
+		t.Errorf("O1 = %v, %v; want the reason recorded", item.Item, err)
+	}
+	if oldest, err := st.OldestDue(ctx, due); err != nil || !oldest.IsZero() {
+		t.Errorf("oldest due after the run = %v, %v; want none", oldest, err)
+	}
+	if run, err := st.ExpireDue(ctx, due, 10, 4); err != nil || run.Due != 0 {
+		t.Errorf("the next run = %+v, %v; want nothing due", run, err)
 	}
 }

@@ -145,7 +145,13 @@ func (c *Cart) merge(ctx context.Context, r *Request) (Response, error) {
 	if err := noBody(r); err != nil {
 		return Response{}, err
 	}
-	guest, err := c.guest(ctx, r)
+	token := r.Header(contract.HeaderSessionID)
+	if token == "" {
+		return Response{}, shop.Invalid(contract.HeaderSessionID, "is required: a guest session from POST /sessions")
+	}
+	// Not touched here: the merge takes the session itself, and finishes a
+	// merge that a failure stopped after the take.
+	guest, err := cart.GuestOf(token)
 	if err != nil {
 		return Response{}, err
 	}

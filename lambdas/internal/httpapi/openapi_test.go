@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -91,5 +94,49 @@ func TestProductSchemasMatchOpenAPI(t *testing.T) {
 	}
 	if req := slices.Sorted(slices.Values(doc.Components.Schemas["Product"].Required)); !slices.Equal(req, served) {
 		t.Errorf("Product requires %v, want every field the code serves %v", req, served)
+	}
+}
+
+// Every problem name the code answers with (a newProblem here, a conflict's
+// Reason anywhere) is among those docs/openapi.json's Problem lists.
+func TestProblemNamesMatchOpenAPI(t *testing.T) {
+	raw, err := os.ReadFile("../../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	listed := doc.Components.Schemas["Problem"].Properties["type"].Description
+	names := regexp.MustCompile(`newProblem\(http\.Status\w+, "([a-z-]+)"|Reason: +"([a-z-]+)"`)
+	found := 0
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range names.FindAllStringSubmatch(string(src), -1) {
+			name := m[1] + m[2]
+			found++
+			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\b`).MatchString(listed) {
+				t.Errorf("%s answers the problem %q, which docs/openapi.json's Problem does not list", path, name)
+			}
+		}
+		return nil
+	})
+	if err != nil || found < 20 {
+		t.Fatalf("walked the code: %v, %d problem names found", err, found)
 	}
 }

@@ -54,6 +54,9 @@ type Store interface {
 	Start(ctx context.Context, key string, n int64) ([]byte, error)
 	// List returns the keys under prefix.
 	List(ctx context.Context, prefix string) ([]string, error)
+	// ListAfter returns up to limit keys under prefix that sort after
+	// after, in order, and the key to go on after ("" at the end).
+	ListAfter(ctx context.Context, prefix, after string, limit int) (keys []string, next string, err error)
 	// Delete removes objects; absent ones are fine.
 	Delete(ctx context.Context, keys ...string) error
 }
@@ -61,8 +64,9 @@ type Store interface {
 // Products is what images need of the catalogue.
 type Products interface {
 	Get(ctx context.Context, id string) (catalog.Product, error)
-	// GetMany returns the products that exist among ids, by id.
-	GetMany(ctx context.Context, ids []string) (map[string]catalog.Product, error)
+	// GetManyConsistent returns the products that exist among ids, by id,
+	// read strongly consistent: a link acknowledged before shows.
+	GetManyConsistent(ctx context.Context, ids []string) (map[string]catalog.Product, error)
 	// SetImage links key (at url) to the product unless a newer key is linked
 	// already (shop.ErrStale) or the product is gone (shop.ErrNotFound); it
 	// returns the key it replaced (key itself when it was linked already,
@@ -80,6 +84,21 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	inv      catalog.Invalidator // the product cache, when there is one
+	marker   Marker              // where the sweep goes on; nil: from the start
+}
+
+// Marker keeps where the sweep stopped, between runs. A marker lost (the
+// cache flushed, or down) only makes the next run start from the first key.
+type Marker interface {
+	Get(ctx context.Context) (string, error)
+	// Set records after; "" when the sweep reached the end.
+	Set(ctx context.Context, after string) error
+}
+
+// WithMarker makes the sweep resume where the last run stopped.
+func (s *Service) WithMarker(m Marker) *Service {
+	s.marker = m
+	return s
 }
 
 // NewService returns the service; image URLs are baseURL + "/" + key. inv,
@@ -128,15 +147,82 @@ func ParseKey(key string) (productID, contentType string, ok bool) {
 	return productID, contentType, ok
 }
 
+// SweepBefore is the sweep's cutoff at now: an upload's key carries when
+// its URL was issued; it may land up to URLLifetime later, Lambda retries
+// its event for up to contract.ImagesEventMaxAgeHours, and the failure
+// queue keeps it for contract.ImagesSweepAfterDays, from which it can be
+// redriven. Only an upload older than all three together has no event
+// left to come.
+func SweepBefore(now time.Time) time.Time {
+	return now.Add(-(contract.ImagesSweepAfterDays*24*time.Hour + contract.ImagesEventMaxAgeHours*time.Hour + URLLifetime))
+}
+
+// sweepPage is how many keys the sweep lists, reads and deletes at a time;
+// sweepMargin is the time it leaves itself before its deadline.
+const (
+	sweepPage   = 1000
+	sweepMargin = 3 * time.Second
+)
+
 // Sweep deletes the uploads made before before that no product links:
 // objects whose event never reached the function or failed every attempt
 // (and were not redriven). Linked images, and uploads younger than before,
-// whose events may still come, stay. It returns how many it deleted.
+// whose events may still come, stay. It goes through the bucket a page at
+// a time, each page's products read strongly consistent; when its deadline
+// nears it records where it stopped (the Marker), and the next run goes on
+// from there, so a bucket of any size is swept across runs. It returns how
+// many it deleted.
 func (s *Service) Sweep(ctx context.Context, before time.Time) (int, error) {
-	keys, err := s.storage.List(ctx, contract.ImagesPrefix)
-	if err != nil {
-		return 0, fmt.Errorf("list uploads: %w", err)
+	after := ""
+	if s.marker != nil {
+		var err error
+		if after, err = s.marker.Get(ctx); err != nil {
+			s.log.WarnContext(ctx, "sweep marker unreadable: from the start", "error", err.Error())
+			after = ""
+		}
 	}
+	deleted := 0
+	for {
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < sweepMargin {
+			s.mark(ctx, after)
+			s.log.InfoContext(ctx, "sweep paused", "deleted", deleted, "after", after)
+			return deleted, nil
+		}
+		keys, next, err := s.storage.ListAfter(ctx, contract.ImagesPrefix, after, sweepPage)
+		if err != nil {
+			s.mark(ctx, after) // the next run goes on from here
+			return deleted, fmt.Errorf("list uploads: %w", err)
+		}
+		n, err := s.sweepKeys(ctx, keys, before)
+		deleted += n
+		if err != nil {
+			s.mark(ctx, after)
+			return deleted, err
+		}
+		if next == "" {
+			s.mark(ctx, "")
+			if deleted > 0 {
+				s.log.InfoContext(ctx, "swept unlinked uploads", "count", deleted, "before", before.UTC().Format(time.RFC3339))
+			}
+			return deleted, nil
+		}
+		after = next
+	}
+}
+
+// mark records where the sweep goes on; best effort.
+func (s *Service) mark(ctx context.Context, after string) {
+	if s.marker == nil {
+		return
+	}
+	if err := s.marker.Set(ctx, after); err != nil {
+		s.log.WarnContext(ctx, "record sweep marker", "error", err.Error())
+	}
+}
+
+// sweepKeys deletes those of keys that are uploads made before before that
+// their product does not link.
+func (s *Service) sweepKeys(ctx context.Context, keys []string, before time.Time) (int, error) {
 	old := map[string][]string{} // product id -> its uploads made before before
 	for _, key := range keys {
 		productID, _, id, ok := parseKey(key)
@@ -144,8 +230,12 @@ func (s *Service) Sweep(ctx context.Context, before time.Time) (int, error) {
 			old[productID] = append(old[productID], key)
 		}
 	}
-	// One batch read per 100 products: a product that is gone links nothing.
-	products, err := s.products.GetMany(ctx, slices.Sorted(maps.Keys(old)))
+	if len(old) == 0 {
+		return 0, nil
+	}
+	// Strongly consistent, one batch read per 100 products: a link made
+	// just before shows, and a product that is gone links nothing.
+	products, err := s.products.GetManyConsistent(ctx, slices.Sorted(maps.Keys(old)))
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
@@ -157,13 +247,8 @@ func (s *Service) Sweep(ctx context.Context, before time.Time) (int, error) {
 			}
 		}
 	}
-	for chunk := range slices.Chunk(gone, 1000) {
-		if err := s.storage.Delete(ctx, chunk...); err != nil {
-			return 0, fmt.Errorf("sweep: %w", err)
-		}
-	}
-	if len(gone) > 0 {
-		s.log.InfoContext(ctx, "swept unlinked uploads", "count", len(gone), "before", before.UTC().Format(time.RFC3339))
+	if err := s.storage.Delete(ctx, gone...); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
 	}
 	return len(gone), nil
 }

@@ -2,11 +2,15 @@ package images_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/images"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
@@ -141,5 +145,77 @@ func TestSweep(t *testing.T) {
 		if _, _, err := bucket.Head(ctx, k); (err == nil) != kept {
 			t.Errorf("%s kept = %v, want %v", k, err == nil, kept)
 		}
+	}
+}
+
+// marker is a sweep marker in memory.
+type marker struct{ after string }
+
+func (m *marker) Get(context.Context) (string, error)       { return m.after, nil }
+func (m *marker) Set(_ context.Context, after string) error { m.after = after; return nil }
+
+// failingList fails its listing after ok pages, and records where each
+// listing started.
+type failingList struct {
+	*memory.Bucket
+	ok     int
+	starts []string
+}
+
+func (f *failingList) ListAfter(ctx context.Context, prefix, after string, limit int) ([]string, string, error) {
+	f.starts = append(f.starts, after)
+	if f.ok == 0 {
+		return nil, "", errors.New("throttled")
+	}
+	f.ok--
+	return f.Bucket.ListAfter(ctx, prefix, after, limit)
+}
+
+// A sweep that stops part-way (its deadline, a failure) records where, and
+// the next run goes on from there instead of listing the whole bucket again
+// (issue 26, item 7): a bucket of any size is swept across runs.
+func TestSweepResumesAcrossRuns(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	bucket, products := memory.NewBucket(), memory.NewProducts()
+	old := now.Add(-30 * 24 * time.Hour)
+	var keys []string
+	for i := range 2500 { // three pages
+		k := "products/P" + strconv.Itoa(i) + "/" + shop.NewID("", old) + ".png"
+		bucket.Put(k, "image/png", []byte("x"))
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	store := &failingList{Bucket: bucket, ok: 1}
+	m := &marker{}
+	svc := images.NewService(store, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil).WithMarker(m)
+	before := images.SweepBefore(now)
+	n, err := svc.Sweep(ctx, before)
+	if err == nil || n != 1000 || m.after != keys[999] {
+		t.Fatalf("first run = %d, %v, marker %q; want a page swept, the failure, and the marker at %q", n, err, m.after, keys[999])
+	}
+	store.ok = 10
+	n, err = svc.Sweep(ctx, before)
+	if err != nil || n != 1500 {
+		t.Fatalf("second run = %d, %v; want the other 1500", n, err)
+	}
+	if store.starts[2] != keys[999] {
+		t.Errorf("the second run started after %q, want %q", store.starts[2], keys[999])
+	}
+	if m.after != "" {
+		t.Errorf("marker %q after the end, want cleared", m.after)
+	}
+}
+
+// The cutoff leaves every upload whose event can still come: issued up to
+// the URL's lifetime before it landed, retried by Lambda for hours, then
+// kept in the failure queue for days.
+func TestSweepBeforeCoversEveryWayAnEventCanStillCome(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	want := now.Add(-contract.ImagesSweepAfterDays*24*time.Hour - contract.ImagesEventMaxAgeHours*time.Hour - images.URLLifetime)
+	if got := images.SweepBefore(now); !got.Equal(want) {
+		t.Errorf("SweepBefore = %v, want %v", got, want)
+	}
+	if images.URLLifetime <= 0 || contract.ImagesEventMaxAgeHours <= 0 {
+		t.Error("a part of the cutoff is missing")
 	}
 }

@@ -24,6 +24,16 @@ const (
 	CacheUnavailable  = "CacheUnavailable"
 	ImagesRejected    = "ImagesRejected"
 	CacheFallbacks    = "CacheFallbacks"
+	// The expiry job's, once a run: poison orders it set aside, and how
+	// long the oldest order still due after the run has been due.
+	OrdersQuarantined = "OrdersQuarantined"
+	OldestDueAge      = "OldestDueAge"
+)
+
+// Units of CloudWatch metrics.
+const (
+	UnitCount   = "Count"
+	UnitSeconds = "Seconds"
 )
 
 // Set is the counts of one request. Most requests count nothing: the map
@@ -31,6 +41,7 @@ const (
 type Set struct {
 	mu     sync.Mutex
 	counts map[string]float64
+	units  map[string]string // when not Count
 }
 
 type key struct{}
@@ -60,6 +71,22 @@ func (s *Set) add(name string, n float64) {
 	s.mu.Unlock()
 }
 
+// Put sets name to v, in unit: a value of its own (a gauge), not a count.
+func (s *Set) Put(name string, v float64, unit string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counts == nil {
+		s.counts = map[string]float64{}
+	}
+	s.counts[name] = v
+	if unit != UnitCount {
+		if s.units == nil {
+			s.units = map[string]string{}
+		}
+		s.units[name] = unit
+	}
+}
+
 // Attrs are the embedded-metric attributes of the set for function fn: the
 // _aws directive, the Function dimension and one value per metric; none
 // when nothing was counted.
@@ -73,7 +100,11 @@ func (s *Set) Attrs(fn string, now time.Time) []slog.Attr {
 	defs := make([]map[string]string, len(names))
 	attrs := make([]slog.Attr, 0, len(names)+2)
 	for i, name := range names {
-		defs[i] = map[string]string{"Name": name, "Unit": "Count"}
+		unit := UnitCount
+		if u, ok := s.units[name]; ok {
+			unit = u
+		}
+		defs[i] = map[string]string{"Name": name, "Unit": unit}
 	}
 	attrs = append(attrs, slog.Any("_aws", map[string]any{
 		"Timestamp": now.UnixMilli(),

@@ -128,9 +128,14 @@ type Store interface {
 	// ended is ErrNotPending.
 	Confirm(ctx context.Context, orderID string, pay Payment, now time.Time) (Order, error)
 	// ExpireDue expires up to limit pending orders whose hold ended before
-	// now, each with its stock return in one transaction, and returns the
-	// orders it expired.
-	ExpireDue(ctx context.Context, now time.Time, limit int) ([]Order, error)
+	// now, each with its stock return in one transaction, up to workers at
+	// once but never two that write the same item (RunApart), and returns
+	// the orders it expired. A due order that cannot be read is set aside
+	// (quarantined, recorded on the order) and the others go on.
+	ExpireDue(ctx context.Context, now time.Time, limit, workers int) (Expiry, error)
+	// OldestDue is the end of the hold of the oldest order due at now, the
+	// zero time when none is.
+	OldestDue(ctx context.Context, now time.Time) (time.Time, error)
 	// Get returns one of userID's orders or shop.ErrNotFound.
 	Get(ctx context.Context, userID, orderID string) (Order, error)
 	// List returns userID's orders, newest first, after the given key.
@@ -141,6 +146,17 @@ type Store interface {
 	CreateCustomer(ctx context.Context, c Customer) (Customer, error)
 	// Rename sets the name, creating the profile from c if needed.
 	Rename(ctx context.Context, c Customer) (Customer, error)
+}
+
+// Expiry is what one ExpireDue did.
+type Expiry struct {
+	// Due is how many due orders the run found (at most its limit).
+	Due     int
+	Expired []Order
+	// Quarantined names the poison orders set aside (user id / sort key).
+	Quarantined []string
+	// Retries counts the transactions repeated after a conflict.
+	Retries int
 }
 
 // Payment is what the payment integration says was paid for an order.

@@ -358,28 +358,60 @@ func (s *Service) Confirm(ctx context.Context, orderID string, pay Payment) (Ord
 	return o, nil
 }
 
+// The expiry job's shape: a query of up to ExpiryBatch due orders (one
+// BatchGetItem reads them), expired by up to ExpiryWorkers at once
+// (docs/speed.md, "Expiry").
+const (
+	ExpiryBatch   = 100
+	ExpiryWorkers = 4
+)
+
+// ExpiryRun is what one run of the expiry job did and left.
+type ExpiryRun struct {
+	Expired     int
+	Quarantined int
+	Retries     int // transactions repeated after a conflict
+	// OldestDue is how long the oldest order still due after the run has
+	// been due (zero when none is): the job's lag, which an alarm watches.
+	OldestDue time.Duration
+}
+
 // ExpireDue expires the pending orders whose hold has ended, in batches of
-// batch, until none is left or ctx is nearly done; it says how many it
-// expired. The scheduled job calls it, never a shopper's request.
-func (s *Service) ExpireDue(ctx context.Context, batch int) (int, error) {
-	total := 0
+// batch with up to workers at once, until none is left or ctx is nearly
+// done, and says what it did. A poison order is set aside and logged, and
+// the run goes on. The scheduled job calls it, never a shopper's request.
+func (s *Service) ExpireDue(ctx context.Context, batch, workers int) (ExpiryRun, error) {
+	var run ExpiryRun
 	for {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*time.Second {
-			return total, nil
+			break
 		}
-		expired, err := s.store.ExpireDue(ctx, s.now(), batch)
-		n := len(expired)
-		total += n
-		for _, o := range expired {
+		got, err := s.store.ExpireDue(ctx, s.now(), batch, workers)
+		run.Expired += len(got.Expired)
+		run.Quarantined += len(got.Quarantined)
+		run.Retries += got.Retries
+		for _, o := range got.Expired {
 			s.invalidate(ctx, o)
 		}
-		if err != nil {
-			return total, fmt.Errorf("expire orders: %w", err)
+		for _, key := range got.Quarantined {
+			s.log.ErrorContext(ctx, "a pending order cannot be read: set aside (quarantined)", "order", key)
 		}
-		if n < batch {
-			return total, nil
+		if err != nil {
+			return run, fmt.Errorf("expire orders: %w", err)
+		}
+		if got.Due < batch {
+			break
 		}
 	}
+	now := s.now()
+	oldest, err := s.store.OldestDue(ctx, now)
+	if err != nil {
+		return run, fmt.Errorf("oldest due order: %w", err)
+	}
+	if !oldest.IsZero() {
+		run.OldestDue = now.Sub(oldest)
+	}
+	return run, nil
 }
 
 // clearCart empties the cart if it still holds what was ordered; lines added

@@ -123,7 +123,11 @@ func imageService(cfg lambdaenv.Config, b Backends, pc *productcache.Cache) (*im
 	if cfg.ImagesBaseURL == "" {
 		return nil, errors.New("images need their base URL")
 	}
-	return images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log, invalidator(pc)), nil
+	svc := images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log, invalidator(pc))
+	if b.Cache != nil {
+		svc.WithMarker(cache.NewSweepMarker(b.Cache, cfg.CacheScope))
+	}
+	return svc, nil
 }
 
 // Cart is the cart function's part: guest sessions and carts in the cache,

@@ -4,13 +4,23 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"os"
+	"strconv"
 
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 
 	"github.com/go-cdk-shop/shop/lambdas/internal/cache"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
@@ -172,55 +182,179 @@ func BenchmarkConfirm(b *testing.B) {
 	})
 }
 
-// BenchmarkExpire1000Orders5Lines: how long the expiry job takes to expire
-// 1,000 pending orders of 5 lines each, all of the same 5 products (the hot
-// case: their transactions conflict, so they go one after another), and
-// BenchmarkExpireSpread1000Orders5Lines the same over 200 products (the
-// spread case: a batch's orders share no product, and expire at once). Run
-// once: -benchtime 1x.
-func BenchmarkExpire1000Orders5Lines(b *testing.B)       { benchExpire(b, 5) }
-func BenchmarkExpireSpread1000Orders5Lines(b *testing.B) { benchExpire(b, 200) }
-
-func benchExpire(b *testing.B, products int) {
-	e, _ := benchShop(b)
-	for j := range products {
-		e.addProduct(b, fmt.Sprint("P", j), 100, 1_000_000)
-	}
-	base := shop.NewID("x", time.Now())
-	for b.Loop() {
-		b.StopTimer()
-		for i := range 1000 {
-			u := user(fmt.Sprint(base, "-", i))
-			for j := range 5 {
-				e.call(b, u, "PUT", fmt.Sprint("/cart/items/P", (i*5+j)%products), `{"quantity":1}`)
+// BenchmarkExpire10000Orders5Lines: how fast the expiry job expires a
+// backlog of 10,000 pending orders of 5 lines each, written in bulk, with
+// orders.ExpiryWorkers workers and with one. "spread": the lines spread
+// over 2,000 products; "hot": every order has one hot product (and 4
+// spread), so every transaction writes the hot item and the job runs them
+// one after another (orders.RunApart) rather than into conflicts. "local"
+// is DynamoDB Local as it is: it serves requests on about one core, one at
+// a time, so workers cannot overlap its work; "rtt=10ms" adds 10 ms to
+// every call, a model of the service's network round trip and transaction
+// commit, which workers do overlap. Each reports orders/s and the
+// transactions repeated after a conflict; the parent reports each spread
+// case's speed-up of N workers over one. Run once: -benchtime 1x.
+func BenchmarkExpire10000Orders5Lines(b *testing.B) {
+	rates := map[string]float64{}
+	for _, c := range []struct {
+		backlog string
+		rtt     time.Duration
+	}{{"spread", 0}, {"spread", 10 * time.Millisecond}, {"hot", 0}} {
+		for _, workers := range []int{1, orders.ExpiryWorkers} {
+			table := "local"
+			if c.rtt > 0 {
+				table = "rtt=" + c.rtt.String()
 			}
-			if resp := e.call(b, u, "POST", "/orders", "", "Idempotency-Key", "k"); resp.StatusCode != 201 {
-				b.Fatal(resp.Body)
-			}
+			name := fmt.Sprintf("%s/%s/workers=%d", c.backlog, table, workers)
+			b.Run(name, func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					e := newShopWith(b, withLatency(b, c.rtt))
+					seedBacklog(b, e, backlogSize, c.backlog == "hot")
+					// DynamoDB Local keeps every table in one heap: drop
+					// this run's, or the next runs slow down.
+					defer e.dropTables(b)
+					e.clock.move(16 * time.Minute)
+					b.StartTimer()
+					start := time.Now()
+					var run orders.ExpiryRun
+					for {
+						r, err := e.lifecycle.ExpireDue(context.Background(), orders.ExpiryBatch, workers)
+						if err != nil {
+							b.Fatal(err)
+						}
+						run.Expired += r.Expired
+						run.Retries += r.Retries
+						if r.Expired == 0 {
+							break
+						}
+					}
+					d := time.Since(start)
+					b.StopTimer()
+					if run.Expired != backlogSize {
+						b.Fatalf("expired %d, want %d", run.Expired, backlogSize)
+					}
+					rates[name] = float64(run.Expired) / d.Seconds()
+					b.ReportMetric(rates[name], "orders/s")
+					b.ReportMetric(float64(run.Retries), "retries")
+					b.StartTimer()
+				}
+			})
 		}
-		e.clock.move(16 * time.Minute)
-		b.StartTimer()
-		start := time.Now()
-		total := 0
-		for {
-			n, err := e.lifecycle.ExpireDue(context.Background(), 25)
+	}
+	for _, table := range []string{"local", "rtt=10ms"} {
+		if one := rates["spread/"+table+"/workers=1"]; one > 0 {
+			b.ReportMetric(rates[fmt.Sprintf("spread/%s/workers=%d", table, orders.ExpiryWorkers)]/one, "speedup-"+table)
+		}
+	}
+}
+
+// withLatency is DynamoDB Local with rtt added to every call (none: the
+// shared client).
+func withLatency(b *testing.B, rtt time.Duration) dynamo.API {
+	if rtt == 0 {
+		return db
+	}
+	cfg := dynamo.LocalConfig()
+	cfg.HTTPClient = delayed{rtt: rtt, next: awshttp.NewBuildableClient()}
+	return dynamo.NewClient(cfg, dev.Endpoints["dynamodb"])
+}
+
+// delayed sends each request after rtt.
+type delayed struct {
+	rtt  time.Duration
+	next aws.HTTPClient
+}
+
+func (d delayed) Do(req *http.Request) (*http.Response, error) {
+	select {
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	case <-time.After(d.rtt):
+	}
+	return d.next.Do(req)
+}
+
+// dropTables deletes e's tables.
+func (e *shopEnv) dropTables(b *testing.B) {
+	for _, t := range []string{e.cfg.ProductsTable, e.cfg.OrdersTable, e.cfg.CustomersTable} {
+		if _, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &t}); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+// seedBacklog writes n pending orders of 5 lines, one unit each, due in 15
+// minutes, straight into e's tables in bulk (as checkout's transaction would
+// leave them: dynamo.PendingItem, and the products' held units), and
+// creates their products: 2,000 spread ones, and with hot one more that
+// every order holds.
+func seedBacklog(b *testing.B, e *shopEnv, n int, hot bool) {
+	ctx := context.Background()
+	const spread = 2000
+	products := dynamo.NewProducts(db, e.cfg.ProductsTable)
+	incarnation := map[string]string{}
+	held := map[string]int64{}
+	ids := make([]string, 0, spread+1)
+	for j := range spread {
+		ids = append(ids, fmt.Sprint("P", j))
+	}
+	if hot {
+		ids = append(ids, "HOT")
+	}
+	for _, id := range ids {
+		e.addProduct(b, id, 100, 1_000_000)
+		p, err := products.Get(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		incarnation[id] = p.Incarnation
+	}
+	now := e.clock.now()
+	base := shop.NewID("x", now)
+	var writes []types.WriteRequest
+	flush := func() {
+		for req := map[string][]types.WriteRequest{e.cfg.OrdersTable: writes}; len(req) > 0; {
+			out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
 			if err != nil {
 				b.Fatal(err)
 			}
-			total += n
-			if n == 0 {
-				break
+			req = out.UnprocessedItems
+		}
+		writes = writes[:0]
+	}
+	for i := range n {
+		o := orders.Order{OrderID: fmt.Sprintf("O%s%06d", base, i), UserID: fmt.Sprint(base, "-", i), Status: orders.StatusPending, Currency: "EUR",
+			CreatedAt: now.Format(time.RFC3339), ExpiresAt: now.Add(15 * time.Minute).Format(time.RFC3339), HeldStock: true}
+		for j := range 5 {
+			id := fmt.Sprint("P", (i*5+j)%spread)
+			if hot && j == 0 {
+				id = "HOT"
 			}
+			o.Items = append(o.Items, orders.Item{ProductID: id, Name: "Thing " + id, UnitPrice: 100, Quantity: 1, LineTotal: 100, Incarnation: incarnation[id]})
+			o.Total += 100
+			held[id]++
 		}
-		d := time.Since(start)
-		b.StopTimer()
-		if total != 1000 {
-			b.Fatalf("expired %d, want 1000", total)
+		item, err := dynamo.PendingItem(o, 0)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(d.Seconds(), "s/1000-orders")
-		b.ReportMetric(float64(total)/d.Seconds(), "orders/s")
-		e.clock.move(0)
-		b.StartTimer()
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		if len(writes) == 25 {
+			flush()
+		}
+	}
+	if len(writes) > 0 {
+		flush()
+	}
+	for id, h := range held {
+		if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &e.cfg.ProductsTable,
+			Key:                       map[string]types.AttributeValue{contract.ProductID: &types.AttributeValueMemberS{Value: id}},
+			UpdateExpression:          aws.String("SET held = :h, quantity = on_hand - :h"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberN{Value: fmt.Sprint(h)}},
+		}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -282,3 +416,12 @@ func benchFlashSale(b *testing.B, buyers int) {
 		b.StartTimer()
 	}
 }
+
+// backlogSize is the expiry benchmark's backlog: 10,000 orders, or
+// EXPIRY_BACKLOG's.
+var backlogSize = func() int {
+	if n, err := strconv.Atoi(os.Getenv("EXPIRY_BACKLOG")); err == nil && n > 0 {
+		return n
+	}
+	return 10_000
+}()

@@ -728,8 +728,8 @@ func TestOrderLifecycle(t *testing.T) {
 	o3 := e.checkout(t, u, "A", 1)
 	e.clock.move(16 * time.Minute)
 	defer e.clock.move(0)
-	if n, err := e.lifecycle.ExpireDue(context.Background(), 10); err != nil || n != 1 {
-		t.Fatalf("expire = %d, %v; want 1", n, err)
+	if run, err := e.lifecycle.ExpireDue(context.Background(), 10, 4); err != nil || run.Expired != 1 {
+		t.Fatalf("expire = %d, %v; want 1", run.Expired, err)
 	}
 	if got := decode[orders.Order](t, e.call(t, u, "GET", "/orders/"+o3.OrderID, "")); got.Status != orders.StatusExpired {
 		t.Fatalf("after the job: %+v", got)

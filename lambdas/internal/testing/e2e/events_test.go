@@ -65,8 +65,8 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	expired := e.checkout(t, u, "A", 1)
 	e.clock.move(16 * time.Minute)
 	defer e.clock.move(0)
-	if n, err := e.lifecycle.ExpireDue(context.Background(), 10); err != nil || n != 2 { // u's, and the other shopper's order of B
-		t.Fatalf("expire = %d, %v", n, err)
+	if run, err := e.lifecycle.ExpireDue(context.Background(), 10, 4); err != nil || run.Expired != 2 { // u's, and the other shopper's order of B
+		t.Fatalf("expire = %d, %v", run.Expired, err)
 	}
 
 	other := user("other-" + u.sub)

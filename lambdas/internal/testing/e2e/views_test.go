@@ -38,8 +38,8 @@ func TestProductReadsFollowEveryWriter(t *testing.T) {
 	e.checkout(t, u, "A", 2)
 	quantity(4, "a second checkout")
 	e.clock.move(time.Hour)
-	if n, err := e.lifecycle.ExpireDue(context.Background(), 10); err != nil || n != 1 {
-		t.Fatalf("expired %d, %v", n, err)
+	if run, err := e.lifecycle.ExpireDue(context.Background(), 10, 4); err != nil || run.Expired != 1 {
+		t.Fatalf("expired %d, %v", run.Expired, err)
 	}
 	quantity(6, "expiry")
 }

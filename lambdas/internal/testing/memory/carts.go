@@ -15,10 +15,11 @@ var _ cart.Store = (*Carts)(nil)
 // Carts is a cart.Store in a map. It ignores expiry; the Redis store's expiry
 // is tested against redis-server. Down, when set, makes every call fail with it.
 type Carts struct {
-	mu     sync.Mutex
-	carts  map[string]cart.Lines
-	merges map[string]cart.Lines // what each merge added
-	Down   error
+	mu       sync.Mutex
+	carts    map[string]cart.Lines
+	merges   map[string]cart.Lines // what each merge added
+	sessions *Sessions             // the guests' sessions, once NewSessions links them
+	Down     error
 }
 
 // NewCarts returns an empty store.
@@ -50,6 +51,9 @@ func (m *Carts) Set(_ context.Context, o cart.Owner, id string, q int, _ time.Du
 		return err
 	}
 	defer unlock()
+	if o.Guest && m.sessions != nil && !m.sessions.isOpen(o.ID) {
+		return cart.ErrInvalidSession
+	}
 	l := m.carts[o.Key()]
 	if l == nil {
 		l = cart.Lines{}
@@ -137,11 +141,53 @@ var _ cart.Sessions = (*Sessions)(nil)
 type Sessions struct {
 	mu    sync.Mutex
 	open  map[string]bool
+	taken map[string]cart.Lines
 	carts *Carts
 }
 
-// NewSessions returns an empty session store over carts.
-func NewSessions(carts *Carts) *Sessions { return &Sessions{open: map[string]bool{}, carts: carts} }
+// NewSessions returns an empty session store over carts, whose guest lines
+// then need an open session.
+func NewSessions(carts *Carts) *Sessions {
+	s := &Sessions{open: map[string]bool{}, taken: map[string]cart.Lines{}, carts: carts}
+	carts.mu.Lock()
+	carts.sessions = s
+	carts.mu.Unlock()
+	return s
+}
+
+func (s *Sessions) isOpen(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[id]
+}
+
+func (s *Sessions) Take(_ context.Context, id string, _ time.Duration) (cart.Lines, bool, error) {
+	unlock, err := s.carts.lock() // the carts first, as Set takes them
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[id] {
+		key := cart.Owner{Guest: true, ID: id}.Key()
+		s.taken[id] = maps.Clone(s.carts.carts[key])
+		if s.taken[id] == nil {
+			s.taken[id] = cart.Lines{}
+		}
+		delete(s.open, id)
+		delete(s.carts.carts, key)
+	}
+	l, ok := s.taken[id]
+	return maps.Clone(l), ok, nil
+}
+
+func (s *Sessions) Forget(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.taken, id)
+	return nil
+}
 
 func (s *Sessions) Open(_ context.Context, id string, _ time.Duration) error {
 	s.mu.Lock()
@@ -159,6 +205,7 @@ func (s *Sessions) Touch(_ context.Context, id string, _ time.Duration) (bool, e
 func (s *Sessions) Close(ctx context.Context, id string) error {
 	s.mu.Lock()
 	delete(s.open, id)
+	delete(s.taken, id)
 	s.mu.Unlock()
 	return s.carts.Clear(ctx, cart.Owner{Guest: true, ID: id})
 }

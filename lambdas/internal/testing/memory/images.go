@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,19 @@ func (b *Bucket) List(_ context.Context, prefix string) ([]string, error) {
 	}
 	sort.Strings(keys)
 	return keys, nil
+}
+
+func (b *Bucket) ListAfter(ctx context.Context, prefix, after string, limit int) ([]string, string, error) {
+	all, _ := b.List(ctx, prefix)
+	i, _ := slices.BinarySearch(all, after)
+	if i < len(all) && all[i] == after {
+		i++
+	}
+	page := all[i:min(i+limit, len(all))]
+	if i+limit >= len(all) || len(page) == 0 {
+		return page, "", nil
+	}
+	return page, page[len(page)-1], nil
 }
 
 func (b *Bucket) Delete(_ context.Context, keys ...string) error {

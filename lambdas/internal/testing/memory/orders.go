@@ -232,9 +232,10 @@ func (m *Orders) finish(o orders.Order, status string, sell bool, now time.Time)
 			m.products.items[it.ProductID] = p
 		}
 	}
-	// Free the slot, unless a newer order took it after this one's hold
-	// ended; a cancelled order keeps it until its hold would have ended.
-	if slot, ok := m.slots[o.UserID+"/"+o.OrderID]; ok && status != orders.StatusCancelled {
+	// A confirm frees the slot, unless a newer order took it after this
+	// one's hold ended; a cancelled order keeps it until its hold would
+	// have ended, and an expired one's hold has ended (free for checkout).
+	if slot, ok := m.slots[o.UserID+"/"+o.OrderID]; ok && status == orders.StatusConfirmed {
 		if h := m.holds[o.UserID][slot]; h.Format(time.RFC3339) == o.ExpiresAt {
 			delete(m.holds[o.UserID], slot)
 		}
@@ -295,11 +296,33 @@ func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, 
 	return m.finish(o, orders.StatusConfirmed, true, now), nil
 }
 
-func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) ([]orders.Order, error) {
+func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit, _ int) (orders.Expiry, error) {
 	m.products.mu.Lock()
 	defer m.products.mu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	due := m.due(now)
+	var run orders.Expiry
+	run.Due = min(limit, len(due))
+	for _, o := range due[:run.Due] {
+		run.Expired = append(run.Expired, m.finish(o, orders.StatusExpired, false, now))
+	}
+	return run, nil
+}
+
+func (m *Orders) OldestDue(_ context.Context, now time.Time) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	due := m.due(now)
+	if len(due) == 0 {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, due[0].ExpiresAt)
+}
+
+// due is the pending orders whose hold ended by now, oldest first; the
+// caller holds m.mu.
+func (m *Orders) due(now time.Time) []orders.Order {
 	var due []orders.Order
 	for _, o := range m.orders {
 		if hold, _ := time.Parse(time.RFC3339, o.ExpiresAt); o.Status == orders.StatusPending && !hold.After(now) {
@@ -307,9 +330,5 @@ func (m *Orders) ExpireDue(_ context.Context, now time.Time, limit int) ([]order
 		}
 	}
 	slices.SortFunc(due, func(a, b orders.Order) int { return cmp.Compare(a.ExpiresAt, b.ExpiresAt) })
-	var out []orders.Order
-	for _, o := range due[:min(limit, len(due))] {
-		out = append(out, m.finish(o, orders.StatusExpired, false, now))
-	}
-	return out, nil
+	return due
 }

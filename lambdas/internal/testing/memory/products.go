@@ -133,6 +133,11 @@ func (m *Products) GetMany(_ context.Context, ids []string) (map[string]catalog.
 	return out, nil
 }
 
+// GetManyConsistent is GetMany: a map is always consistent.
+func (m *Products) GetManyConsistent(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	return m.GetMany(ctx, ids)
+}
+
 // SetImage links an image unless the product is gone or a newer one is linked.
 func (m *Products) SetImage(_ context.Context, id, key, url string, at time.Time) (string, error) {
 	m.mu.Lock()

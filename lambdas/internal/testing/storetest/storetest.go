@@ -443,7 +443,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if err != nil || [3]int64{got.OnHand, got.Held, got.Quantity} != [3]int64{5, 3, 2} {
 			t.Fatalf("stock-take of 5 = %+v, %v; want on_hand 5, held 3, quantity 2", got, err)
 		}
-		if _, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil {
+		if _, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10, 4); err != nil {
 			t.Fatal(err)
 		}
 		if f := figures(t, e); f != [3]int64{5, 0, 5} {
@@ -493,7 +493,7 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		if _, err := e.Orders.Confirm(ctx, o2.OrderID, paid(o2, "pay-2"), now); err != nil {
 			t.Fatalf("confirm: %v", err)
 		}
-		if got, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10); err != nil || len(got) != 1 || got[0].OrderID != o3.OrderID {
+		if got, err := e.Orders.ExpireDue(ctx, now.Add(16*time.Minute), 10, 4); err != nil || len(got.Expired) != 1 || got.Expired[0].OrderID != o3.OrderID {
 			t.Fatalf("expiry = %+v, %v", got, err)
 		}
 		if f := figures(t, e); f != [3]int64{4, 0, 4} {
@@ -568,16 +568,22 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 		}
 		place(t, e, "OF", 5, 3, now.Add(10*time.Minute)) // not due yet
 		due := now.Add(16 * time.Minute)
-		got, err := e.Orders.ExpireDue(ctx, due, 2)
-		if err != nil || len(got) != 2 || got[0].Status != orders.StatusExpired || len(got[0].Items) != 1 {
+		if oldest, err := e.Orders.OldestDue(ctx, due); err != nil || !oldest.Equal(now.Add(15*time.Minute)) {
+			t.Errorf("oldest due = %v, %v; want %v", oldest, err, now.Add(15*time.Minute))
+		}
+		got, err := e.Orders.ExpireDue(ctx, due, 2, 4)
+		if err != nil || got.Due != 2 || len(got.Expired) != 2 || got.Expired[0].Status != orders.StatusExpired || len(got.Expired[0].Items) != 1 {
 			t.Fatalf("first batch = %+v, %v; want 2 expired orders", got, err)
 		}
-		got, err = e.Orders.ExpireDue(ctx, due, 2)
-		if err != nil || len(got) != 1 {
-			t.Fatalf("second batch = %d, %v; want 1", len(got), err)
+		got, err = e.Orders.ExpireDue(ctx, due, 2, 4)
+		if err != nil || got.Due != 1 || len(got.Expired) != 1 {
+			t.Fatalf("second batch = %+v, %v; want 1", got, err)
 		}
-		if got, _ := e.Orders.ExpireDue(ctx, due, 2); len(got) != 0 {
-			t.Errorf("third batch expired %d", len(got))
+		if got, _ := e.Orders.ExpireDue(ctx, due, 2, 4); len(got.Expired) != 0 || got.Due != 0 {
+			t.Errorf("third batch = %+v", got)
+		}
+		if oldest, err := e.Orders.OldestDue(ctx, due); err != nil || !oldest.IsZero() {
+			t.Errorf("oldest due after the backlog = %v, %v; want none", oldest, err)
 		}
 		if s := stock(t, e); s != 95 {
 			t.Errorf("stock %d, want 95 (the 3 expired returned, the fresh 5 held)", s)
@@ -619,11 +625,11 @@ func Orders(t *testing.T, newEnv func(t *testing.T) OrdersEnv) {
 						t.Errorf("confirm: %v", err)
 					}
 				case 2:
-					got, err := e.Orders.ExpireDue(ctx, end, 10)
+					got, err := e.Orders.ExpireDue(ctx, end, 10, 4)
 					if err != nil {
 						t.Errorf("expire: %v", err)
 					}
-					expired.Add(int32(len(got)))
+					expired.Add(int32(len(got.Expired)))
 				}
 			}()
 		}
@@ -784,6 +790,52 @@ func Sessions(t *testing.T, newStores func(t *testing.T) (cart.Sessions, cart.St
 		}
 		if l, err := carts.Get(ctx, guest, ttl); err != nil || len(l) != 0 {
 			t.Errorf("the guest cart outlived its session: %v, %v", l, err)
+		}
+		if err := carts.Set(ctx, guest, "A", 1, ttl); !errors.Is(err, cart.ErrInvalidSession) {
+			t.Errorf("a guest line after the close = %v, want ErrInvalidSession", err)
+		}
+		if l, _ := carts.Get(ctx, guest, ttl); len(l) != 0 {
+			t.Errorf("a closed session's cart was recreated: %v", l)
+		}
+	})
+	// Issue 26, item 7: the merge takes the session and its cart in one
+	// step, so a guest write is either in the taken lines or refused.
+	t.Run("take revokes, keeps the lines, answers them again until forgotten", func(t *testing.T) {
+		sessions, carts := newStores(t)
+		id := newID()
+		guest := cart.Owner{Guest: true, ID: id}
+		if _, ok, err := sessions.Take(ctx, id, ttl); err != nil || ok {
+			t.Fatalf("take of a session never opened = %v, %v", ok, err)
+		}
+		_ = sessions.Open(ctx, id, ttl)
+		_ = carts.Set(ctx, guest, "A", 2, ttl)
+		_ = carts.Set(ctx, guest, "B", 1, ttl)
+		want := cart.Lines{"A": 2, "B": 1}
+		for range 2 { // the second: a merge retried after a failure
+			lines, ok, err := sessions.Take(ctx, id, ttl)
+			if err != nil || !ok || !maps.Equal(lines, want) {
+				t.Fatalf("take = %v, %v, %v; want %v", lines, ok, err, want)
+			}
+		}
+		if ok, _ := sessions.Touch(ctx, id, ttl); ok {
+			t.Error("the session is still open after the take")
+		}
+		if err := carts.Set(ctx, guest, "C", 1, ttl); !errors.Is(err, cart.ErrInvalidSession) {
+			t.Errorf("a guest line after the take = %v, want ErrInvalidSession", err)
+		}
+		if lines, _, _ := sessions.Take(ctx, id, ttl); !maps.Equal(lines, want) {
+			t.Errorf("the taken lines changed: %v", lines)
+		}
+		if err := sessions.Forget(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := sessions.Take(ctx, id, ttl); err != nil || ok {
+			t.Errorf("take after forget = %v, %v; want none", ok, err)
+		}
+		empty := newID()
+		_ = sessions.Open(ctx, empty, ttl)
+		if lines, ok, err := sessions.Take(ctx, empty, ttl); err != nil || !ok || len(lines) != 0 {
+			t.Errorf("take of an empty cart = %v, %v, %v", lines, ok, err)
 		}
 	})
 }
