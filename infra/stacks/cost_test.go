@@ -55,10 +55,11 @@ func TestIdleCostPerTier(t *testing.T) {
 			config.AccountStackName: cacheIdle + 0.40 + 730*0.20/1e6 + 730*0.05*128.0/1024*0.0000133334 + 3 + 3*alarmMetric + 1,
 		},
 		"prod": {
-			// 32 alarms on 40 metrics (the 5xx rate, 3 tables and 4 burn-rate
-			// windows read two each), 2 composite alarms, the dashboard, 5 detailed
-			// route metrics of POST /orders at $0.30, the job.
-			"Shop-prod-Api":     40*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric + 5 + 1, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue, the origin gate (web ACL, 1 rule)
+			// 34 alarms on 42 metrics (the 5xx rate, 3 tables and 4 burn-rate
+			// windows read two each; the expiry job's lag and poison orders
+			// one each), 2 composite alarms, the dashboard, 5 detailed route
+			// metrics of POST /orders at $0.30, the job.
+			"Shop-prod-Api":     42*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric + 5 + 1, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue, the origin gate (web ACL, 1 rule)
 			"Shop-prod-Data":    3 * 0.40,                                                                                      // cursor secret, two origin slots
 			"Shop-prod-Network": cacheIdle,
 			"Shop-prod-Media":   alarmMetric, // the images function's rollback alarm

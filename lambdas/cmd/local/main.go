@@ -183,6 +183,11 @@ const eventsEvery = 200 * time.Millisecond
 // expiryEvery is how often make local runs the expiry job.
 const expiryEvery = 3 * time.Second
 
+// localExpiryWorkers: one. DynamoDB Local runs transactions one at a time
+// and each takes about ten times as long when they overlap (docs/speed.md,
+// "Expiry"), so workers only slow it down here.
+const localExpiryWorkers = 1
+
 func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -191,7 +196,7 @@ func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if run, err := shop.Lifecycle.ExpireDue(ctx, orders.ExpiryBatch, orders.ExpiryWorkers); err != nil {
+			if run, err := shop.Lifecycle.ExpireDue(ctx, orders.ExpiryBatch, localExpiryWorkers); err != nil {
 				log.Warn("expire pending orders", "error", err.Error())
 			} else if run.Expired > 0 || run.Quarantined > 0 {
 				log.Info("expired pending orders", "count", run.Expired, "quarantined", run.Quarantined)

@@ -358,9 +358,11 @@ func (s *Service) Confirm(ctx context.Context, orderID string, pay Payment) (Ord
 	return o, nil
 }
 
-// The expiry job's shape: a query of up to ExpiryBatch due orders (one
-// BatchGetItem reads them), expired by up to ExpiryWorkers at once
-// (docs/speed.md, "Expiry").
+// The expiry job's shape in AWS: a query of up to ExpiryBatch due orders
+// (one BatchGetItem reads them), expired by up to ExpiryWorkers at once.
+// DynamoDB runs transactions on different items side by side, and each
+// order's is a round trip, so workers overlap the waits; DynamoDB Local
+// does not, and make local runs one (docs/speed.md, "Expiry").
 const (
 	ExpiryBatch   = 100
 	ExpiryWorkers = 4
