@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -167,22 +168,30 @@ func (s *Carts) Merge(ctx context.Context, o cart.Owner, mergeID string, lines c
 	if err != nil {
 		return nil, nil, err
 	}
-	added := cart.Lines{}
 	done, _ := v[1].(string)
-	for _, part := range strings.Split(done, ";") {
+	added, err := parseRecord("merge record", done)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.DeleteFunc(added, func(_ string, q int) bool { return q <= 0 })
+	return after, added, nil
+}
+
+// parseRecord reads lines that a script recorded as "id=n;id=n".
+func parseRecord(what, rec string) (cart.Lines, error) {
+	lines := cart.Lines{}
+	for _, part := range strings.Split(rec, ";") {
 		id, n, ok := strings.Cut(part, "=")
 		if !ok {
 			continue
 		}
 		q, err := strconv.Atoi(n)
 		if err != nil {
-			return nil, nil, fmt.Errorf("merge record %q", part)
+			return nil, fmt.Errorf("%s %q", what, part)
 		}
-		if q > 0 {
-			added[id] = q
-		}
+		lines[id] = q
 	}
-	return after, added, nil
+	return lines, nil
 }
 
 func pairs(l cart.Lines) []any {

@@ -3,8 +3,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,17 +75,9 @@ func (s *Sessions) Take(ctx context.Context, id string, ttl time.Duration) (cart
 		return nil, false, nil
 	}
 	flat, _ := v[1].(string)
-	lines := cart.Lines{}
-	for _, part := range strings.Split(flat, ";") {
-		pid, q, ok := strings.Cut(part, "=")
-		if !ok {
-			continue
-		}
-		n, err := strconv.Atoi(q)
-		if err != nil {
-			return nil, false, fmt.Errorf("taken line %q", part)
-		}
-		lines[pid] = n
+	lines, err := parseRecord("taken line", flat)
+	if err != nil {
+		return nil, false, err
 	}
 	return lines, true, nil
 }

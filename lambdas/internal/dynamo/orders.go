@@ -859,36 +859,20 @@ type loaded struct {
 // BatchGetItem per 100, by sort key. An item that does not decode is
 // returned with its error: the caller sets it aside.
 func (st *Orders) loadMany(ctx context.Context, keys []dueKey) (map[string]loaded, error) {
+	tableKeys := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		tableKeys[i] = userKey(k.UserID, k.SK)
+	}
 	out := make(map[string]loaded, len(keys))
-	for start := 0; start < len(keys); start += 100 {
-		batch := make([]map[string]types.AttributeValue, 0, min(100, len(keys)-start))
-		for _, k := range keys[start:min(start+100, len(keys))] {
-			batch = append(batch, userKey(k.UserID, k.SK))
+	err := batchGet(ctx, st.db, st.orders, "orders", tableKeys, true, func(item map[string]types.AttributeValue) error {
+		if sk, ok := item[contract.SortKey].(*types.AttributeValueMemberS); ok {
+			s, err := decodeStored(item)
+			out[sk.Value] = loaded{stored: s, err: err}
 		}
-		req := map[string]types.KeysAndAttributes{st.orders: {Keys: batch, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt == unprocessedAttempts {
-				return nil, fmt.Errorf("batch get orders: %w: keys left unprocessed", shop.ErrThrottled)
-			}
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, fmt.Errorf("batch get orders: %w: %w", shop.ErrUnavailable, err)
-				}
-			}
-			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, classify("batch get orders", err)
-			}
-			for _, item := range res.Responses[st.orders] {
-				sk, _ := item[contract.SortKey].(*types.AttributeValueMemberS)
-				if sk == nil {
-					continue
-				}
-				s, err := decodeStored(item)
-				out[sk.Value] = loaded{stored: s, err: err}
-			}
-			req = res.UnprocessedKeys
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

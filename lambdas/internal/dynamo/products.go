@@ -388,37 +388,55 @@ func (s *Products) GetManyConsistent(ctx context.Context, ids []string) (map[str
 }
 
 func (s *Products) getMany(ctx context.Context, ids []string, consistent bool) (map[string]catalog.Product, error) {
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = productKey(id)
+	}
 	out := make(map[string]catalog.Product, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, min(100, len(ids)-start))
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, productKey(id))
+	err := batchGet(ctx, s.db, s.table, "products", keys, consistent, func(item map[string]types.AttributeValue) error {
+		p, err := decodeProduct(item)
+		if err != nil {
+			return err
 		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
+		out[p.ProductID] = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// batchGet reads the items of keys from table, in one BatchGetItem per 100
+// keys, and hands each to each. It retries the keys DynamoDB leaves
+// unprocessed a few times with exponential backoff and jitter (as DynamoDB
+// asks: unprocessed keys mean the table is busy). what names the items in
+// errors.
+func batchGet(ctx context.Context, db API, table, what string, keys []map[string]types.AttributeValue, consistent bool, each func(map[string]types.AttributeValue) error) error {
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]types.KeysAndAttributes{table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(consistent)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt == unprocessedAttempts {
-				return nil, fmt.Errorf("batch get products: %w: keys left unprocessed", shop.ErrThrottled)
+				return fmt.Errorf("batch get %s: %w: keys left unprocessed", what, shop.ErrThrottled)
 			}
 			if attempt > 0 {
 				if err := backoff(ctx, attempt); err != nil {
-					return nil, fmt.Errorf("batch get products: %w: %w", shop.ErrUnavailable, err)
+					return fmt.Errorf("batch get %s: %w: %w", what, shop.ErrUnavailable, err)
 				}
 			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			res, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return nil, classify("batch get products", err)
+				return classify("batch get "+what, err)
 			}
-			for _, item := range res.Responses[s.table] {
-				p, err := decodeProduct(item)
-				if err != nil {
-					return nil, err
+			for _, item := range res.Responses[table] {
+				if err := each(item); err != nil {
+					return err
 				}
-				out[p.ProductID] = p
 			}
 			req = res.UnprocessedKeys
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // SetImage links an image to a product unless the product is gone

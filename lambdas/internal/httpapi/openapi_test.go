@@ -57,21 +57,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 // The product schemas of docs/openapi.json and the code name the same
 // fields: a product as served, and the members a create and a patch take.
 func TestProductSchemasMatchOpenAPI(t *testing.T) {
-	raw, err := os.ReadFile("../../../docs/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Components struct {
-			Schemas map[string]struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-				Required   []string                   `json:"required"`
-			} `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	schemas := openAPISchemas(t)
 	served := []string{}
 	pt := reflect.TypeOf(catalog.Product{})
 	for i := range pt.NumField() {
@@ -87,12 +73,12 @@ func TestProductSchemasMatchOpenAPI(t *testing.T) {
 		"ProductCreate": without("on_hand", "quantity_delta", "held"),
 		"ProductPatch":  without("product_id", "held"),
 	} {
-		got := slices.Sorted(maps.Keys(doc.Components.Schemas[schema].Properties))
+		got := slices.Sorted(maps.Keys(schemas[schema].Properties))
 		if slices.Sort(want); !slices.Equal(got, want) {
 			t.Errorf("%s: the document's %v, the code's %v", schema, got, want)
 		}
 	}
-	if req := slices.Sorted(slices.Values(doc.Components.Schemas["Product"].Required)); !slices.Equal(req, served) {
+	if req := slices.Sorted(slices.Values(schemas["Product"].Required)); !slices.Equal(req, served) {
 		t.Errorf("Product requires %v, want every field the code serves %v", req, served)
 	}
 }
@@ -100,26 +86,16 @@ func TestProductSchemasMatchOpenAPI(t *testing.T) {
 // Every problem name the code answers with (a newProblem here, a conflict's
 // Reason anywhere) is among those docs/openapi.json's Problem lists.
 func TestProblemNamesMatchOpenAPI(t *testing.T) {
-	raw, err := os.ReadFile("../../../docs/openapi.json")
-	if err != nil {
+	var problemType struct {
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal(openAPISchemas(t)["Problem"].Properties["type"], &problemType); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Components struct {
-			Schemas map[string]struct {
-				Properties map[string]struct {
-					Description string `json:"description"`
-				} `json:"properties"`
-			} `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	listed := doc.Components.Schemas["Problem"].Properties["type"].Description
-	names := regexp.MustCompile(`newProblem\(http\.Status\w+, "([a-z-]+)"|Reason: +"([a-z-]+)"`)
+	listed := problemType.Description
 	found := 0
-	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+	names := regexp.MustCompile(`newProblem\(http\.Status\w+, "([a-z-]+)"|Reason: +"([a-z-]+)"`)
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
@@ -139,4 +115,28 @@ func TestProblemNamesMatchOpenAPI(t *testing.T) {
 	if err != nil || found < 20 {
 		t.Fatalf("walked the code: %v, %d problem names found", err, found)
 	}
+}
+
+// schema is a schema of docs/openapi.json, as these tests read it.
+type schema struct {
+	Properties map[string]json.RawMessage `json:"properties"`
+	Required   []string                   `json:"required"`
+}
+
+// openAPISchemas are docs/openapi.json's component schemas, by name.
+func openAPISchemas(t *testing.T) map[string]schema {
+	t.Helper()
+	raw, err := os.ReadFile("../../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]schema `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Components.Schemas
 }
