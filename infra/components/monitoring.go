@@ -65,10 +65,11 @@ type Monitoring interface {
 	Cache(name string, maxECPUPerSecond, maxStorageGB float64)
 	// FailureQueue watches a queue of failed events: any message is an alarm.
 	FailureQueue(name string, q awssqs.IQueue)
-	// Expiry alarms on the expiry job fn's own signals in namespace: a poison
-	// order set aside (any), and the age of the oldest order still due after
-	// a run reaching maxLagSeconds, or the job not reporting at all.
-	Expiry(namespace, fn string, maxLagSeconds float64)
+	// Expiry alarms on the expiry job fn's own signals in namespace, the
+	// metrics quarantined (poison orders set aside: any) and lag (the age of
+	// the oldest order still due after a run: maxLagSeconds, or the job not
+	// reporting at all).
+	Expiry(namespace, fn, quarantined, lag string, maxLagSeconds float64)
 	// Business graphs the shop's own metrics (embedded-metric lines in
 	// namespace, one dimension Function), by metric name and function.
 	Business(namespace string, metrics map[string][]string)
@@ -259,17 +260,17 @@ func (m *monitoring) FailureQueue(name string, q awssqs.IQueue) {
 	m.alarm(strings.ToUpper(name[:1])+name[1:]+"Failures", "Events of the "+name+" function failed every attempt and wait in its failure queue", visible, 1, true)
 }
 
-func (m *monitoring) Expiry(namespace, fn string, maxLagSeconds float64) {
+func (m *monitoring) Expiry(namespace, fn, quarantined, lag string, maxLagSeconds float64) {
 	dims := map[string]*string{"Function": jsii.String(fn)}
-	quarantined := m.metric(namespace, "OrdersQuarantined", "Sum", dims)
-	lag := m.metric(namespace, "OldestDueAge", "Maximum", dims)
-	m.graph("Expiry lag and poison orders", []awscloudwatch.IMetric{lag}, []awscloudwatch.IMetric{quarantined})
+	poison := m.metric(namespace, quarantined, "Sum", dims)
+	age := m.metric(namespace, lag, "Maximum", dims)
+	m.graph("Expiry lag and poison orders", []awscloudwatch.IMetric{age}, []awscloudwatch.IMetric{poison})
 	m.alarmOver("ExpiryQuarantined", "The expiry job set a pending order aside that it cannot read: its units stay held until it is mended (docs/operations.md)",
-		quarantined, 1, true, 1, awscloudwatch.TreatMissingData_NOT_BREACHING)
+		poison, 1, true, 1, awscloudwatch.TreatMissingData_NOT_BREACHING)
 	// The job runs every minute and reports its lag each run: no report at
 	// all is as much an alarm as a backlog.
 	m.alarmOver("ExpiryLag", fmt.Sprintf("Orders due for %v s or more are still pending, or the expiry job does not report: their units stay held", maxLagSeconds),
-		lag, maxLagSeconds, true, 1, awscloudwatch.TreatMissingData_BREACHING)
+		age, maxLagSeconds, true, 1, awscloudwatch.TreatMissingData_BREACHING)
 }
 
 func (m *monitoring) Business(namespace string, metrics map[string][]string) {

@@ -42,7 +42,7 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	// The contract returns an expired order's units within two minutes
 	// (../shared/API.md, Orders); the job runs every minute. Five minutes
 	// of lag is well past that.
-	m.Expiry(contract.MetricsNamespace, string(contract.Expiry), expiryMaxLagSeconds)
+	m.Expiry(contract.MetricsNamespace, string(contract.Expiry), contract.MetricOrdersQuarantined, contract.MetricOldestDueAge, expiryMaxLagSeconds)
 	// Each SLO from its route's own metrics (detailed metrics: see
 	// ShopApiProps.DetailedMetrics).
 	for _, r := range contract.Routes() {

@@ -243,9 +243,16 @@ var Metrics = map[string][]Function{
 	"CacheUnavailable":  {Cart, Orders},
 	"ImagesRejected":    {Images},
 	"CacheFallbacks":    {Catalog, Orders, Images, Expiry},
-	"OrdersQuarantined": {Expiry},
-	"OldestDueAge":      {Expiry},
 }
+
+// The expiry job's own signals, once a run: the poison orders it set aside
+// (a count) and the age in seconds of the oldest order still due (a value,
+// read as a maximum). The monitoring graphs and alarms on them apart from
+// Metrics, which are counts.
+const (
+	MetricOrdersQuarantined = "OrdersQuarantined"
+	MetricOldestDueAge      = "OldestDueAge"
+)
 
 // Key prefixes of the cache. Every key carries its scope (the stage) inside
 // its hash tag: {cart:<scope>:u:<sub>}, {cart:<scope>:g:<session>},

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,12 +92,7 @@ func ReadPlan(dir, stage string) (Plan, error) {
 		return Plan{}, fmt.Errorf("%s/manifest.json: %w", dir, err)
 	}
 	p := Plan{Stage: stage, Prod: stage == "prod"}
-	names := make([]string, 0, len(m.Artifacts))
-	for name := range m.Artifacts {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(m.Artifacts)) {
 		a := m.Artifacts[name]
 		if a.Type != "aws:cloudformation:stack" || a.Properties.Tags[contract.TagStage] != stage {
 			continue
@@ -139,12 +135,7 @@ func ReadPlan(dir, stage string) (Plan, error) {
 
 // add counts what one template takes.
 func (p *Plan) add(t template) {
-	ids := make([]string, 0, len(t.Resources))
-	for id := range t.Resources {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		switch r.Type {
 		case "AWS::Lambda::Function":

@@ -58,10 +58,19 @@ func (t *Throwaway) create(ctx context.Context, pool, name string) (string, erro
 	return username, nil
 }
 
-func (t *Throwaway) setPassword(ctx context.Context, pool, username string) (string, error) {
+// signIn gives username a fresh password and signs it in to client
+// (ADMIN_USER_PASSWORD_AUTH); who names the user in errors.
+func (t *Throwaway) signIn(ctx context.Context, pool, client, username, who string) (*cip.AdminInitiateAuthOutput, error) {
 	pw := password()
-	_, err := t.idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: aws.String(pool), Username: aws.String(username), Password: aws.String(pw), Permanent: true})
-	return pw, err
+	if _, err := t.idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: aws.String(pool), Username: aws.String(username), Password: aws.String(pw), Permanent: true}); err != nil {
+		return nil, fmt.Errorf("%s's password: %w", who, err)
+	}
+	out, err := t.idp.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: aws.String(pool), ClientId: aws.String(client),
+		AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw}})
+	if err != nil {
+		return nil, fmt.Errorf("sign %s in: %w", who, err)
+	}
+	return out, nil
 }
 
 // Customer is a throwaway customer's ID token (ADMIN_USER_PASSWORD_AUTH,
@@ -71,14 +80,9 @@ func (t *Throwaway) Customer(ctx context.Context, s Stage) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pw, err := t.setPassword(ctx, s.UserPoolID, username)
+	out, err := t.signIn(ctx, s.UserPoolID, s.UserPoolClientID, username, "the customer")
 	if err != nil {
-		return "", fmt.Errorf("the customer's password: %w", err)
-	}
-	out, err := t.idp.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: aws.String(s.UserPoolID), ClientId: aws.String(s.UserPoolClientID),
-		AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw}})
-	if err != nil {
-		return "", fmt.Errorf("sign the customer in: %w", err)
+		return "", err
 	}
 	if out.AuthenticationResult == nil {
 		return "", fmt.Errorf("sign the customer in: challenge %s", out.ChallengeName)
@@ -98,14 +102,9 @@ func (t *Throwaway) Staff(ctx context.Context, s Stage, group string) (string, e
 	if _, err := t.idp.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: aws.String(s.StaffPoolID), Username: aws.String(username), GroupName: aws.String(group)}); err != nil {
 		return "", fmt.Errorf("put the staff user in %s: %w", group, err)
 	}
-	pw, err := t.setPassword(ctx, s.StaffPoolID, username)
+	auth, err := t.signIn(ctx, s.StaffPoolID, s.StaffPoolClientID, username, "the staff user")
 	if err != nil {
-		return "", fmt.Errorf("the staff user's password: %w", err)
-	}
-	auth, err := t.idp.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{UserPoolId: aws.String(s.StaffPoolID), ClientId: aws.String(s.StaffPoolClientID),
-		AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth, AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw}})
-	if err != nil {
-		return "", fmt.Errorf("sign the staff user in: %w", err)
+		return "", err
 	}
 	if auth.ChallengeName != types.ChallengeNameTypeMfaSetup {
 		return "", fmt.Errorf("sign the staff user in: challenge %q, want MFA_SETUP", auth.ChallengeName)

@@ -458,3 +458,34 @@ func TestAMergeStoppedBetweenItsStepsFinishesOnRetry(t *testing.T) {
 		t.Errorf("a merge after the finished one = %v, want ErrInvalidSession", err)
 	}
 }
+
+// The sweep's marker against redis-server, as the stage's user: it keeps
+// where the sweep stopped, forgets it at the end, and names no product.
+func TestSweepMarker(t *testing.T) {
+	ctx := context.Background()
+	m := NewSweepMarker(client, testScope)
+	if err := m.Set(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := m.Get(ctx); err != nil || after != "" {
+		t.Fatalf("a marker never set = %q, %v", after, err)
+	}
+	if err := m.Set(ctx, "products/P9/01J.png"); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := m.Get(ctx); err != nil || after != "products/P9/01J.png" {
+		t.Errorf("marker = %q, %v", after, err)
+	}
+	if ttl, err := client.PTTL(ctx, m.key).Result(); err != nil || ttl <= 0 {
+		t.Errorf("the marker's expiry = %v, %v; want one", ttl, err)
+	}
+	if shop.ValidID(strings.TrimSuffix(strings.TrimPrefix(m.key, contract.ProductKeys(testScope)), "}")) {
+		t.Errorf("the marker's key %s is a product's", m.key)
+	}
+	if err := m.Set(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := m.Get(ctx); after != "" {
+		t.Errorf("after the end the marker is %q", after)
+	}
+}

@@ -26,8 +26,8 @@ const (
 	CacheFallbacks    = "CacheFallbacks"
 	// The expiry job's, once a run: poison orders it set aside, and how
 	// long the oldest order still due after the run has been due.
-	OrdersQuarantined = "OrdersQuarantined"
-	OldestDueAge      = "OldestDueAge"
+	OrdersQuarantined = contract.MetricOrdersQuarantined
+	OldestDueAge      = contract.MetricOldestDueAge
 )
 
 // Units of CloudWatch metrics.

@@ -34,6 +34,40 @@ func TestSetIsOneValidLine(t *testing.T) {
 	}
 }
 
+// A value Put is set, not added, and carries its unit: the expiry job's
+// lag is a number of seconds, which the alarm reads as a maximum.
+func TestPutIsAValueInItsUnit(t *testing.T) {
+	var buf bytes.Buffer
+	var s Set
+	s.Put(OldestDueAge, 12, UnitSeconds)
+	s.Put(OldestDueAge, 30.5, UnitSeconds)
+	s.Put(OrdersQuarantined, 0, UnitCount)
+	s.Emit(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), "expiry")
+	if err := Validate(buf.Bytes()); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	var got struct {
+		AWS struct {
+			CloudWatchMetrics []struct {
+				Metrics []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		OldestDueAge      float64
+		OrdersQuarantined *float64
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	units := map[string]string{}
+	for _, m := range got.AWS.CloudWatchMetrics[0].Metrics {
+		units[m.Name] = m.Unit
+	}
+	if got.OldestDueAge != 30.5 || got.OrdersQuarantined == nil || *got.OrdersQuarantined != 0 ||
+		units[OldestDueAge] != "Seconds" || units[OrdersQuarantined] != "Count" {
+		t.Errorf("line %s", buf.String())
+	}
+}
+
 func TestNothingCountedNothingLogged(t *testing.T) {
 	var buf bytes.Buffer
 	_, s := With(context.Background())

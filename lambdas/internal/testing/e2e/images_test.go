@@ -334,3 +334,41 @@ func TestSweepUnlinkedUploads(t *testing.T) {
 		t.Fatalf("after the sweep: %v, want %v", got, want)
 	}
 }
+
+// The sweep's listing against VersityGW: pages in key order, each going on
+// after the last key of the one before, the last one saying so.
+func TestListAfterPagesThroughTheBucket(t *testing.T) {
+	ctx := context.Background()
+	prefix := contract.ImagesPrefix + "LST" + shop.NewID("", time.Now()) + "/"
+	var want []string
+	for i := range 5 {
+		k := fmt.Sprintf("%s%02d.png", prefix, i)
+		if _, err := dev.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(localdev.BucketName), Key: aws.String(k),
+			Body: bytes.NewReader(png), ContentType: aws.String("image/png")}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, k)
+	}
+	var got []string
+	after := ""
+	for pages := 0; ; pages++ {
+		keys, next, err := dev.Bucket.ListAfter(ctx, prefix, after, 2)
+		if err != nil || pages > 3 {
+			t.Fatalf("page %d: %v, %v", pages, keys, err)
+		}
+		got = append(got, keys...)
+		if next == "" {
+			if pages != 2 {
+				t.Errorf("%d pages of 2 for 5 keys, want 3", pages+1)
+			}
+			break
+		}
+		if next != keys[len(keys)-1] {
+			t.Errorf("next %q, want the page's last key %q", next, keys[len(keys)-1])
+		}
+		after = next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+}
