@@ -17,7 +17,7 @@ ifneq ($(subst $() ,_,$(call strip_chars,$(STAGE),$(stage_chars))),)
 $(error STAGE may hold only a-z, 0-9 and -, not "$(STAGE)")
 endif
 export STAGE BASE ALLOW_REPLACE ALLOW_GROWTH URL
-FUNCTIONS := catalog cart orders authorizer images reaper expiry events cacheusers
+FUNCTIONS := catalog cart orders authorizer images reaper expiry events cacheusers pretraffic
 DIST := dist
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)

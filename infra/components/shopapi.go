@@ -235,12 +235,24 @@ func (s *shopApi) addSetting(r contract.Route) {
 	if *setting == (awsapigateway.CfnStage_MethodSettingProperty{}) {
 		return
 	}
-	// A resource path with its slashes written "~1" (AWS::ApiGateway::Stage
-	// MethodSetting, ResourcePath).
-	setting.ResourcePath = jsii.String("/" + strings.ReplaceAll(strings.TrimPrefix(r.Path, "/"), "/", "~1"))
+	setting.ResourcePath = jsii.String(MethodSettingPath(r.Path))
 	setting.HttpMethod = jsii.String(r.Method)
 	s.settings = append(s.settings, setting)
 	s.stage().SetMethodSettings(&s.settings)
+}
+
+// MethodSettingPath is a resource path as a stage's MethodSetting names it:
+// every slash written "~1", the first one too ("/resource/subresource must
+// be encoded as /~1resource~1subresource": AWS::ApiGateway::Stage
+// MethodSetting, ResourcePath), as the CDK's methodOptions render it
+// (aws-apigateway's parseMethodOptionsPath). "/orders" written as is is
+// accepted by CloudFormation and matches no method: the setting would never
+// act. The root is "/".
+func MethodSettingPath(path string) string {
+	if path == "/" {
+		return "/"
+	}
+	return "/" + strings.ReplaceAll(path, "/", "~1")
 }
 
 // stage is the L1 stage: the L2 one reads its method options once, when it

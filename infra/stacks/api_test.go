@@ -540,10 +540,19 @@ func TestOrderLifecycleInfrastructure(t *testing.T) {
 			t.Errorf("%s: expiry schedule = %s", stack, js(rule))
 		}
 		st := only(t, stack, "AWS::ApiGateway::Stage").Properties
-		settings := map[string]string{}
+		settings := map[string]string{} // by the method each setting reaches, read as API Gateway reads it
+		methods := restMethods(stack)
 		for _, ms := range asList(st["MethodSettings"]) {
-			settings[fmt.Sprint(get(ms, "HttpMethod"))+" /"+strings.ReplaceAll(strings.TrimPrefix(fmt.Sprint(get(ms, "ResourcePath")), "/"), "~1", "/")] =
-				fmt.Sprintf("%v/%v metrics %v", get(ms, "ThrottlingRateLimit"), get(ms, "ThrottlingBurstLimit"), get(ms, "MetricsEnabled"))
+			if get(ms, "ResourcePath") == "/*" {
+				continue // the stage's default
+			}
+			keys, err := methodSettingTarget(fmt.Sprint(get(ms, "ResourcePath")), fmt.Sprint(get(ms, "HttpMethod")), methods)
+			if err != nil {
+				t.Errorf("%s: %v", stack, err)
+			}
+			for _, key := range keys {
+				settings[key] = fmt.Sprintf("%v/%v metrics %v", get(ms, "ThrottlingRateLimit"), get(ms, "ThrottlingBurstLimit"), get(ms, "MetricsEnabled"))
+			}
 		}
 		want := map[string]string{"dev-test": "5/10", "prod": "20/40"}[stage]
 		for _, key := range []string{"POST /orders", "POST /orders/{order_id}/cancel", "POST /orders/{order_id}/confirm"} {

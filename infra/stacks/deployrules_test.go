@@ -46,15 +46,72 @@ func TestDeploymentWaitsForEveryMethod(t *testing.T) {
 		if js(st["DeploymentId"]) != `{"Ref":"`+deployment+`"}` {
 			t.Errorf("%s: stage deployment %s, want %s", stack, js(st["DeploymentId"]), deployment)
 		}
-		paths := map[string]bool{"/*": true}
-		for key := range methods {
-			_, path, _ := strings.Cut(key, " ")
-			paths["/"+strings.ReplaceAll(strings.TrimPrefix(path, "/"), "/", "~1")] = true
-		}
 		for _, ms := range asList(st["MethodSettings"]) {
-			if p := fmt.Sprint(get(ms, "ResourcePath")); !paths[p] {
-				t.Errorf("%s: MethodSettings name %s, which is no resource of the API", stack, p)
+			rp, verb := fmt.Sprint(get(ms, "ResourcePath")), fmt.Sprint(get(ms, "HttpMethod"))
+			if _, err := methodSettingTarget(rp, verb, methods); err != nil {
+				t.Errorf("%s: %v", stack, err)
 			}
+		}
+	}
+}
+
+// methodSettingTarget reads a stage's MethodSetting as API Gateway does and
+// returns the methods it applies to: ResourcePath is "/" followed by the
+// resource's path with every "/" written "~1" (so "/~1orders" is the
+// resource /orders), or "/*" for every resource; HttpMethod is a method of
+// that resource, or "*" (AWS::ApiGateway::Stage MethodSetting; API Gateway
+// REST API Reference, "UpdateStage": the patch path /{resource_path}/{http_method}/...,
+// where resource_path is escaped "~1"). A setting written "/orders" is
+// accepted by CloudFormation and names no resource: it never acts.
+func methodSettingTarget(resourcePath, httpMethod string, methods map[string]method) ([]string, error) {
+	var keys []string
+	if resourcePath == "/*" {
+		for key := range methods {
+			if httpMethod == "*" || strings.HasPrefix(key, httpMethod+" ") {
+				keys = append(keys, key)
+			}
+		}
+	} else {
+		escaped, ok := strings.CutPrefix(resourcePath, "/")
+		path := strings.ReplaceAll(escaped, "~1", "/")
+		if !ok || !strings.HasPrefix(path, "/") || strings.Contains(escaped, "/") {
+			return nil, fmt.Errorf("MethodSetting %s %s: the path is not written /~1resource~1subresource, so it names no resource", httpMethod, resourcePath)
+		}
+		for key := range methods {
+			verb, p, _ := strings.Cut(key, " ")
+			if p == path && (httpMethod == "*" || verb == httpMethod) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("MethodSetting %s %s names no method of the API", httpMethod, resourcePath)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// The model above, on the forms a setting can take.
+func TestMethodSettingTarget(t *testing.T) {
+	methods := map[string]method{"POST /orders": {}, "GET /orders": {}, "POST /orders/{order_id}/cancel": {}, "GET /products": {}}
+	for _, c := range []struct {
+		path, verb string
+		want       []string // nil: names no method
+	}{
+		{"/~1orders", "POST", []string{"POST /orders"}},
+		{"/~1orders~1{order_id}~1cancel", "POST", []string{"POST /orders/{order_id}/cancel"}},
+		{"/~1orders", "*", []string{"GET /orders", "POST /orders"}},
+		{"/*", "GET", []string{"GET /orders", "GET /products"}},
+		{"/orders", "POST", nil},                      // the form #34 found: no leading ~1
+		{"/orders~1{order_id}~1cancel", "POST", nil},  // likewise
+		{"/~1orders/{order_id}", "GET", nil},          // a raw slash
+		{"/~1orders~1{order_id}~1cancel", "GET", nil}, // no such method
+		{"/~1carts", "POST", nil},                     // no such resource
+		{"~1orders", "POST", nil},                     // no leading slash
+	} {
+		got, err := methodSettingTarget(c.path, c.verb, methods)
+		if !slices.Equal(got, c.want) || (err == nil) != (c.want != nil) {
+			t.Errorf("%s %s: %v, %v; want %v", c.verb, c.path, got, err, c.want)
 		}
 	}
 }

@@ -31,6 +31,8 @@ func services(fn contract.Function) []string {
 		out = append(out, "eventbridge")
 	case contract.CacheUsers:
 		out = append(out, "elasticache")
+	case contract.PreTraffic:
+		out = append(out, "codedeploy", "lambda")
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -39,11 +39,20 @@ const (
 	// CacheUsers is the custom resource that adds a development stage's
 	// cache user to the shared cache's user group (in Shop-Account).
 	CacheUsers Function = "cacheusers"
+	// PreTraffic is a deployment's BeforeAllowTraffic hook: it invokes the
+	// new version of one function (PreTrafficChecked) with read-only
+	// requests before any traffic shifts to it.
+	PreTraffic Function = "pretraffic"
 )
+
+// PreTrafficChecked are the functions whose deployments run the
+// pre-traffic hook: those that answer API Gateway (the routes' and the
+// guest authorizer).
+func PreTrafficChecked() []Function { return append(HTTPFunctions(), Authorizer) }
 
 // Functions lists every function, in build order.
 func Functions() []Function {
-	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry, Events, CacheUsers}
+	return []Function{Catalog, Cart, Orders, Authorizer, Images, Reaper, Expiry, Events, CacheUsers, PreTraffic}
 }
 
 // Environment variables the CDK app sets and the functions read.
@@ -72,6 +81,8 @@ const (
 	EnvEventBus       = "EVENT_BUS_NAME"   // the event bus the order events go to
 	EnvStage          = "STAGE"            // the stage the events name (development stages share a bus)
 	EnvCacheUserGroup = "CACHE_USER_GROUP" // the shared cache's user group the custom resource may change
+	EnvCheckFunction  = "CHECK_FUNCTION"   // the function (a Function) whose new version the pre-traffic hook checks
+	EnvCheckTarget    = "CHECK_TARGET"     // that new version's ARN
 )
 
 // Local-only variables: they point a function at a local backend, and the CDK
@@ -91,7 +102,8 @@ var LocalOnly = []string{EnvDynamoEndpoint, EnvS3Endpoint, EnvCachePassword, Env
 
 // Variables Lambda itself sets in every execution environment; no template
 // names them.
-var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+var LambdaProvided = []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION"}
 
 var (
 	// Every function that writes or reads products reaches the cache: the
@@ -109,6 +121,7 @@ var (
 		Reaper:     {EnvReaperTopic, EnvReaperMode},
 		Events:     {EnvEventBus, EnvStage},
 		CacheUsers: {EnvCacheUserGroup},
+		PreTraffic: {EnvCheckFunction, EnvCheckTarget},
 	}
 )
 
@@ -252,6 +265,23 @@ var Metrics = map[string][]Function{
 const (
 	MetricOrdersQuarantined = "OrdersQuarantined"
 	MetricOldestDueAge      = "OldestDueAge"
+)
+
+// The release signals: counted per executed version of a function, with
+// the dimensions DimFunctionName (the deployed function's name, Lambda's
+// AWS_LAMBDA_FUNCTION_NAME) and DimVersion (the version that ran,
+// AWS_LAMBDA_FUNCTION_VERSION), so that a rollback alarm names the version a
+// deployment shifts to and nothing the live version does reaches it.
+const (
+	// MetricFailedAnswers counts a function's 5xx answers: the router
+	// answers a handler's error or panic with a 500 and returns no error to
+	// Lambda, so Lambda's Errors never see them.
+	MetricFailedAnswers = "FailedAnswers"
+	// MetricDenied is the authorizer's decision, once an invocation: 1 for
+	// a deny, 0 for an allow (so its SampleCount is the decisions).
+	MetricDenied    = "Denied"
+	DimFunctionName = "FunctionName"
+	DimVersion      = "Version"
 )
 
 // Key prefixes of the cache. Every key carries its scope (the stage) inside

@@ -13,5 +13,5 @@ import (
 
 func main() {
 	fn := lambdaenv.Start(contract.Authorizer)
-	lambda.Start(authorizer.New(fn.AWS.Region, fn.Config.UserPoolID, fn.Config.UserPoolClientID).Handle)
+	lambda.Start(authorizer.New(fn.AWS.Region, fn.Config.UserPoolID, fn.Config.UserPoolClientID, fn.Log, fn.Config.Release).Handle)
 }

@@ -9,11 +9,14 @@ package authorizer
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/idtoken"
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 )
 
 // Verifier checks a token and returns its claims.
@@ -25,20 +28,53 @@ type Verifier interface {
 // for the one method called (the results are never cached).
 type Handler struct {
 	Tokens Verifier
+	// Log, when set, takes one metrics line per decision: contract.MetricDenied
+	// for Release, the signal a deployment compares between the version it
+	// shifts to and every version (an attack raises both alike).
+	Log     *slog.Logger
+	Release metrics.Release
+}
+
+// ErrUnreadableEvent is the invocation error for an event that is no REST
+// API REQUEST authorizer's: a TOKEN authorizer's, say, which has no
+// headers and would otherwise pass as a guest.
+var ErrUnreadableEvent = errors.New("authorizer: not a REQUEST authorizer event (type REQUEST and a methodArn)")
+
+// Request is the event API Gateway sends the authorizer for a call of
+// methodArn with headers: what the tests and the pre-traffic check send.
+func Request(methodArn string, headers map[string]string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	return events.APIGatewayCustomAuthorizerRequestTypeRequest{Type: "REQUEST", MethodArn: methodArn, Headers: headers}
 }
 
 // New is the authorizer function's builder: ID tokens of the user pool
 // poolID in region, issued to the app client clientID, verified against the
 // pool's published keys. It lives here rather than in wire, whose builders
 // link DynamoDB: the authorizer calls no AWS API.
-func New(region, poolID, clientID string) Handler {
+func New(region, poolID, clientID string, log *slog.Logger, release metrics.Release) Handler {
 	issuer := idtoken.CognitoIssuer(region, poolID)
 	keys := &idtoken.JWKS{URL: issuer + "/.well-known/jwks.json"}
-	return Handler{Tokens: &idtoken.Verifier{Issuer: issuer, Audience: clientID, Key: keys.Key}}
+	return Handler{Tokens: &idtoken.Verifier{Issuer: issuer, Audience: clientID, Key: keys.Key}, Log: log, Release: release}
 }
 
-// Handle decides one request.
-func (h Handler) Handle(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+// Handle decides one request, and counts the decision for the release.
+func (h Handler) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	if req.Type != "REQUEST" || req.MethodArn == "" {
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnreadableEvent
+	}
+	resp, err := h.decide(req)
+	if err == nil && h.Log != nil {
+		var s metrics.Set
+		denied := 0.0
+		if len(resp.PolicyDocument.Statement) > 0 && resp.PolicyDocument.Statement[0].Effect == "Deny" {
+			denied = 1
+		}
+		s.AddRelease(h.Release, contract.MetricDenied, denied)
+		s.Emit(ctx, h.Log, string(contract.Authorizer))
+	}
+	return resp, err
+}
+
+func (h Handler) decide(req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	header := ""
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, "authorization") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -42,8 +43,8 @@ func TestRequestLineCarriesTheMetrics(t *testing.T) {
 	}{
 		{"POST", "/count", 201, map[string]float64{metrics.OrdersPlaced: 1, metrics.CacheFallbacks: 2}},
 		{"GET", "/plain", 200, nil},
-		{"GET", "/cache-down", 503, map[string]float64{metrics.CacheUnavailable: 1}},
-		{"GET", "/table-down", 503, nil},
+		{"GET", "/cache-down", 503, map[string]float64{metrics.CacheUnavailable: 1, contract.MetricFailedAnswers: 1}},
+		{"GET", "/table-down", 503, map[string]float64{contract.MetricFailedAnswers: 1}},
 	} {
 		buf.Reset()
 		ev := Event{Resource: c.path, HTTPMethod: c.method, Path: c.path}
@@ -78,9 +79,88 @@ func TestRequestLineCarriesTheMetrics(t *testing.T) {
 			t.Errorf("%s: metrics directive %v, want %v", c.path, has, c.want != nil)
 		}
 		for name, v := range c.want {
-			if line[name] != v || line["Function"] != "orders" {
-				t.Errorf("%s: %s = %v (function %v), want %v", c.path, name, line[name], line["Function"], v)
+			if line[name] != v {
+				t.Errorf("%s: %s = %v, want %v", c.path, name, line[name], v)
+			}
+			if name == contract.MetricFailedAnswers && (line[contract.DimFunctionName] != "orders" || line[contract.DimVersion] != "$LATEST") {
+				t.Errorf("%s: failed answers of %v version %v, want orders $LATEST (no release named)", c.path, line[contract.DimFunctionName], line[contract.DimVersion])
+			}
+			if name != contract.MetricFailedAnswers && line["Function"] != "orders" {
+				t.Errorf("%s: %s of function %v", c.path, name, line["Function"])
 			}
 		}
+	}
+}
+
+// A release whose handler fails on every request, or panics, answers 500
+// problems and returns no error to Lambda, so Lambda's Errors never see it:
+// each such answer counts one FailedAnswers for the version that ran, which
+// is what the deployment's rollback alarm reads (stacks: LiveFailedAnswers).
+// An event the router cannot read is an invocation error, which Lambda's
+// Errors do count. Each case goes through the real router.
+func TestABrokenReleaseIsSeenByItsRollbackSignals(t *testing.T) {
+	release := metrics.Release{FunctionName: "Shop-prod-Api-OrdersFunction-ab12", Version: "7"}
+	var buf bytes.Buffer
+	rt := NewRouter(slog.New(slog.NewJSONHandler(&buf, nil)),
+		Route{contract.Route{Method: http.MethodGet, Path: "/fails", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
+			return Response{}, fmt.Errorf("decode product: %w", errors.New("unexpected attribute type"))
+		}},
+		Route{contract.Route{Method: http.MethodGet, Path: "/panics", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
+			var m map[string]int
+			m["x"]++ // a nil map: panics
+			return Response{Status: 200}, nil
+		}},
+		Route{contract.Route{Method: http.MethodGet, Path: "/works", Access: contract.Public}, func(context.Context, *Request) (Response, error) {
+			return Response{Status: 200, Body: map[string]string{}}, nil
+		}},
+	).Named("orders").Releasing(release)
+	for _, c := range []struct {
+		name     string
+		ev       Event
+		status   int
+		invokErr bool
+		failed   float64 // FailedAnswers on the request line
+	}{
+		{"a handler that fails", Event{Resource: "/fails", HTTPMethod: "GET", Path: "/fails"}, 500, false, 1},
+		{"a handler that panics", Event{Resource: "/panics", HTTPMethod: "GET", Path: "/panics"}, 500, false, 1},
+		{"a handler that works", Event{Resource: "/works", HTTPMethod: "GET", Path: "/works"}, 200, false, 0},
+		{"an unknown path", Event{Resource: "/{proxy+}", HTTPMethod: "GET", Path: "/nowhere"}, 404, false, 0},
+		{"an HTTP API (payload 2.0) event", Event{Path: "/works"}, 0, true, 0},
+		{"no resource", Event{HTTPMethod: "GET", Path: "/works"}, 0, true, 0},
+		{"an empty event", Event{}, 0, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			buf.Reset()
+			resp, err := rt.Serve(context.Background(), c.ev)
+			if (err != nil) != c.invokErr || resp.StatusCode != c.status {
+				t.Fatalf("status %d, invocation error %v; want %d, error %v", resp.StatusCode, err, c.status, c.invokErr)
+			}
+			var line map[string]any
+			for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				var m map[string]any
+				_ = json.Unmarshal([]byte(l), &m)
+				if m["msg"] == "request" {
+					line = m
+					if _, has := m["_aws"]; has {
+						if err := metrics.Validate([]byte(l)); err != nil {
+							t.Errorf("%v: %s", err, l)
+						}
+					}
+				}
+			}
+			if c.invokErr {
+				if line != nil {
+					t.Errorf("an unreadable event wrote a request line: %v", line)
+				}
+				return
+			}
+			got, _ := line[contract.MetricFailedAnswers].(float64)
+			if got != c.failed {
+				t.Fatalf("FailedAnswers %v, want %v: %v", got, c.failed, line)
+			}
+			if c.failed > 0 && (line[contract.DimFunctionName] != release.FunctionName || line[contract.DimVersion] != release.Version) {
+				t.Errorf("counted for %v version %v, want %+v", line[contract.DimFunctionName], line[contract.DimVersion], release)
+			}
+		})
 	}
 }

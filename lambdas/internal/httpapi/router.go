@@ -82,6 +82,7 @@ type Router struct {
 	log       *slog.Logger
 	elsewhere []contract.Route // served by other functions: known for 405s only
 	function  string           // the metrics' Function dimension
+	release   metrics.Release  // the version that runs: its failed answers are counted for it
 	origins   []string         // browser origins whose answers carry CORS headers
 }
 
@@ -113,6 +114,21 @@ func (rt *Router) Named(function string) *Router {
 	rt.function = function
 	return rt
 }
+
+// Releasing names the function version that runs (metrics.ReleaseOf):
+// every 5xx answer counts one contract.MetricFailedAnswers for it, the
+// signal a deployment's rollback alarm reads for the version it shifts to.
+func (rt *Router) Releasing(r metrics.Release) *Router {
+	rt.release = r
+	return rt
+}
+
+// ErrUnreadableEvent is the invocation error for an event that is no REST
+// API proxy request (no method or no resource): a configuration mistake,
+// such as an integration that sends another payload format, which Lambda
+// must count as an error (its Errors metric, the deployment's rollback
+// alarm) rather than a 404 no alarm sees.
+var ErrUnreadableEvent = errors.New("httpapi: not a REST API proxy event (no httpMethod or resource)")
 
 // Elsewhere tells the router of routes that other functions serve, so that
 // the API's catch-all methods, which reach this router for any method and
@@ -178,13 +194,19 @@ func matchPattern(pattern, path string) (map[string]string, bool) {
 	return params, true
 }
 
-// Serve answers one API Gateway REST API proxy event. It never returns an
-// error to the Lambda runtime: every failure is a problem+json response.
+// Serve answers one API Gateway REST API proxy event. Every failure of a
+// request is a problem+json response, and every 5xx among them is counted
+// for the running release (Releasing); the one error it returns to the
+// Lambda runtime is ErrUnreadableEvent, for an event that is no request.
 func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
 	if reqID == "" {
 		reqID = shop.NewID("R", start)
+	}
+	if ev.HTTPMethod == "" || ev.Resource == "" {
+		rt.log.LogAttrs(ctx, slog.LevelError, "unreadable event", slog.String("request_id", reqID), slog.String("error", ErrUnreadableEvent.Error()))
+		return Reply{}, ErrUnreadableEvent
 	}
 	// Every line of the request carries its id. The router writes its own
 	// lines with the id as an attribute; a handler's logger is built only
@@ -240,6 +262,9 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	}
 	out := rt.encode(ctx, idAttr, resp, err)
 	rt.cors(ev.Headers, &out)
+	if out.StatusCode >= 500 {
+		counts.AddRelease(rt.releaseOrDefault(), contract.MetricFailedAnswers, 1)
+	}
 	// One line per request, which carries the request's metrics too.
 	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.HTTPMethod),
 		slog.String("path", ev.Path), slog.String("sub", sub), slog.Int("status", out.StatusCode),
@@ -251,6 +276,13 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	}
 	rt.line(ctx, "request", attrs)
 	return out, nil
+}
+
+func (rt *Router) releaseOrDefault() metrics.Release {
+	if rt.release == (metrics.Release{}) {
+		return metrics.ReleaseOf(rt.function, func(string) string { return "" })
+	}
+	return rt.release
 }
 
 // line writes the request line straight to the handler: no source position

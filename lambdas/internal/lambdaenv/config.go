@@ -13,6 +13,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/cart"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/cursor"
+	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
 	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 )
 
@@ -55,11 +56,19 @@ type Config struct {
 
 	CacheUserGroup string // the shared cache's user group (the cacheusers custom resource)
 
+	// CheckFunction and CheckTarget are the function whose new version the
+	// pre-traffic hook checks, and that version's ARN.
+	CheckFunction contract.Function
+	CheckTarget   string
+
 	EventBus string // the order events' bus
 	Stage    string // the stage the events name
 
 	ReaperTopic  string // the reaper's SNS topic
 	ReaperDelete bool   // the reaper deletes; otherwise it reports
+
+	// Release is the function version that runs (Lambda's own variables).
+	Release metrics.Release
 }
 
 // DefaultCartTTL are the carts' idle times when the environment names none.
@@ -71,7 +80,8 @@ var DefaultCartTTL = cart.TTLs{User: 7 * 24 * time.Hour, Guest: 24 * time.Hour}
 func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 	e := &envReader{get: getenv}
 	c := Config{DynamoEndpoint: getenv(contract.EnvDynamoEndpoint), S3Endpoint: getenv(contract.EnvS3Endpoint),
-		CachePassword: getenv(contract.EnvCachePassword), CacheCAFile: getenv(contract.EnvCacheCAFile)}
+		CachePassword: getenv(contract.EnvCachePassword), CacheCAFile: getenv(contract.EnvCacheCAFile),
+		Release: metrics.ReleaseOf(string(fn), getenv)}
 	if slices.Contains(contract.HTTPFunctions(), fn) {
 		c.CorsOrigins = e.list(contract.EnvCorsOrigins)
 	}
@@ -107,6 +117,12 @@ func Load(fn contract.Function, getenv func(string) string) (Config, error) {
 		c.UserPoolClientID = e.need(contract.EnvUserPoolClient)
 	case contract.CacheUsers:
 		c.CacheUserGroup = e.need(contract.EnvCacheUserGroup)
+	case contract.PreTraffic:
+		c.CheckFunction = contract.Function(e.need(contract.EnvCheckFunction))
+		c.CheckTarget = e.need(contract.EnvCheckTarget)
+		if c.CheckFunction != "" && !slices.Contains(contract.PreTrafficChecked(), c.CheckFunction) {
+			e.bad = append(e.bad, fmt.Sprintf("%s %q is none of %v", contract.EnvCheckFunction, c.CheckFunction, contract.PreTrafficChecked()))
+		}
 	case contract.Events:
 		c.EventBus = e.need(contract.EnvEventBus)
 		c.Stage = e.need(contract.EnvStage)

@@ -20,7 +20,7 @@ func TestLoadReadsExactlyTheContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range contract.LocalOnly {
+			for _, name := range slices.Concat(contract.LocalOnly, contract.LambdaProvided) {
 				delete(read, name)
 			}
 			var got []string

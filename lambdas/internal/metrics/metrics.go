@@ -36,12 +36,49 @@ const (
 	UnitSeconds = "Seconds"
 )
 
+// Release is the function version that runs, as Lambda names it in every
+// execution environment (AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION):
+// the dimensions of the release signals (contract.MetricFailedAnswers,
+// contract.MetricDenied), which a deployment's rollback alarm reads for the
+// version it shifts to.
+type Release struct {
+	FunctionName, Version string
+}
+
+// ReleaseOf is the release of the running function: Lambda's variables, or
+// locally (where they are unset) fn at $LATEST.
+func ReleaseOf(fn string, getenv func(string) string) Release {
+	r := Release{FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"), Version: getenv("AWS_LAMBDA_FUNCTION_VERSION")}
+	if r.FunctionName == "" {
+		r.FunctionName = fn
+	}
+	if r.Version == "" {
+		r.Version = "$LATEST"
+	}
+	return r
+}
+
 // Set is the counts of one request. Most requests count nothing: the map
 // is made at the first count.
 type Set struct {
 	mu     sync.Mutex
 	counts map[string]float64
 	units  map[string]string // when not Count
+	// release counts are published by release (Release's dimensions).
+	release   map[string]float64
+	releaseOf Release
+}
+
+// AddRelease counts n of name for the running release r: one of the
+// release signals, whose names are never the shop's business metrics.
+func (s *Set) AddRelease(r Release, name string, n float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.release == nil {
+		s.release = map[string]float64{}
+	}
+	s.releaseOf = r
+	s.release[name] += n
 }
 
 type key struct{}
@@ -89,33 +126,42 @@ func (s *Set) Put(name string, v float64, unit string) {
 
 // Attrs are the embedded-metric attributes of the set for function fn: the
 // _aws directive, the Function dimension and one value per metric; none
-// when nothing was counted.
+// when nothing was counted. Release counts get a directive of their own,
+// by function name and version, and by function name alone (every version).
 func (s *Set) Attrs(fn string, now time.Time) []slog.Attr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.counts) == 0 {
+	if len(s.counts) == 0 && len(s.release) == 0 {
 		return nil
 	}
-	names := slices.Sorted(maps.Keys(s.counts))
-	defs := make([]map[string]string, len(names))
-	attrs := make([]slog.Attr, 0, len(names)+2)
-	for i, name := range names {
-		unit := UnitCount
-		if u, ok := s.units[name]; ok {
-			unit = u
+	var directives []any
+	attrs := make([]slog.Attr, 0, len(s.counts)+len(s.release)+4)
+	if len(s.counts) > 0 {
+		names := slices.Sorted(maps.Keys(s.counts))
+		defs := make([]map[string]string, len(names))
+		for i, name := range names {
+			unit := UnitCount
+			if u, ok := s.units[name]; ok {
+				unit = u
+			}
+			defs[i] = map[string]string{"Name": name, "Unit": unit}
+			attrs = append(attrs, slog.Float64(name, s.counts[name]))
 		}
-		defs[i] = map[string]string{"Name": name, "Unit": unit}
+		directives = append(directives, map[string]any{"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{"Function"}}, "Metrics": defs})
+		attrs = append(attrs, slog.String("Function", fn))
 	}
-	attrs = append(attrs, slog.Any("_aws", map[string]any{
-		"Timestamp": now.UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{"Function"}}, "Metrics": defs,
-		}},
-	}), slog.String("Function", fn))
-	for _, name := range names {
-		attrs = append(attrs, slog.Float64(name, s.counts[name]))
+	if len(s.release) > 0 {
+		names := slices.Sorted(maps.Keys(s.release))
+		defs := make([]map[string]string, len(names))
+		for i, name := range names {
+			defs[i] = map[string]string{"Name": name, "Unit": UnitCount}
+			attrs = append(attrs, slog.Float64(name, s.release[name]))
+		}
+		directives = append(directives, map[string]any{"Namespace": contract.MetricsNamespace,
+			"Dimensions": [][]string{{contract.DimFunctionName, contract.DimVersion}, {contract.DimFunctionName}}, "Metrics": defs})
+		attrs = append(attrs, slog.String(contract.DimFunctionName, s.releaseOf.FunctionName), slog.String(contract.DimVersion, s.releaseOf.Version))
 	}
-	return attrs
+	return append([]slog.Attr{slog.Any("_aws", map[string]any{"Timestamp": now.UnixMilli(), "CloudWatchMetrics": directives})}, attrs...)
 }
 
 // Emit logs the set as one line of its own, for work that has no request

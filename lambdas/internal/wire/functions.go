@@ -211,5 +211,5 @@ func Router(cfg lambdaenv.Config, log *slog.Logger, name string, routes ...httpa
 	others := slices.DeleteFunc(contract.Routes(), func(r contract.Route) bool {
 		return slices.ContainsFunc(routes, func(o httpapi.Route) bool { return o.Key() == r.Key() })
 	})
-	return httpapi.NewRouter(log, routes...).Elsewhere(others...).AllowOrigins(cfg.CorsOrigins...).Named(name)
+	return httpapi.NewRouter(log, routes...).Elsewhere(others...).AllowOrigins(cfg.CorsOrigins...).Named(name).Releasing(cfg.Release)
 }

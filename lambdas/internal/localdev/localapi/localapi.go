@@ -22,7 +22,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/go-cdk-shop/shop/lambdas/internal/authorizer"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -123,22 +122,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Event converts r into the event API Gateway's REST API sends a Lambda
-// proxy integration (payload 1.0). For a route behind an authorizer it
-// verifies the bearer token and answers 401 when it fails, as the authorizer
-// does before the function is ever called.
+// proxy integration (payload 1.0), built by httpapi.NewEvent as every event
+// of the shop is. For a route behind an authorizer it verifies the bearer
+// token and answers 401 when it fails, as the authorizer does before the
+// function is ever called.
 func (s *Server) Event(r *http.Request, body []byte) (httpapi.Event, int) {
-	now := time.Now().UTC()
 	rawPath := r.URL.EscapedPath()
-	ev := httpapi.Event{
-		Resource: "/{proxy+}", Path: rawPath, HTTPMethod: r.Method,
-		Headers: map[string]string{}, MultiValueHeaders: map[string][]string{},
-		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID: "000000000000", APIID: "local", DomainName: r.Host, DomainPrefix: "local", Stage: "local",
-			RequestID: shop.NewID("", now), ResourcePath: "/{proxy+}", HTTPMethod: r.Method, Path: "/local" + rawPath,
-			Protocol: r.Proto, RequestTime: now.Format("02/Jan/2006:15:04:05 -0700"), RequestTimeEpoch: now.UnixMilli(),
-			Identity: events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()},
-		},
+	route, params, _ := s.router.Match(r.Method, rawPath)
+	for k, v := range params {
+		if u, err := url.PathUnescape(v); err == nil {
+			params[k] = u
+		}
 	}
+	var matched *contract.Route
+	if route != nil {
+		matched = &route.Route
+	}
+	ev := httpapi.NewEvent(r.Method, rawPath, matched, params, time.Now())
+	ev.RequestContext.DomainName, ev.RequestContext.Protocol = r.Host, r.Proto
+	ev.RequestContext.Identity = events.APIGatewayRequestIdentity{SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent()}
 	// The REST API keeps the header names as the client sent them (Go's
 	// canonical form here); the functions read them whatever their case.
 	for name, vs := range r.Header {
@@ -160,24 +162,12 @@ func (s *Server) Event(r *http.Request, body []byte) (httpapi.Event, int) {
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 		}
 	}
-	route, params, _ := s.router.Match(r.Method, rawPath)
-	if route == nil {
-		ev.PathParameters = map[string]string{"proxy": strings.TrimPrefix(rawPath, "/")}
-		return ev, 0 // the catch-all resource: the router answers 404 or 405
-	}
-	ev.Resource, ev.RequestContext.ResourcePath = route.Path, route.Path
-	for k, v := range params {
-		if u, err := url.PathUnescape(v); err == nil {
-			params[k] = u
-		}
-	}
-	ev.PathParameters = params
-	if route.Access == contract.Public {
-		return ev, 0 // no authorizer on the route: API Gateway passes no claims
+	if route == nil || route.Access == contract.Public {
+		return ev, 0 // the catch-all resource (the router answers 404 or 405), or no authorizer on the route
 	}
 	token, ok := strings.CutPrefix(r.Header.Get(contract.HeaderAuthorization), "Bearer ")
 	if !ok && route.Access == contract.Guest && r.Header.Get(contract.HeaderAuthorization) == "" {
-		ev.RequestContext.Authorizer = map[string]any{"principalId": "guest"}
+		httpapi.Authorize(&ev, route.Access, nil)
 		return ev, 0 // a guest
 	}
 	if !ok {
@@ -193,24 +183,7 @@ func (s *Server) Event(r *http.Request, body []byte) (httpapi.Event, int) {
 	if err != nil {
 		return ev, http.StatusUnauthorized
 	}
-	if route.Access == contract.Guest {
-		// In AWS these routes have the shop's Lambda authorizer, whose
-		// context carries the claims at its top level, with its principal.
-		ctx := authorizer.Context(claims)
-		ctx["principalId"] = claims["sub"]
-		ev.RequestContext.Authorizer = ctx
-		return ev, 0
-	}
-	// A Cognito user pool authorizer: the claims under "claims", every value
-	// a string, cognito:groups joined with commas.
-	c := make(map[string]any, len(claims))
-	for k, v := range claims {
-		c[k] = v
-	}
-	if g, ok := claims["cognito:groups"]; ok {
-		c["cognito:groups"] = strings.Join(httpapi.ParseGroups(g), ",")
-	}
-	ev.RequestContext.Authorizer = map[string]any{"claims": c}
+	httpapi.Authorize(&ev, route.Access, claims)
 	return ev, 0
 }
 

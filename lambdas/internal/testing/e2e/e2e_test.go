@@ -87,6 +87,7 @@ type shopEnv struct {
 	store     *dynamo.Orders
 	lifecycle *orders.Service
 	images    *images.Service
+	local     *wire.Local
 }
 
 func newShop(t testing.TB) *shopEnv {
@@ -119,7 +120,7 @@ func newShopWith(t testing.TB, api dynamo.API) *shopEnv {
 	handle := bucket.OnCreated(quiet, built.Images.Uploaded)
 	onS3Event.Store(&handle)
 	e.carts, e.store, e.lifecycle, e.images = built.Carts, dynamo.NewOrders(db, cfg.OrdersTable, cfg.CustomersTable, cfg.ProductsTable), built.Lifecycle, built.Images
-	e.router = built.Router(quiet)
+	e.router, e.local = built.Router(quiet), built
 	return e
 }
 

@@ -30,6 +30,8 @@ func Plausible(name string) string {
 		return "cache.example:6379"
 	case contract.EnvReaperMode:
 		return contract.ReaperReport
+	case contract.EnvCheckFunction:
+		return string(contract.Orders)
 	}
 	return "x"
 }
