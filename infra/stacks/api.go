@@ -1,9 +1,10 @@
 package stacks
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -93,11 +94,16 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	if stage.Deployment != nil {
 		shifts := components.NewShifts(stack, "Shifts")
 		for _, spec := range apiFunctions {
-			var alarms []awscloudwatch.IAlarm
+			var guards components.Guards
 			if spec.guardsCheckout {
-				alarms = s.Monitoring.RollbackAlarms()
+				guards.Alarms = s.Monitoring.RollbackAlarms()
 			}
-			shifts.Add(s.Functions[spec.fn], shiftOf(spec, stage), alarms...)
+			if slices.Contains(contract.PreTrafficChecked(), spec.fn) {
+				guards.PreTraffic = newPreTrafficHook(stack, spec, stage, props.DistDir, s.Functions[spec.fn]).Function()
+				guards.Answers = spec.fn != contract.Authorizer
+				guards.Denials = spec.fn == contract.Authorizer
+			}
+			shifts.Add(s.Functions[spec.fn], shiftOf(spec, stage), guards)
 		}
 	}
 	if props.Edge == nil {

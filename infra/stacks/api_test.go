@@ -309,12 +309,12 @@ func TestFunctionsInTheVpc(t *testing.T) {
 // missing, none stray. CDK's own functions (custom resource handlers) are not
 // the shop's and are left out.
 func TestFunctionEnvironmentIsTheContract(t *testing.T) {
-	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry|Events|CacheUsers)Function[0-9A-F]{8}$`)
+	ours := regexp.MustCompile(`^(Catalog|Cart|Orders|Authorizer|Images|Reaper|Expiry|Events|CacheUsers|PreTraffic)[A-Za-z]*?Function[0-9A-F]{8}$`)
 	seen := map[string]map[contract.Function]bool{} // by stage (Account for the account stack)
 	for stack, tp := range tpl {
 		for id, fn := range tp.Resources {
 			m := ours.FindStringSubmatch(id)
-			if fn.Type != "AWS::Lambda::Function" || m == nil {
+			if fn.Type != "AWS::Lambda::Function" || m == nil || (m[1] != "PreTraffic" && !strings.HasPrefix(id, m[1]+"Function")) {
 				continue
 			}
 			name := contract.Function(strings.ToLower(m[1]))
@@ -335,8 +335,11 @@ func TestFunctionEnvironmentIsTheContract(t *testing.T) {
 	}
 	for _, fn := range contract.Functions() {
 		where := []string{"dev-test", "prod"}
-		if fn == contract.Reaper || fn == contract.CacheUsers {
+		switch fn {
+		case contract.Reaper, contract.CacheUsers:
 			where = []string{"Account"}
+		case contract.PreTraffic:
+			where = []string{"prod"} // a gradual deployment's hook
 		}
 		for _, stage := range where {
 			if !seen[stage][fn] {

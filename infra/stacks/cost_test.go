@@ -59,8 +59,9 @@ func TestIdleCostPerTier(t *testing.T) {
 			// windows read two each; the expiry job's lag and poison orders
 			// one each), 2 composite alarms, the dashboard, 5 detailed route
 			// metrics of POST /orders at $0.30, the job.
-			"Shop-prod-Api":     42*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric + 5 + 1, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue, the origin gate (web ACL, 1 rule)
-			"Shop-prod-Data":    3 * 0.40,                                                                                      // cursor secret, two origin slots
+			"Shop-prod-Api": 42*alarmMetric + 2*0.50 + 3 + 5*0.30 + expiryProd + 1 + 6*alarmMetric + 4*alarmMetric + 5 + 1 +
+				3*alarmMetric + 4*alarmMetric, // + the alarm topic's key, each function's rollback alarm, the events function's 3 and its failure queue, the origin gate (web ACL, 1 rule); the failed answers of the 3 HTTP functions' new versions (1 metric each) and the authorizer's denial rate (4 metrics); the pre-traffic hooks idle at nothing
+			"Shop-prod-Data":    3 * 0.40, // cursor secret, two origin slots
 			"Shop-prod-Network": cacheIdle,
 			"Shop-prod-Media":   alarmMetric, // the images function's rollback alarm
 			"Shop-prod-Edge":    5 + 6*1.0,   // web ACL and 6 rules (4 rate limits, 2 managed groups)

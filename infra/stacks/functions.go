@@ -181,6 +181,25 @@ func newShopFunction(scope constructs.Construct, spec functionSpec, stage config
 	return f
 }
 
+// newPreTrafficHook is the BeforeAllowTraffic hook of target's deployments
+// (spec's function): a function of its own, told which function it checks
+// and the ARN of the version a shift moves to, and allowed to invoke that
+// version alone. It runs outside the VPC (it calls the Lambda and CodeDeploy
+// APIs, which no gateway endpoint reaches) and holds nothing of the stage.
+func newPreTrafficHook(scope constructs.Construct, spec functionSpec, stage config.Stage, distDir string, target components.GoFunction) components.GoFunction {
+	version := target.Function().CurrentVersion()
+	hook := components.NewGoFunction(scope, "PreTraffic"+spec.id, components.GoFunctionProps{
+		Name: contract.PreTraffic, DistDir: distDir,
+		Description: "Checks a new version of the " + string(spec.fn) + " function with read-only requests before it takes traffic",
+		Environment: map[string]string{contract.EnvCheckFunction: string(spec.fn), contract.EnvCheckTarget: *version.FunctionArn()},
+		// Four probes of at most 5 s each (pretraffic.PerProbe), a new
+		// version's init included, and the report.
+		MemoryMB: 256, TimeoutSeconds: 28, LogRetentionDays: stage.LogRetentionDays, Prod: stage.Prod,
+	})
+	version.GrantInvoke(hook.Role())
+	return hook
+}
+
 // shiftOf is how spec's function takes a new version in stage.
 func shiftOf(spec functionSpec, stage config.Stage) components.Shift {
 	if spec.allAtOnce || stage.Deployment == nil {

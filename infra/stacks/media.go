@@ -63,7 +63,7 @@ func NewMediaStack(scope constructs.Construct, id string, props MediaStackProps)
 		Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the failure destination of the images function"),
 	}}, jsii.Bool(false))
 	if stage.Deployment != nil {
-		components.NewShifts(stack, "Shifts").Add(s.Linker, shiftOf(imagesFunction, stage))
+		components.NewShifts(stack, "Shifts").Add(s.Linker, shiftOf(imagesFunction, stage), components.Guards{})
 	}
 	s.Linker.Target().ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		OnFailure:     awslambdadestinations.NewSqsDestination(s.Failures),

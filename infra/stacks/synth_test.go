@@ -38,6 +38,7 @@ type resource struct {
 	Properties     map[string]any `json:"Properties"`
 	DeletionPolicy string         `json:"DeletionPolicy"`
 	DependsOn      []string       `json:"DependsOn"`
+	UpdatePolicy   map[string]any `json:"UpdatePolicy"`
 }
 
 // cdkContext is the context of cdk.json (the feature flags and the stage

@@ -63,4 +63,3 @@ func Authorize(ev *Event, access contract.Access, claims map[string]string) {
 	}
 	ev.RequestContext.Authorizer = map[string]any{"claims": c}
 }
-

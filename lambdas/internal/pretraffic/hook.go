@@ -26,7 +26,7 @@ type Report func(ctx context.Context, ev LifecycleEvent, passed bool) error
 
 // PerProbe bounds one probe's invocation: a new version's first request
 // includes its init.
-const PerProbe = 8 * time.Second
+const PerProbe = 5 * time.Second
 
 // Hook is the BeforeAllowTraffic hook of one function's deployment.
 type Hook struct {
