@@ -35,8 +35,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
+	"github.com/go-cdk-shop/shop/lambdas/internal/authorizer"
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
+	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -95,13 +97,16 @@ func run(rie, bin string, starts int) error {
 		return err
 	}
 	env := environment(dev)
-	user := `"authorizer":{"jwt":{"claims":{"sub":"u-cold","token_use":"id"}}}`
+	// The requests, built as the local API builds every event (REST API
+	// proxy events, payload 1.0; the authorizer's REQUEST event).
+	user := map[string]string{"sub": "u-cold", "token_use": "id"}
+	arn := "arn:aws:execute-api:us-east-1:000000000000:cold/shop/GET/cart"
 	subjects := []subject{
 		{"floor", `{}`, noError},
-		{contract.Catalog, `{"routeKey":"GET /products/{product_id}","rawPath":"/products/` + productID + `","pathParameters":{"product_id":"` + productID + `"},"requestContext":{"http":{"method":"GET"}}}`, apiOK},
-		{contract.Cart, `{"routeKey":"GET /cart","rawPath":"/cart","requestContext":{"http":{"method":"GET"},` + user + `}}`, apiOK},
-		{contract.Orders, `{"routeKey":"GET /orders","rawPath":"/orders","requestContext":{"http":{"method":"GET"},` + user + `}}`, apiOK},
-		{contract.Authorizer, `{"type":"REQUEST","routeKey":"GET /cart","headers":{}}`, func(b []byte) bool { return bytes.Contains(b, []byte(`"isAuthorized":true`)) }},
+		{contract.Catalog, event("GET /products/{product_id}", "/products/"+productID, map[string]string{"product_id": productID}, nil), apiOK},
+		{contract.Cart, event("GET /cart", "/cart", nil, user), apiOK},
+		{contract.Orders, event("GET /orders", "/orders", nil, user), apiOK},
+		{contract.Authorizer, marshal(authorizer.Request(arn, nil)), func(b []byte) bool { return bytes.Contains(b, []byte(`"Effect":"Allow"`)) }},
 		{contract.Images, `{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"` + localdev.BucketName + `"},"object":{"key":"` + imageKey + `","size":16}}}]}`, noError},
 		{contract.Expiry, `{}`, noError},
 	}
@@ -120,6 +125,27 @@ func run(rie, bin string, starts int) error {
 	}
 	report(os.Stdout, bin, subjects, results, starts)
 	return nil
+}
+
+// event is the proxy event of a call of route key on path by caller (nil:
+// no caller), as the local API sends it.
+func event(key, path string, params, caller map[string]string) string {
+	i := slices.IndexFunc(contract.Routes(), func(r contract.Route) bool { return r.Key() == key })
+	if i < 0 {
+		panic("coldstart: no route " + key)
+	}
+	route := contract.Routes()[i]
+	ev := httpapi.NewEvent(route.Method, path, &route, params, time.Now())
+	httpapi.Authorize(&ev, route.Access, caller)
+	return marshal(ev)
+}
+
+func marshal(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // seed writes the product the requests read and an uploaded image of it.
@@ -148,7 +174,7 @@ func environment(dev *localdev.Harness) map[contract.Function][]string {
 		contract.EnvCursorSecret: c.CursorSecret, contract.EnvCurrency: c.Currency,
 		contract.EnvImagesBucket: c.ImagesBucket, contract.EnvImagesBaseURL: "https://cdn.invalid",
 		contract.EnvCacheEndpoint: dev.Redis.Addr, contract.EnvCacheName: "local", contract.EnvCacheUser: dev.Redis.User,
-		contract.EnvUserPoolID: "us-east-1_local", contract.EnvUserPoolClient: "local",
+		contract.EnvUserPoolID: "us-east-1_local", contract.EnvUserPoolClient: "local", contract.EnvCacheScope: c.CacheScope,
 	}
 	local := []string{
 		contract.EnvDynamoEndpoint + "=" + dev.Endpoints["dynamodb"], contract.EnvS3Endpoint + "=" + c.S3Endpoint,
@@ -162,12 +188,22 @@ func environment(dev *localdev.Harness) map[contract.Function][]string {
 	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Authorizer, contract.Images, contract.Expiry} {
 		e := slices.Clone(local)
 		for _, name := range contract.Env(fn) {
-			e = append(e, name+"="+values[name])
+			v, ok := values[name]
+			if !ok && !optional[name] {
+				// A variable the contract added since: fail here, not as a
+				// function that refuses to start and looks fast.
+				panic(fmt.Sprintf("coldstart: no value for %s, which %s reads", name, fn))
+			}
+			e = append(e, name+"="+v)
 		}
 		out[fn] = e
 	}
 	return out
 }
+
+// optional are the variables a function defaults when they are unset.
+var optional = map[string]bool{contract.EnvCartTTLUser: true, contract.EnvCartTTLGuest: true, contract.EnvOrderHold: true,
+	contract.EnvMaxPending: true, contract.EnvMaxUnitsHeld: true, contract.EnvCorsOrigins: true}
 
 // measurement is one cold start.
 type measurement struct{ init, first, second time.Duration }

@@ -355,6 +355,37 @@ func TestAStagesUserKeepsToItsStage(t *testing.T) {
 	}
 }
 
+// Commands that no key pattern bounds are refused to every user the
+// shop's templates make, with the real access strings on redis-server: a
+// stage's user on the shared development cache (it could otherwise list
+// another stage's keys, or flush the scripts every stage shares), and each
+// of prod's function users. The shop's own scripts still run (a cart
+// write is a script).
+func TestNoUserRunsCommandsKeyPatternsDoNotBound(t *testing.T) {
+	ctx := context.Background()
+	users := map[string]string{"shop-dev-a-cart": contract.StageCacheAccess("dev-a")}
+	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Images, contract.Expiry} {
+		users["shop-prod-"+string(fn)] = contract.CacheAccess(fn, "prod")
+	}
+	refused := [][]any{
+		{"scan", "0"}, {"randomkey"}, {"dbsize"}, {"keys", "*"}, {"flushall"}, {"flushdb"},
+		{"script", "flush"}, {"script", "kill"}, {"function", "flush"}, {"function", "load", "#!lua name=x\nredis.register_function('x', function() return 1 end)"},
+		{"config", "get", "*"},
+	}
+	for name, access := range users {
+		c := as(t, name, access)
+		for _, cmd := range refused {
+			if err := c.Do(ctx, cmd...).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+				t.Errorf("%s: %v = %v, want NOPERM", name, cmd, err)
+			}
+		}
+	}
+	a := as(t, "shop-dev-a-cart", contract.StageCacheAccess("dev-a"))
+	if err := NewCarts(a, "dev-a").Set(ctx, owner(t), "P1", 1, time.Hour); err != nil {
+		t.Errorf("a stage's user cannot run the cart's script: %v", err)
+	}
+}
+
 // Prod: each function connects as its own user, limited to its own key
 // kinds (contract.CacheAccess).
 func TestEachFunctionsUserKeepsToItsKeys(t *testing.T) {
