@@ -439,8 +439,9 @@ func ValidStageName(name string) error {
 var previewStage = regexp.MustCompile(`^pr-[0-9]+$`)
 
 // IsPreviewStage says whether stage is a pull request's preview: it takes
-// the preview profile, and the reaper deletes it once expired whatever its
-// mode (a preview is disposable by design).
+// the preview profile (the reaper treats it as any development stage: its
+// tags are pull-request code's, so they never make a reaper in report mode
+// delete).
 func IsPreviewStage(stage string) bool { return previewStage.MatchString(stage) }
 
 // Order events (API.md, "Order events"): published on the stage's event bus

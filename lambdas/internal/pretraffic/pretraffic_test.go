@@ -117,9 +117,7 @@ func failing(context.Context, *httpapi.Request) (httpapi.Response, error) {
 }
 
 func panicking(context.Context, *httpapi.Request) (httpapi.Response, error) {
-	var m map[string]int
-	m["x"]++
-	return httpapi.Response{}, nil
+	panic("broken on purpose")
 }
 
 // The hook reports Succeeded for a working release and Failed for one whose

@@ -77,7 +77,9 @@ var DefaultConfig = Config{NoticeBefore: 24 * time.Hour, Every: time.Hour}
 var deleteOrder = []string{"Api", "Media", "Network", "Data"}
 
 // Plan decides what to do with every development stage among stacks at now.
-// Stacks that are not the shop's, or carry no stage, are not mentioned.
+// Stacks that are not the shop's, or carry no stage, are not mentioned; a
+// stack whose name and stage tag disagree, or that is no part a stage
+// deploys, is skipped and never acted on.
 func Plan(stacks []Stack, now time.Time, cfg Config) []Action {
 	byStage := map[string][]Stack{}
 	var out []Action
@@ -91,6 +93,14 @@ func Plan(stacks []Stack, now time.Time, cfg Config) []Action {
 		if !ok || stage != s.Tags[TagStage] {
 			out = append(out, Action{Kind: Skip, Stage: s.Tags[TagStage], Owner: s.Tags[TagOwner], Stack: s.Name,
 				Reason: "its stage tag " + s.Tags[TagStage] + " does not match its name (Shop-<stage>-<part>)"})
+			continue
+		}
+		// Only the stacks a stage deploys speak for it: any other name in
+		// its namespace (Shop-dev-bob-Zzz, made by someone who may create
+		// stacks) is left alone, and its tags move nothing.
+		if part := strings.TrimPrefix(s.Name, "Shop-"+stage+"-"); stage != contract.AccountStage && !slices.Contains(deleteOrder, part) {
+			out = append(out, Action{Kind: Skip, Stage: stage, Owner: s.Tags[TagOwner], Stack: s.Name,
+				Reason: "not a stack a stage deploys (" + strings.Join(deleteOrder, ", ") + ")"})
 			continue
 		}
 		byStage[stage] = append(byStage[stage], s)
@@ -130,6 +140,11 @@ func planStage(name string, stacks []Stack, now time.Time, cfg Config) []Action 
 		return skip("a protected stage")
 	}
 	for _, s := range stacks {
+		if s.Tags[TagOwner] != a.Owner {
+			return skip("its stacks name different owners (" + a.Owner + ", " + s.Tags[TagOwner] + ")")
+		}
+	}
+	for _, s := range stacks {
 		switch {
 		case s.TerminationProtection:
 			return skip(s.Name + " has termination protection")
@@ -163,26 +178,30 @@ func planStage(name string, stacks []Stack, now time.Time, cfg Config) []Action 
 		out = append(out, stuck)
 	}
 	a.Kind, a.Reason = WouldDelete, "expired at "+expiry.Format(time.RFC3339)
-	if cfg.Delete || contract.IsPreviewStage(name) {
-		// A pull request's preview is disposable: deleted for real even in
-		// report mode, so that one whose workflow failed to destroy it does
-		// not keep billing.
+	if cfg.Delete {
+		// Report mode deletes nothing, previews included: a preview's tags
+		// are set by pull-request code, so they must never make it delete.
 		a.Kind = Delete
 	}
 	return append(out, a)
 }
 
-// expiresAt is the earliest expiry among the stage's stacks: a stage goes
-// when any of its stacks says so.
+// expiresAt is the latest expiry among the stage's own stacks: a stage goes
+// when every one of them says so, so that no stack tagged with an earlier
+// time (by a partial deploy, or by someone else) cuts its life short. A
+// stack without a readable tag leaves the stage without an expiry.
 func expiresAt(stacks []Stack) (time.Time, bool) {
-	var earliest time.Time
+	var latest time.Time
 	for _, s := range stacks {
 		t, err := time.Parse(time.RFC3339, s.Tags[TagExpiresAt])
-		if err == nil && (earliest.IsZero() || t.Before(earliest)) {
-			earliest = t
+		if err != nil {
+			return time.Time{}, false
+		}
+		if t.After(latest) {
+			latest = t
 		}
 	}
-	return earliest, !earliest.IsZero()
+	return latest, !latest.IsZero()
 }
 
 // rank orders a stage's stacks for deletion; unknown parts go before the

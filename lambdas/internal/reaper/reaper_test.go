@@ -79,8 +79,25 @@ func TestPlan(t *testing.T) {
 				{Kind: Skip, Stage: "dev-a", Owner: "mallory", Stack: "Shop-prod-Data", Reason: "its stage tag dev-a does not match its name (Shop-<stage>-<part>)"},
 				{Kind: Delete, Stage: "dev-a", Owner: "alice", Stack: "Shop-dev-a-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"},
 			}},
-		{"an expired preview: deleted even in report mode", stage("pr-42", now.Add(-time.Hour)), DefaultConfig,
+		{"an expired preview in report mode: reported, not deleted", stage("pr-42", now.Add(-time.Hour)), DefaultConfig,
+			[]Action{{Kind: WouldDelete, Stage: "pr-42", Owner: "alice", Stack: "Shop-pr-42-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"}}},
+		{"an expired preview, deleting", stage("pr-42", now.Add(-time.Hour)), deleting,
 			[]Action{{Kind: Delete, Stage: "pr-42", Owner: "alice", Stack: "Shop-pr-42-Api", ExpiresAt: now.Add(-time.Hour), Reason: "expired at 2026-11-28T11:00:00Z"}}},
+		// Issue 39: a stack named into a victim's namespace, tagged with
+		// the victim's stage and a past expiry, moves nothing.
+		{"a spoofed Shop-dev-bob-Zzz: left alone, dev-bob kept", append(stage("dev-bob", now.Add(72*time.Hour)), Stack{Name: "Shop-dev-bob-Zzz", Status: "CREATE_COMPLETE",
+			Tags: map[string]string{TagProject: Project, TagStage: "dev-bob", TagOwner: "alice", TagExpiresAt: now.Add(-time.Hour).Format(time.RFC3339)}}), deleting,
+			[]Action{{Kind: Skip, Stage: "dev-bob", Owner: "alice", Stack: "Shop-dev-bob-Zzz", Reason: "not a stack a stage deploys (Api, Media, Network, Data)"}}},
+		{"a spoofed stack next to a preview, report mode: the preview kept", append(stage("pr-7", now.Add(72*time.Hour)), Stack{Name: "Shop-pr-7-Zzz", Status: "CREATE_COMPLETE",
+			Tags: map[string]string{TagProject: Project, TagStage: "pr-7", TagOwner: "mallory", TagExpiresAt: now.Add(-time.Hour).Format(time.RFC3339)}}), DefaultConfig,
+			[]Action{{Kind: Skip, Stage: "pr-7", Owner: "mallory", Stack: "Shop-pr-7-Zzz", Reason: "not a stack a stage deploys (Api, Media, Network, Data)"}}},
+		{"one of the stage's stacks tagged with an earlier expiry: the latest counts", stage("dev-bob", now.Add(72*time.Hour), only("Media", func(s *Stack) {
+			s.Tags[TagExpiresAt] = now.Add(-time.Hour).Format(time.RFC3339)
+		})), deleting, nil},
+		{"a stack without a readable expiry: no expiry", stage("dev-bob", now.Add(-time.Hour), only("Data", func(s *Stack) { s.Tags[TagExpiresAt] = "soon" })), deleting,
+			[]Action{{Kind: Skip, Stage: "dev-bob", Owner: "alice", Reason: "no expires-at tag"}}},
+		{"owners that disagree: left alone", stage("dev-bob", now.Add(-time.Hour), only("Api", func(s *Stack) { s.Tags[TagOwner] = "mallory" })), deleting,
+			[]Action{{Kind: Skip, Stage: "dev-bob", Owner: "mallory", Reason: "its stacks name different owners (mallory, alice)"}}},
 		{"another project's stack: not mentioned", []Stack{{Name: "Other", Tags: map[string]string{TagProject: "other", TagStage: "dev-a"}}}, deleting, nil},
 	}
 	for _, tt := range tests {
