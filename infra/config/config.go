@@ -249,7 +249,7 @@ func (s Stage) Validate() error {
 
 // CacheName is the stage's serverless cache, which is also its IAM user and
 // user group: ElastiCache allows 40 characters.
-func (s Stage) CacheName() string { return "shop-" + s.Name + "-cart" }
+func (s Stage) CacheName() string { return contract.StageCacheUser(s.Name) }
 
 // CacheUserID is the ElastiCache user fn connects as in a stage with a cache
 // of its own (prod): shop-<stage>-<function>. A development stage on the
@@ -257,7 +257,7 @@ func (s Stage) CacheName() string { return "shop-" + s.Name + "-cart" }
 func (s Stage) CacheUserID(fn contract.Function) string { return "shop-" + s.Name + "-" + string(fn) }
 
 // StackName is the stage's stack of the given part (Data, Network, ...).
-func (s Stage) StackName(part string) string { return "Shop-" + s.Name + "-" + part }
+func (s Stage) StackName(part string) string { return contract.StackName(s.Name, part) }
 
 // Account is what every development stage of an account and region shares,
 // deployed once as the Shop-Account stack: the development network (and the

@@ -223,14 +223,16 @@ func newCacheUsers(stack awscdk.Stack, account config.Account, distDir string, c
 		Actions:   jsii.Strings("elasticache:ModifyUserGroup"),
 		Resources: &[]*string{arn("usergroup", cache.GroupID()), arn("user", "shop-*")},
 	}))
-	// Read-only, on every group: whether DescribeUserGroups takes a resource
-	// cannot be settled offline, and a denial would fail every stage's deploy.
+	// Read-only, on every group and user: whether DescribeUserGroups and
+	// DescribeUsers take a resource cannot be settled offline, and a denial
+	// would fail every stage's deploy. DescribeUsers reads back a joining
+	// user's access string (cacheusers.Membership).
 	fn.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("elasticache:DescribeUserGroups"), Resources: jsii.Strings("*"),
+		Actions: jsii.Strings("elasticache:DescribeUserGroups", "elasticache:DescribeUsers"), Resources: jsii.Strings("*"),
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("ModifyUserGroup names the users it adds: any development stage's (shop-*), only into the shared cache's group; DescribeUserGroups is read-only"),
+		Reason:    jsii.String("ModifyUserGroup names the users it adds: any development stage's (shop-*), only into the shared cache's group; DescribeUserGroups and DescribeUsers are read-only"),
 		AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:user:shop-*", "Resource::*"},
 	}}, jsii.Bool(true))
 	awscdk.NewCfnOutput(stack, jsii.String("DevCacheUsersServiceTokenOutput"), &awscdk.CfnOutputProps{

@@ -89,7 +89,7 @@ func TestCacheUsersFunctionKeepsToTheSharedGroup(t *testing.T) {
 	want := map[string]string{
 		"elasticache:ModifyUserGroup": `[{"Fn::Sub":"arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:user:shop-*"},{"Fn::Sub":"arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:usergroup:` + DevCacheName + `"}]`,
 		// CDK merges the statements on "*": the read-only tracing and DescribeUserGroups.
-		"[elasticache:DescribeUserGroups xray:PutTelemetryRecords xray:PutTraceSegments]": `"*"`,
+		"[elasticache:DescribeUserGroups elasticache:DescribeUsers xray:PutTelemetryRecords xray:PutTraceSegments]": `"*"`,
 	}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("the membership function's ElastiCache grants:\n%v\nwant\n%v", seen, want)

@@ -343,6 +343,18 @@ func accessString(patterns []func(string) string, scope string) string {
 // function): its own key kinds only.
 func CacheAccess(fn Function, scope string) string { return accessString(cacheKeys[fn], scope) }
 
+// StageCacheUser is a development stage's one user on the account's shared
+// cache (id = name), which its Network stack (StackName(stage, NetworkPart))
+// makes and joins to the shared group.
+func StageCacheUser(stage string) string { return "shop-" + stage + "-cart" }
+
+// StackName is a stage's stack of part (Data, Network, Media, Api).
+func StackName(stage, part string) string { return "Shop-" + stage + "-" + part }
+
+// NetworkPart is the part of the stack that holds a stage's cache user and
+// its membership of the shared group.
+const NetworkPart = "Network"
+
 // StageCacheAccess is the ACL of a stage's one cache user (a development
 // stage on the account's shared cache, which has a user per stage, and the
 // local cache): every key kind of the stage, none of another stage's.

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -25,32 +24,13 @@ const answerMargin = 10 * time.Second
 
 func main() {
 	fn := lambdaenv.Start(contract.CacheUsers)
-	groups := cacheusers.Groups{API: elasticache.NewFromConfig(fn.AWS)}
+	m := cacheusers.Membership{Groups: cacheusers.Groups{API: elasticache.NewFromConfig(fn.AWS)}, Group: fn.Config.CacheUserGroup}
 	lambda.Start(cfn.LambdaWrap(func(ctx context.Context, ev cfn.Event) (string, map[string]interface{}, error) {
 		if d, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, d.Add(-answerMargin))
 			defer cancel()
 		}
-		group, _ := ev.ResourceProperties["UserGroupId"].(string)
-		user, _ := ev.ResourceProperties["UserId"].(string)
-		id := group + "/" + user
-		if group == "" || user == "" {
-			return id, nil, fmt.Errorf("UserGroupId and UserId are required")
-		}
-		if group != fn.Config.CacheUserGroup && ev.RequestType != cfn.RequestDelete {
-			// A stage may join the shared cache's group, and no other.
-			return id, nil, fmt.Errorf("user group %q is not the shared cache's (%s)", group, fn.Config.CacheUserGroup)
-		}
-		switch ev.RequestType {
-		case cfn.RequestCreate:
-			return id, nil, groups.Add(ctx, group, user)
-		case cfn.RequestUpdate:
-			// The physical id names group and user: when either changed, it
-			// is new, and CloudFormation deletes the old membership after.
-			return id, nil, groups.Add(ctx, group, user)
-		default: // delete
-			return ev.PhysicalResourceID, nil, groups.Remove(ctx, group, user)
-		}
+		return m.Handle(ctx, ev)
 	}))
 }
