@@ -228,8 +228,10 @@ bench: check-backends node_modules/.installed build $(VERSITYGW) ## handler benc
 	else echo "peer comparison skipped: the peer is not in a package registry; PEER_DIR=<a clone of aws-samples/serverless-go-demo> PEER_BENCH=<peer-bench.sh> make bench runs it"; fi
 
 # The warm path beside aws-samples/serverless-go-demo's GET handler on the
-# same SDK versions (BenchmarkGetProduct against its GetHandler, interleaved).
-PEER_BENCH ?= ../shared/bench/peer-bench.sh
+# same SDK versions (BenchmarkGetProduct against its GetHandler, interleaved):
+# a script of yours, given with a clone of the peer (the peer is in no
+# package registry, so the repository ships no comparison against it yet).
+PEER_BENCH ?=
 
 # Each request-path function and the floor (an empty aws-lambda-go handler),
 # built like the deployed ones but for this machine, started under the

@@ -52,7 +52,7 @@ const ApiStageName = "shop"
 // ShopApi is the shop's REST API (API Gateway v1, regional): one stage with
 // throttling and JSON access logs, a Cognito authorizer on every route that
 // is not public, and problem+json for the answers API Gateway gives itself.
-// A REST API, not an HTTP API, because only a REST API stage can be
+// A REST API because only a REST API stage can be
 // associated with an AWS WAF web ACL (docs/design.md, "The edge").
 type ShopApi interface {
 	constructs.Construct
@@ -129,7 +129,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 		RemovalPolicy: StatefulRemoval(props.Prod),
 	})
 	a := &shopApi{Construct: this, seen: map[string]bool{}, props: props}
-	// "RestApi", not "Api": the HTTP API had that id, and CloudFormation
+	// "RestApi", not "Api": the earlier API had that id (docs/design.md), and CloudFormation
 	// refuses to change a logical id's type. The access logs keep theirs.
 	a.api = awsapigateway.NewRestApi(this, jsii.String("RestApi"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String(props.Name),
@@ -170,7 +170,7 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 	a.stage().SetMethodSettings(&a.settings)
 	a.addProblems()
 	cdknag.NagSuppressions_AddResourceSuppressions(a.api, &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String("AwsSolutions-APIG2"), Reason: jsii.String("The functions validate every body and answer a problem+json that names each field (API.md); a request validator would answer in another format")},
+		{Id: jsii.String("AwsSolutions-APIG2"), Reason: jsii.String("The functions validate every body and answer a problem+json that names each field (docs/contract.md); a request validator would answer in another format")},
 		{Id: jsii.String("AwsSolutions-APIG6"), Reason: jsii.String("JSON access logs record every request with its status, latencies and errors; execution logs would go to a log group API Gateway makes with no retention, which outlives the stack")},
 	}, jsii.Bool(true))
 	return a
@@ -216,7 +216,7 @@ func (s *shopApi) AddRoutes(fn awslambda.IFunction, routes ...contract.Route) {
 			allowPublic(method)
 		case contract.Guest:
 			cdknag.NagSuppressions_AddResourceSuppressions(method, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-COG4"),
-				Reason: jsii.String("A guest route (API.md): a guest has a session, not a Cognito token; the shop's Lambda authorizer verifies the Cognito ID token when there is one")}}, jsii.Bool(true))
+				Reason: jsii.String("A guest route (docs/contract.md): a guest has a session, not a Cognito token; the shop's Lambda authorizer verifies the Cognito ID token when there is one")}}, jsii.Bool(true))
 		}
 		s.addSetting(r)
 	}
@@ -332,7 +332,7 @@ func (s *shopApi) addProblems() {
 
 // allowPublic records on a public route why it has no authorizer.
 func allowPublic(method constructs.IConstruct) {
-	reason := jsii.String("Public by contract (API.md): catalogue reads, POST /sessions, and the catch-all methods that answer unknown paths and methods with a 404 or 405 problem; the stage throttles them")
+	reason := jsii.String("Public by contract (docs/contract.md): catalogue reads, POST /sessions, and the catch-all methods that answer unknown paths and methods with a 404 or 405 problem; the stage throttles them")
 	cdknag.NagSuppressions_AddResourceSuppressions(method, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason}, {Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
 	}, jsii.Bool(true))

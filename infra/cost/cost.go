@@ -102,7 +102,7 @@ type Line struct {
 	Idle, Busy            float64 // USD a month
 }
 
-// Estimate prices the stacks. Stacks with an HTTP API carry the traffic's
+// Estimate prices the stacks. Stacks with a REST API carry the traffic's
 // cost, the one with the tables the table traffic, and so on: each
 // usage-driven cost lands on the stack of the resource that bills it.
 func Estimate(stacks map[string]Template, p Prices, u Usage) ([]Line, error) {

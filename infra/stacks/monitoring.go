@@ -40,7 +40,7 @@ func newMonitoring(stack awscdk.Stack, s *ApiStack, props ApiStackProps) compone
 	}
 	m.Business(contract.MetricsNamespace, business)
 	// The contract returns an expired order's units within two minutes
-	// (../shared/API.md, Orders); the job runs every minute. Five minutes
+	// (docs/contract.md, Orders); the job runs every minute. Five minutes
 	// of lag is well past that.
 	m.Expiry(contract.MetricsNamespace, string(contract.Expiry), contract.MetricOrdersQuarantined, contract.MetricOldestDueAge, expiryMaxLagSeconds)
 	// Each SLO from its route's own metrics (detailed metrics: see

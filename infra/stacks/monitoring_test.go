@@ -1,7 +1,9 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -266,5 +268,78 @@ func TestImagesFailureDestination(t *testing.T) {
 			!strings.Contains(js(cfg["FunctionName"]), "Images") {
 			t.Errorf("%s: async config %s", stack, js(cfg))
 		}
+	}
+}
+
+// dashboardMetrics are the metrics a dashboard graphs, as namespace, name
+// and dimension names, read from its synthesized body.
+func dashboardMetrics(t *testing.T, d resource) map[string][]string {
+	t.Helper()
+	var body strings.Builder
+	for _, part := range asList(get(d.Properties, "DashboardBody", "Fn::Join", 1)) {
+		if s, ok := part.(string); ok {
+			body.WriteString(s)
+		} else {
+			body.WriteString("token") // a Ref: a value, never a name
+		}
+	}
+	var parsed struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body.String()), &parsed); err != nil {
+		t.Fatalf("dashboard body: %v", err)
+	}
+	out := map[string][]string{}
+	for _, w := range parsed.Widgets {
+		for _, m := range w.Properties.Metrics {
+			if len(m) < 2 {
+				continue
+			}
+			ns, _ := m[0].(string)
+			name, _ := m[1].(string)
+			var dims []string
+			for i := 2; i+1 < len(m); i += 2 {
+				if d, ok := m[i].(string); ok {
+					dims = append(dims, d)
+				}
+			}
+			out[ns+" "+name] = dims
+		}
+	}
+	return out
+}
+
+// docs/operations.md names every metric the synthesized dashboards graph,
+// and their dimensions, as they are (issue 40: after the switch to a REST
+// API it still named the earlier API's metrics and an ApiId dimension).
+func TestOperationsNamesTheDashboardsMetrics(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	for _, old := range []string{"ApiId", "`4xx`", "`5xx`"} {
+		if strings.Contains(doc, old) {
+			t.Errorf("docs/operations.md names %s, which the REST API does not publish", old)
+		}
+	}
+	seen := 0
+	for _, stack := range []string{"Shop-prod-Api", config.AccountStackName} {
+		for key, dims := range dashboardMetrics(t, only(t, stack, "AWS::CloudWatch::Dashboard")) {
+			seen++
+			ns, name, _ := strings.Cut(key, " ")
+			for _, word := range append([]string{ns, name}, dims...) {
+				if !strings.Contains(doc, "`"+word+"`") {
+					t.Errorf("%s's dashboard graphs %s %v: docs/operations.md does not name `%s`", stack, key, dims, word)
+				}
+			}
+		}
+	}
+	if seen < 10 {
+		t.Errorf("%d metrics read from the dashboards: the body was not read", seen)
 	}
 }

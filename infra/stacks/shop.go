@@ -52,7 +52,7 @@ func NewShop(app awscdk.App, stage config.Stage, distDir string) *Shop {
 		edge = NewEdgeStack(app, prefix+"Edge", &edgeProps, stage)
 	}
 	apiProps := base
-	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and HTTP API (stateless)")
+	apiProps.Description = jsii.String("Shop " + stage.Name + ": functions and REST API (stateless)")
 	api := NewApiStack(app, prefix+"Api", ApiStackProps{StackProps: apiProps, Stage: stage, Data: data, Network: network, Media: media, Edge: edge, DistDir: distDir})
 	api.AddStackDependency(data.Stack, jsii.String("the API reads the tables and the user pool"))
 	api.AddStackDependency(network.Stack, jsii.String("the functions run in the VPC and use the cache"))

@@ -456,7 +456,7 @@ var previewStage = regexp.MustCompile(`^pr-[0-9]+$`)
 // delete).
 func IsPreviewStage(stage string) bool { return previewStage.MatchString(stage) }
 
-// Order events (API.md, "Order events"): published on the stage's event bus
+// Order events (docs/contract.md, "Order events"): published on the stage's event bus
 // from the Orders table's change stream, each with its order's sequence.
 const (
 	OrderEventSource = "shop.orders"

@@ -50,7 +50,7 @@ type Route struct {
 	// up the stage's throttle that everyone shares.
 	Costly bool
 	// SLO, when set, names the route's service level objective: the route
-	// publishes its own metrics (ApiId, Stage, Method, Resource) where the
+	// publishes its own metrics (ApiName, Stage, Method, Resource) where the
 	// stage has detailed metrics, and the SLO's alarms read them.
 	SLO string
 }

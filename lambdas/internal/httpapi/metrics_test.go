@@ -123,7 +123,7 @@ func TestABrokenReleaseIsSeenByItsRollbackSignals(t *testing.T) {
 		{"a handler that panics", Event{Resource: "/panics", HTTPMethod: "GET", Path: "/panics"}, 500, false, 1},
 		{"a handler that works", Event{Resource: "/works", HTTPMethod: "GET", Path: "/works"}, 200, false, 0},
 		{"an unknown path", Event{Resource: "/{proxy+}", HTTPMethod: "GET", Path: "/nowhere"}, 404, false, 0},
-		{"an HTTP API (payload 2.0) event", Event{Path: "/works"}, 0, true, 0},
+		{"another payload format's event", Event{Path: "/works"}, 0, true, 0},
 		{"no resource", Event{HTTPMethod: "GET", Path: "/works"}, 0, true, 0},
 		{"an empty event", Event{}, 0, true, 0},
 	} {

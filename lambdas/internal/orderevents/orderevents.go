@@ -1,5 +1,5 @@
 // Package orderevents turns the Orders table's change records into the
-// order events of the contract (API.md, "Order events"): one event per
+// order events of the contract (docs/contract.md, "Order events"): one event per
 // committed status change, read from the table's change stream, never from
 // the request that made it. The Lambda function (cmd/events) and the local
 // stream reader (localdev/streams) both build events here.

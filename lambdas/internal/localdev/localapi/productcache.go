@@ -9,7 +9,7 @@ import (
 
 // ProductCache serves /local/product-cache: GET reports the product reads
 // and the table reads among them; PUT {"enabled": false} sends every read to
-// the table, the baseline of the load measurement (tools/viewload).
+// the table, the baseline of the load measurement (cmd/viewload).
 func ProductCache(c *productcache.Cache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
