@@ -44,7 +44,7 @@ type Event struct {
 type Change struct {
 	Name     string // INSERT, MODIFY or REMOVE
 	Old, New map[string]any
-	At       time.Time // when the change was committed (the record's approximate creation time)
+	At       time.Time // the record's approximate creation time (rounded down: see occurredAt)
 }
 
 // orderPrefix starts an order item's sort key (the table also holds
@@ -71,7 +71,7 @@ func FromChange(stage string, c Change) (Event, bool, error) {
 		seq = 1 // placed before orders counted their changes
 	}
 	d := Detail{OrderID: str(img["order_id"]), UserID: str(img[contract.UserID]), Status: status, Sequence: seq,
-		Currency: str(img["currency"]), Total: integer(img["total"]), OccurredAt: c.At.UTC().Format(time.RFC3339), Stage: stage}
+		Currency: str(img["currency"]), Total: integer(img["total"]), OccurredAt: occurredAt(c, img), Stage: stage}
 	if d.OrderID == "" || d.UserID == "" {
 		return Event{}, false, fmt.Errorf("an order item without order_id or user_id: %v", img[contract.SortKey])
 	}
@@ -84,6 +84,34 @@ func FromChange(stage string, c Change) (Event, bool, error) {
 			Quantity: int(integer(it["quantity"])), LineTotal: integer(it["line_total"])})
 	}
 	return Event{EventID: d.EventID, DetailType: kind, Source: contract.OrderEventSource, Detail: d}, true, nil
+}
+
+// occurredAt is when the change was committed, as the order records it:
+// its created_at for the placement and its updated_at for a later change,
+// both written in the transaction that commits the change. An item without
+// them (written before updated_at existed) falls back to the record's time;
+// and no change is ever dated before the order's creation. The record's
+// own time is only approximate: DynamoDB rounds it down (to the second in
+// AWS, much further in DynamoDB Local), so an event could otherwise say it
+// happened before its order existed.
+func occurredAt(c Change, img map[string]any) string {
+	created, hasCreated := parseTime(img["created_at"])
+	at := c.At
+	switch updated, ok := parseTime(img["updated_at"]); {
+	case c.Name == "INSERT" && hasCreated:
+		at = created
+	case c.Name != "INSERT" && ok:
+		at = updated
+	}
+	if hasCreated && at.Before(created) {
+		at = created
+	}
+	return at.UTC().Format(time.RFC3339)
+}
+
+func parseTime(v any) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, str(v))
+	return t, err == nil
 }
 
 func str(v any) string { s, _ := v.(string); return s }

@@ -59,6 +59,42 @@ func TestFromChange(t *testing.T) {
 	}
 }
 
+// occurred_at is the order's own time of the change: created_at for the
+// placement, updated_at after; the record's rounded-down time only when
+// the item has neither, and never before created_at (issue 40: DynamoDB
+// Local stamped a placement 26 seconds before the order was created).
+func TestOccurredAtIsTheOrdersOwnTime(t *testing.T) {
+	with := func(m map[string]any, kv ...string) map[string]any {
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	rounded := time.Date(2026, 12, 6, 23, 31, 0, 0, time.UTC) // the record's time
+	for _, c := range []struct {
+		name   string
+		change Change
+		want   string
+	}{
+		{"placed: created_at, not the rounded record time", Change{Name: "INSERT", At: rounded,
+			New: with(order("pending", 1), "created_at", "2026-12-06T23:31:26Z")}, "2026-12-06T23:31:26Z"},
+		{"confirmed: updated_at", Change{Name: "MODIFY", At: rounded, Old: order("pending", 1),
+			New: with(order("confirmed", 2), "created_at", "2026-12-06T23:20:00Z", "updated_at", "2026-12-06T23:31:40Z")}, "2026-12-06T23:31:40Z"},
+		{"an item without updated_at: the record's time", Change{Name: "MODIFY", At: rounded, Old: order("pending", 1),
+			New: with(order("cancelled", 2), "created_at", "2026-12-06T23:20:00Z")}, "2026-12-06T23:31:00Z"},
+		{"the record's time before created_at: raised to it", Change{Name: "MODIFY", At: rounded, Old: order("pending", 1),
+			New: with(order("cancelled", 2), "created_at", "2026-12-06T23:31:26Z")}, "2026-12-06T23:31:26Z"},
+		{"an updated_at before created_at (clock skew): raised", Change{Name: "MODIFY", At: rounded, Old: order("pending", 1),
+			New: with(order("expired", 2), "created_at", "2026-12-06T23:31:26Z", "updated_at", "2026-12-06T23:31:25Z")}, "2026-12-06T23:31:26Z"},
+		{"neither time: the record's", Change{Name: "INSERT", At: rounded, New: order("pending", 1)}, "2026-12-06T23:31:00Z"},
+	} {
+		e, ok, err := FromChange("dev-a", c.change)
+		if err != nil || !ok || e.Detail.OccurredAt != c.want {
+			t.Errorf("%s: occurred_at %q (%v, %v), want %s", c.name, e.Detail.OccurredAt, ok, err, c.want)
+		}
+	}
+}
+
 func lambdaRecord(seq, name string, old, new map[string]events.DynamoDBAttributeValue) events.DynamoDBEventRecord {
 	return events.DynamoDBEventRecord{EventName: name, Change: events.DynamoDBStreamRecord{SequenceNumber: seq, OldImage: old, NewImage: new,
 		ApproximateCreationDateTime: events.SecondsEpochTime{Time: at}}}

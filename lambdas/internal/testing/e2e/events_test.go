@@ -72,11 +72,20 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	other := user("other-" + u.sub)
 	var got []string
 	last := map[string]int64{}
+	lastAt := map[string]string{}
 	for _, ev := range published(t, r) {
 		d := ev.Detail
 		if d.UserID == other.sub {
 			continue // the other shopper's order of B
 		}
+		// occurred_at: never before the order's created_at, never back in
+		// time along its sequence (RFC 3339 in UTC, to the second, sorts as
+		// text); DynamoDB Local's record times are rounded far down.
+		created := map[string]string{confirmed.OrderID: confirmed.CreatedAt, cancelled.OrderID: cancelled.CreatedAt, expired.OrderID: expired.CreatedAt}[d.OrderID]
+		if d.OccurredAt < created || d.OccurredAt < lastAt[d.OrderID] {
+			t.Errorf("%s %s occurred at %s: the order was created at %s, its previous event at %s", d.OrderID, ev.DetailType, d.OccurredAt, created, lastAt[d.OrderID])
+		}
+		lastAt[d.OrderID] = d.OccurredAt
 		got = append(got, fmt.Sprintf("%s %s %d", d.OrderID, ev.DetailType, d.Sequence))
 		if d.Sequence <= last[d.OrderID] || ev.EventID != fmt.Sprintf("%s-%d", d.OrderID, d.Sequence) || d.UserID != u.sub || d.Stage != "test" || len(d.Items) != 1 {
 			t.Errorf("event %+v", ev)
