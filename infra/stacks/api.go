@@ -71,6 +71,9 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.EventsFailures = newOrderEvents(stack, stage, s.Functions[contract.Events], props.Data)
 
 	identity := props.Data.Identity
+	// "Http" is the scope the API's constructs have always had: renaming it
+	// would give every API resource a new logical id (a new API, stage and
+	// access log group in prod). It names no API type.
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		Name:     "shop-" + stage.Name,
 		UserPool: identity.UserPool(), StaffPool: identity.StaffPool(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),

@@ -84,21 +84,21 @@ func run(ctx context.Context, log *slog.Logger, port string, seed bool, data str
 		dev.Config.OrderLimits.Hold = d
 	}
 	dev.Config.CorsOrigins = corsOrigins
-	shop, err := wire.NewLocal(dev.Config, dev.Clients(log))
+	local, err := wire.NewLocal(dev.Config, dev.Clients(log))
 	if err != nil {
 		return err
 	}
 	// The scheduled job of AWS (every minute there), every few seconds here.
-	go expireEvery(ctx, log, shop, expiryEvery)
-	srv := localapi.New(shop.Router(log, breakRoute(shop.Routes(), os.Getenv(envBreakRoute))...), tokens, log, dev.Checks())
+	go expireEvery(ctx, log, local, expiryEvery)
+	srv := localapi.New(local.Router(log, breakRoute(local.Routes(), os.Getenv(envBreakRoute))...), tokens, log, dev.Checks())
 	srv.SetCORS(localapi.CORS{Origins: corsOrigins}) // the preflights: the REST API's mock methods
 	// Stand-ins for AWS: the bucket's "object created" notification invokes the
 	// images function asynchronously, and the CDN serves the bucket.
 	var pending sync.WaitGroup
 	defer pending.Wait()
-	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, bucket.OnCreated(log, shop.Images.Uploaded)))
+	srv.Mount("/local/s3-events", localapi.S3Events(ctx, log, &pending, bucket.OnCreated(log, local.Images.Uploaded)))
 	srv.Mount("/local/images/", localapi.Objects("/local/images/", dev.Bucket))
-	srv.Mount("/local/product-cache", localapi.ProductCache(shop.ProductCache))
+	srv.Mount("/local/product-cache", localapi.ProductCache(local.ProductCache))
 	// The order events: the Orders table's stream read as the deployed
 	// events function reads it, kept (with its checkpoint) in the data
 	// directory, served as a consumer of the bus would receive them.
@@ -188,7 +188,7 @@ const expiryEvery = 3 * time.Second
 // "Expiry"), so workers only slow it down here.
 const localExpiryWorkers = 1
 
-func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every time.Duration) {
+func expireEvery(ctx context.Context, log *slog.Logger, local *wire.Local, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -196,7 +196,7 @@ func expireEvery(ctx context.Context, log *slog.Logger, shop *wire.Local, every 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if run, err := shop.Lifecycle.ExpireDue(ctx, orders.ExpiryBatch, localExpiryWorkers); err != nil {
+			if run, err := local.Lifecycle.ExpireDue(ctx, orders.ExpiryBatch, localExpiryWorkers); err != nil {
 				log.Warn("expire pending orders", "error", err.Error())
 			} else if run.Expired > 0 || run.Quarantined > 0 {
 				log.Info("expired pending orders", "count", run.Expired, "quarantined", run.Quarantined)

@@ -92,10 +92,10 @@ func checkWritable(v *shop.Violations, f Fields) {
 		checkText(v, "description", *f.Description, 0, MaxDescriptionLength)
 	}
 	if f.Price != nil && (*f.Price < 0 || *f.Price > MaxPrice) {
-		v.Add("price", "must be an integer from 0 to 10000000000 (minor units)")
+		v.Add("price", fmt.Sprintf("must be an integer from 0 to %d (minor units)", MaxPrice))
 	}
 	if f.Quantity != nil && (*f.Quantity < 0 || *f.Quantity > MaxQuantity) {
-		v.Add("quantity", "must be an integer from 0 to 1000000000")
+		v.Add("quantity", fmt.Sprintf("must be an integer from 0 to %d", MaxQuantity))
 	}
 	if f.Currency != nil && !ValidCurrency(*f.Currency) {
 		v.Add("currency", "must be a three-letter ISO 4217 code such as EUR")

@@ -677,7 +677,7 @@ func (st *Orders) Cancel(ctx context.Context, userID, orderID string, now time.T
 		case o.Status == orders.StatusCancelled:
 			return o.Order, nil
 		case o.Status != orders.StatusPending:
-			return orders.Order{}, orders.ErrNotPending(o.Status)
+			return orders.Order{}, orders.NotPending(o.Status)
 		}
 		err = st.finish(ctx, o, orders.StatusCancelled, moveRelease, "", nil, "", now)
 		if errors.Is(err, errRaced) {
@@ -718,7 +718,7 @@ func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Paymen
 		case !o.found:
 			return orders.Order{}, shop.ErrNotFound
 		case o.Status != orders.StatusPending && o.Status != orders.StatusConfirmed:
-			return orders.Order{}, orders.ErrNotPending(o.Status)
+			return orders.Order{}, orders.NotPending(o.Status)
 		case orders.CheckPaid(o.Order, pay) != nil:
 			return orders.Order{}, orders.CheckPaid(o.Order, pay)
 		case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
@@ -729,9 +729,9 @@ func (st *Orders) Confirm(ctx context.Context, orderID string, pay orders.Paymen
 		case o.Status == orders.StatusConfirmed:
 			return orders.Order{}, &shop.ConflictError{Reason: "payment-reference-mismatch", Detail: "The order was confirmed with another payment reference."}
 		case o.Status != orders.StatusPending:
-			return orders.Order{}, orders.ErrNotPending(o.Status)
+			return orders.Order{}, orders.NotPending(o.Status)
 		case o.holdMS <= now.UnixMilli():
-			return orders.Order{}, orders.ErrNotPending("past its hold")
+			return orders.Order{}, orders.NotPending("past its hold")
 		}
 		err = st.finish(ctx, o, orders.StatusConfirmed, moveSell, " AND #hold > :now",
 			map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":ref": str(ref)}, ", payment_reference = :ref", now)

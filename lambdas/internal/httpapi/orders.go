@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
@@ -42,7 +43,7 @@ func (h *Orders) checkout(ctx context.Context, r *Request) (Response, error) {
 	}
 	o, replayed, err := h.svc.Checkout(ctx, *r.Identity, r.Header(contract.HeaderIdempotencyKey), req)
 	if err != nil {
-		if p, _ := problemFor(err); p.Status == http.StatusConflict {
+		if errors.Is(err, shop.ErrConflict) { // every ConflictError: answered 409
 			metrics.Add(ctx, metrics.CheckoutConflicts, 1)
 		}
 		return Response{}, err

@@ -95,17 +95,13 @@ type Marker interface {
 	Set(ctx context.Context, after string) error
 }
 
-// WithMarker makes the sweep resume where the last run stopped.
-func (s *Service) WithMarker(m Marker) *Service {
-	s.marker = m
-	return s
-}
-
 // NewService returns the service; image URLs are baseURL + "/" + key. inv,
-// when not nil, is the product cache, told of the products an upload changes.
-func NewService(storage Store, products Products, baseURL string, log *slog.Logger, inv catalog.Invalidator) *Service {
+// when not nil, is the product cache, told of the products an upload changes;
+// marker, when not nil, is where the sweep resumes from run to run. Both are
+// given here, never set afterwards (docs/design.md).
+func NewService(storage Store, products Products, baseURL string, log *slog.Logger, inv catalog.Invalidator, marker Marker) *Service {
 	return &Service{storage: storage, products: products, baseURL: strings.TrimSuffix(baseURL, "/"), log: log,
-		now: func() time.Time { return time.Now().UTC() }, inv: inv}
+		now: func() time.Time { return time.Now().UTC() }, inv: inv, marker: marker}
 }
 
 // CheckUpload is the rule for an upload request.

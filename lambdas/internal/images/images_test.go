@@ -101,7 +101,7 @@ func TestLanded(t *testing.T) {
 				}
 			}
 			bucket.Put(tc.key, tc.contentType, tc.body)
-			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil)
 			got, err := svc.Landed(context.Background(), tc.key)
 			if err != nil || got != tc.want {
 				t.Fatalf("Landed = %v %v, want %v", got, err, tc.want)
@@ -136,7 +136,7 @@ func TestSweep(t *testing.T) {
 	for _, k := range []string{linked, oldUnlinked, youngUnlinked, ofGone, "products/P1/not-an-upload", "elsewhere/x.png"} {
 		bucket.Put(k, "image/png", []byte("x"))
 	}
-	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil)
 	n, err := svc.Sweep(ctx, now.Add(-14*24*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want 2", n, err)
@@ -187,7 +187,7 @@ func TestSweepResumesAcrossRuns(t *testing.T) {
 	slices.Sort(keys)
 	store := &failingList{Bucket: bucket, ok: 1}
 	m := &marker{}
-	svc := images.NewService(store, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil).WithMarker(m)
+	svc := images.NewService(store, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, m)
 	before := images.SweepBefore(now)
 	n, err := svc.Sweep(ctx, before)
 	if err == nil || n != 1000 || m.after != keys[999] {

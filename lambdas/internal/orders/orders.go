@@ -117,15 +117,15 @@ type Store interface {
 	Holds(ctx context.Context, userID string, n int) ([]time.Time, error)
 	// Cancel marks userID's pending order cancelled and returns its units
 	// to stock, in one transaction. A cancelled order is returned as it is
-	// (nothing moves twice); a confirmed or expired one is ErrNotPending.
+	// (nothing moves twice); a confirmed or expired one is NotPending.
 	Cancel(ctx context.Context, userID, orderID string, now time.Time) (Order, error)
 	// Confirm marks a pending order whose hold has not ended confirmed with
 	// the payment's reference. A cancelled or expired order is
-	// ErrNotPending; a payment whose amount or currency is not the order's is
+	// NotPending; a payment whose amount or currency is not the order's is
 	// ErrAmountMismatch (checked by CheckPaid), and nothing changes. The same
 	// reference again returns the order as it is; another is a
 	// *shop.ConflictError "payment-reference-mismatch"; an order whose hold
-	// ended is ErrNotPending.
+	// ended is NotPending.
 	Confirm(ctx context.Context, orderID string, pay Payment, now time.Time) (Order, error)
 	// ExpireDue expires up to limit pending orders whose hold ended before
 	// now, each with its stock return in one transaction, up to workers at
@@ -198,8 +198,9 @@ func HoldLimit(o Order, held map[string]int64, max int) error {
 // ErrSlotTaken is a pending slot that another checkout took meanwhile.
 var ErrSlotTaken = errors.New("pending slot taken")
 
-// ErrNotPending is a transition of an order that is no longer pending.
-func ErrNotPending(status string) error {
+// NotPending is the refusal of a transition of an order that is no longer
+// pending, in status.
+func NotPending(status string) error {
 	return &shop.ConflictError{Reason: "order-not-pending", Detail: "The order is " + status + ", not pending."}
 }
 

@@ -85,12 +85,20 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // CheckKey is the rule for an Idempotency-Key: 1 to 128 visible ASCII characters.
 func CheckKey(key string) error {
-	if len(key) == 0 || len(key) > MaxIdempotencyKey {
-		return shop.Invalid("Idempotency-Key", "is required: 1 to 128 visible ASCII characters, new for every checkout")
+	return checkToken("Idempotency-Key", key, MaxIdempotencyKey, ", new for every checkout")
+}
+
+// checkToken is the one rule of a client's opaque token (an Idempotency-Key,
+// a payment reference): 1 to max visible ASCII characters; missing says what
+// else a missing one should have been.
+func checkToken(field, token string, max int, missing string) error {
+	rule := fmt.Sprintf("1 to %d visible ASCII characters", max)
+	if len(token) == 0 || len(token) > max {
+		return shop.Invalid(field, "is required: "+rule+missing)
 	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return shop.Invalid("Idempotency-Key", "must be 1 to 128 visible ASCII characters")
+	for i := 0; i < len(token); i++ {
+		if token[i] < 0x21 || token[i] > 0x7e {
+			return shop.Invalid(field, "must be "+rule)
 		}
 	}
 	return nil
@@ -330,15 +338,7 @@ const MaxReference = 128
 // CheckReference is the rule for a payment reference: 1 to 128 visible
 // ASCII characters.
 func CheckReference(ref string) error {
-	if len(ref) == 0 || len(ref) > MaxReference {
-		return shop.Invalid("payment_reference", "is required: 1 to 128 visible ASCII characters")
-	}
-	for i := 0; i < len(ref); i++ {
-		if ref[i] < 0x21 || ref[i] > 0x7e {
-			return shop.Invalid("payment_reference", "must be 1 to 128 visible ASCII characters")
-		}
-	}
-	return nil
+	return checkToken("payment_reference", ref, MaxReference, "")
 }
 
 // Confirm records the payment of a pending order: its hold becomes a sale.

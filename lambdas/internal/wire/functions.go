@@ -123,11 +123,11 @@ func imageService(cfg lambdaenv.Config, b Backends, pc *productcache.Cache) (*im
 	if cfg.ImagesBaseURL == "" {
 		return nil, errors.New("images need their base URL")
 	}
-	svc := images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log, invalidator(pc))
+	var marker images.Marker
 	if b.Cache != nil {
-		svc.WithMarker(cache.NewSweepMarker(b.Cache, cfg.CacheScope))
+		marker = cache.NewSweepMarker(b.Cache, cfg.CacheScope)
 	}
-	return svc, nil
+	return images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log, invalidator(pc), marker), nil
 }
 
 // Cart is the cart function's part: guest sessions and carts in the cache,

@@ -256,7 +256,7 @@ func (m *Orders) Cancel(_ context.Context, userID, orderID string, now time.Time
 	case o.Status == orders.StatusCancelled:
 		return o, nil
 	case o.Status != orders.StatusPending:
-		return orders.Order{}, orders.ErrNotPending(o.Status)
+		return orders.Order{}, orders.NotPending(o.Status)
 	}
 	return m.finish(o, orders.StatusCancelled, false, now), nil
 }
@@ -280,7 +280,7 @@ func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, 
 	ref := pay.Reference
 	switch {
 	case o.Status != orders.StatusPending && o.Status != orders.StatusConfirmed:
-		return orders.Order{}, orders.ErrNotPending(o.Status)
+		return orders.Order{}, orders.NotPending(o.Status)
 	case orders.CheckPaid(o, pay) != nil:
 		return orders.Order{}, orders.CheckPaid(o, pay)
 	case o.Status == orders.StatusConfirmed && o.PaymentReference != nil && *o.PaymentReference == ref:
@@ -288,9 +288,9 @@ func (m *Orders) Confirm(_ context.Context, orderID string, pay orders.Payment, 
 	case o.Status == orders.StatusConfirmed:
 		return orders.Order{}, &shop.ConflictError{Reason: "payment-reference-mismatch", Detail: "The order was confirmed with another payment reference."}
 	case o.Status != orders.StatusPending:
-		return orders.Order{}, orders.ErrNotPending(o.Status)
+		return orders.Order{}, orders.NotPending(o.Status)
 	case !hold.After(now):
-		return orders.Order{}, orders.ErrNotPending("past its hold")
+		return orders.Order{}, orders.NotPending("past its hold")
 	}
 	o.PaymentReference = &ref
 	return m.finish(o, orders.StatusConfirmed, true, now), nil
