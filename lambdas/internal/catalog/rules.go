@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -102,10 +104,10 @@ func checkWritable(v *shop.Violations, f Fields) {
 	}
 }
 
-// checkText: the length in characters, and no control, bidirectional or
-// invisible character (shop.TextProblem); only the description spans lines.
+// checkText: the length in characters, and only the characters free text
+// may hold (shop.TextProblem).
 func checkText(v *shop.Violations, field, s string, minLen, maxLen int) {
-	if problem := shop.TextProblem(s, field == "description"); problem != "" {
+	if problem := shop.TextProblem(s); problem != "" {
 		v.Add(field, problem)
 		return
 	}
@@ -118,10 +120,20 @@ func checkText(v *shop.Violations, field, s string, minLen, maxLen int) {
 	}
 }
 
-// NormalCategory is a category in Unicode normalization form C: one
-// category however a client composed its accents ("Café" typed as e and a
-// combining acute is the same category), stored and queried alike.
-func NormalCategory(c string) string { return norm.NFC.String(c) }
+// NormalCategory is a category in Unicode normalization form C without its
+// default-ignorable code points (the variation selectors, the combining
+// grapheme joiner and the other marks that render as nothing): one category
+// however a client composed its accents ("Café" typed as e and a combining
+// acute is the same category), and two that look the same are one; stored
+// and queried alike.
+func NormalCategory(c string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
+			return -1
+		}
+		return r
+	}, norm.NFC.String(c))
+}
 
 // normalized returns f with its category in form C.
 func (f Fields) normalized() Fields {

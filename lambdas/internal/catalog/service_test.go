@@ -45,7 +45,9 @@ func TestCreate(t *testing.T) {
 		{"a name with a bidi override", func() catalog.Fields { return fields("Atlas\u202e") }, "name"},
 		{"a category with a zero-width space", func() catalog.Fields { f := fields("Atlas"); f.Category = ptr("Bo\u200boks"); return f }, "category"},
 		{"a control character in the description", func() catalog.Fields { f := fields("Atlas"); f.Description = ptr("a\x1bb"); return f }, "description"},
-		{"lines in the description", func() catalog.Fields { f := fields("Atlas"); f.Description = ptr("one\ntwo"); return f }, ""},
+		{"lines in the description (control characters, docs/contract.md)", func() catalog.Fields { f := fields("Atlas"); f.Description = ptr("one\ntwo"); return f }, "description"},
+		{"an invisible separator after a category (issue 43)", func() catalog.Fields { f := fields("Atlas"); f.Category = ptr("Electronics\u2063"); return f }, "category"},
+		{"a Hangul filler in a name", func() catalog.Fields { f := fields("Atlas\u3164"); return f }, "name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, store := newCatalog(t)
@@ -163,6 +165,28 @@ func TestCategoriesAreNormalized(t *testing.T) {
 		page, err := svc.List(ctx, query, 10, "")
 		if err != nil || len(page.Items) != 1 {
 			t.Errorf("list of %q = %+v, %v; want the mug", query, page, err)
+		}
+	}
+}
+
+// A category is compared, stored and queried after NFC with its
+// default-ignorable code points removed (docs/contract.md, "Free text"):
+// categories that look the same are the same.
+func TestNormalCategory(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Café", "Café"},
+		{"Cafe\u0301", "Café"},                       // a combining acute: NFC composes it
+		{"Books\u034f", "Books"},                     // combining grapheme joiner (Mn, default-ignorable)
+		{"Books\ufe0f", "Books"},                     // a variation selector
+		{"Boo\U000e0100ks", "Books"},                 // a variation selector supplement
+		{"\u1806Mongol\u180bian", "\u1806Mongolian"}, // a Mongolian free variation selector
+		{"Electronics", "Electronics"},
+	} {
+		if got := catalog.NormalCategory(c.in); got != c.want {
+			t.Errorf("NormalCategory(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if shop.TextProblem(c.in) != "" {
+			t.Errorf("%q is refused by the text rule: it should be accepted, then normalized", c.in)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func newTestRouter(t testing.TB) *Router {
 	}
 	products := memory.NewProducts()
 	svc := catalog.NewService(products, c, "EUR", nil)
-	return NewRouter(quiet, NewCatalog(svc, images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, nil, nil)).Routes()...)
+	return NewRouter(quiet, NewCatalog(svc, images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, images.Options{})).Routes()...)
 }
 
 type caller struct {
@@ -409,7 +409,7 @@ func TestWritesNameTheCaller(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	c, _ := cursor.New([]byte(strings.Repeat("s", 32)))
 	products := memory.NewProducts()
-	rt := NewRouter(log, NewCatalog(catalog.NewService(products, c, "EUR", nil), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, nil, nil)).Routes()...)
+	rt := NewRouter(log, NewCatalog(catalog.NewService(products, c, "EUR", nil), images.NewService(memory.NewBucket(), products, "https://cdn.test", quiet, images.Options{})).Routes()...)
 	if resp := do(t, rt, "POST", "/products", `{"product_id":"W1","name":"a","price":1,"category":"c","quantity":1}`, admin, nil); resp.StatusCode != 201 {
 		t.Fatalf("create = %d %s", resp.StatusCode, resp.Body)
 	}

@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -160,5 +163,31 @@ func TestABrokenReleaseIsSeenByItsRollbackSignals(t *testing.T) {
 				t.Errorf("counted for %v version %v, want %+v", line[contract.DimFunctionName], line[contract.DimVersion], release)
 			}
 		})
+	}
+}
+
+// The token's name claim, which its owner may set to anything, reaches the
+// handlers without the characters free text may not hold, and cut to a
+// profile name's length (issue 43: a name with U+202E and an escape
+// sequence was stored verbatim by checkout and GET /me).
+func TestTheNameClaimIsStrippedNotRefused(t *testing.T) {
+	var got string
+	rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Route{contract.Route{Method: http.MethodGet, Path: "/me", Access: contract.User}, func(_ context.Context, r *Request) (Response, error) {
+			got = r.Identity.Name
+			return Response{Status: 200}, nil
+		}})
+	for claim, want := range map[string]string{
+		"Zoë Ångström":             "Zoë Ångström",
+		"Mallory\u202eevil\x1b[2J": "Malloryevil[2J",
+		"  \u3164Eve\u2063  ":      "Eve",
+		strings.Repeat("ab", 1024): strings.Repeat("ab", orders.MaxNameLength/2),
+		"\u200b\u200b":             "",
+	} {
+		ev := NewEvent(http.MethodGet, "/me", &contract.Route{Method: http.MethodGet, Path: "/me", Access: contract.User}, nil, time.Now())
+		Authorize(&ev, contract.User, map[string]string{"sub": "u1", "token_use": "id", "name": claim})
+		if resp, _ := rt.Serve(context.Background(), ev); resp.StatusCode != 200 || got != want {
+			t.Errorf("name claim %q: %d, handler saw %q, want %q", claim, resp.StatusCode, got, want)
+		}
 	}
 }

@@ -18,11 +18,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/metrics"
+	"github.com/go-cdk-shop/shop/lambdas/internal/orders"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
 
@@ -442,7 +444,7 @@ func newRequest(ev Event, params map[string]string, log *slog.Logger, reqID stri
 		r.Client = &shop.Client{ID: c["client_id"], Scopes: strings.Fields(c["scope"])}
 	}
 	if c["sub"] != "" && c["token_use"] == "id" {
-		r.Identity = &shop.Identity{Subject: c["sub"], Name: c["name"], Groups: ParseGroups(c["cognito:groups"])}
+		r.Identity = &shop.Identity{Subject: c["sub"], Name: claimName(c["name"]), Groups: ParseGroups(c["cognito:groups"])}
 		if c["email_verified"] == "true" {
 			// An unverified address is the user's claim, not a fact: it is
 			// never stored (with keepOriginal, a change counts once verified).
@@ -450,6 +452,19 @@ func newRequest(ev Event, params map[string]string, log *slog.Logger, reqID stri
 		}
 	}
 	return r
+}
+
+// claimName is the token's name claim as the shop keeps it: without the
+// characters free text may not hold (shop.StripText) and cut to a profile
+// name's length. A user may set the claim to anything (up to 2,048
+// characters in Cognito), and checkout and the first GET /me store it, so
+// it is cleaned, not refused: refusing would lock its owner out.
+func claimName(name string) string {
+	name = strings.TrimSpace(shop.StripText(name))
+	if utf8.RuneCountInString(name) > orders.MaxNameLength {
+		name = string([]rune(name)[:orders.MaxNameLength])
+	}
+	return name
 }
 
 // claims are the token's claims: from a Cognito user pool authorizer (under

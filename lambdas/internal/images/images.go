@@ -95,13 +95,26 @@ type Marker interface {
 	Set(ctx context.Context, after string) error
 }
 
-// NewService returns the service; image URLs are baseURL + "/" + key. inv,
-// when not nil, is the product cache, told of the products an upload changes;
-// marker, when not nil, is where the sweep resumes from run to run. Both are
-// given here, never set afterwards (docs/design.md).
-func NewService(storage Store, products Products, baseURL string, log *slog.Logger, inv catalog.Invalidator, marker Marker) *Service {
+// Options are the service's optional collaborators, given at construction
+// and never set afterwards (docs/design.md).
+type Options struct {
+	// Invalidator, when set, is the product cache, told of the products an
+	// upload changes.
+	Invalidator catalog.Invalidator
+	// Marker, when set, is where the sweep resumes from run to run.
+	Marker Marker
+	// Now is the clock (the system's, in UTC, when nil).
+	Now func() time.Time
+}
+
+// NewService returns the service; image URLs are baseURL + "/" + key.
+func NewService(storage Store, products Products, baseURL string, log *slog.Logger, o Options) *Service {
+	now := o.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
 	return &Service{storage: storage, products: products, baseURL: strings.TrimSuffix(baseURL, "/"), log: log,
-		now: func() time.Time { return time.Now().UTC() }, inv: inv, marker: marker}
+		now: now, inv: o.Invalidator, marker: o.Marker}
 }
 
 // CheckUpload is the rule for an upload request.
@@ -152,6 +165,22 @@ func ParseKey(key string) (productID, contentType string, ok bool) {
 func SweepBefore(now time.Time) time.Time {
 	return now.Add(-(contract.ImagesSweepAfterDays*24*time.Hour + contract.ImagesEventMaxAgeHours*time.Hour + URLLifetime))
 }
+
+// LinkMargin keeps the images function's bound strictly inside the
+// sweep's: at now the function acts only on uploads made at
+// LinkBefore(now) or later, LinkMargin after the sweep's cutoff. An event
+// redriven again and again (each redrive renews its time in the failure
+// queue) can come after SweepBefore's premise, so the function refuses what
+// the sweep may take: for a key to meet both, the sweep would have to run
+// more than LinkMargin after the function checked the key's age, and by
+// then the function's link (an invocation of at most 20 s) is done, and the
+// sweep's consistent read sees it. An hour covers the invocation and any
+// clock skew between the two runs many times over.
+const LinkMargin = time.Hour
+
+// LinkBefore is the images function's bound at now: an upload made before
+// it is left to the sweep, never linked nor deleted by an event.
+func LinkBefore(now time.Time) time.Time { return SweepBefore(now).Add(LinkMargin) }
 
 // sweepPage is how many keys the sweep lists, reads and deletes at a time;
 // sweepMargin is the time it leaves itself before its deadline.
@@ -289,14 +318,21 @@ const (
 	Rejected Outcome = "rejected" // it failed a check and was deleted
 	Orphaned Outcome = "orphaned" // its product is gone, or a newer image is linked: deleted
 	Ignored  Outcome = "ignored"  // not a product image, or already gone
+	TooLate  Outcome = "too-late" // made before LinkBefore: left as it is, for the sweep
 )
 
 // Landed handles the storage's "object created" event for key. An error means
 // a backend failed and the event should be retried.
 func (s *Service) Landed(ctx context.Context, key string) (Outcome, error) {
-	productID, declared, ok := ParseKey(key)
+	productID, declared, id, ok := parseKey(key)
 	if !ok {
 		return Ignored, nil
+	}
+	if made, ok := shop.IDTime("", id); !ok || made.Before(LinkBefore(s.now())) {
+		// An event later than every event should be (redriven past the
+		// sweep's premise): the sweep's to take, never this function's.
+		s.log.WarnContext(ctx, "image event too late: left for the sweep", "key", key)
+		return TooLate, nil
 	}
 	size, contentType, err := s.storage.Head(ctx, key)
 	if errors.Is(err, shop.ErrNotFound) {

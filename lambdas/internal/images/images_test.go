@@ -74,6 +74,10 @@ func TestCheckUpload(t *testing.T) {
 // Landed against the in-memory bucket: every outcome, and what stays stored.
 func TestLanded(t *testing.T) {
 	png := []byte("\x89PNG\r\n\x1a\n....")
+	// Keys as the shop makes them: a ULID of when the URL was issued.
+	at := time.Now().Add(-time.Hour)
+	id := func(minutes int) string { return shop.NewID("", at.Add(time.Duration(minutes)*time.Minute)) }
+	k1, k2, k3 := id(1), id(2), id(3)
 	for _, tc := range []struct {
 		name, key, contentType string
 		body                   []byte
@@ -82,15 +86,15 @@ func TestLanded(t *testing.T) {
 		want                   images.Outcome
 		kept                   bool
 	}{
-		{"good", "products/P1/02.png", "image/png", png, true, "", images.Linked, true},
-		{"text as png", "products/P1/02.png", "image/png", []byte("hello world!"), true, "", images.Rejected, false},
-		{"type differs from key", "products/P1/02.jpg", "image/png", png, true, "", images.Rejected, false},
-		{"empty", "products/P1/02.png", "image/png", nil, true, "", images.Rejected, false},
-		{"product gone", "products/P1/02.png", "image/png", png, false, "", images.Orphaned, false},
-		{"older than the linked one", "products/P1/01.png", "image/png", png, true, "products/P1/03.png", images.Orphaned, false},
+		{"good", "products/P1/" + k2 + ".png", "image/png", png, true, "", images.Linked, true},
+		{"text as png", "products/P1/" + k2 + ".png", "image/png", []byte("hello world!"), true, "", images.Rejected, false},
+		{"type differs from key", "products/P1/" + k2 + ".jpg", "image/png", png, true, "", images.Rejected, false},
+		{"empty", "products/P1/" + k2 + ".png", "image/png", nil, true, "", images.Rejected, false},
+		{"product gone", "products/P1/" + k2 + ".png", "image/png", png, false, "", images.Orphaned, false},
+		{"older than the linked one", "products/P1/" + k1 + ".png", "image/png", png, true, "products/P1/" + k3 + ".png", images.Orphaned, false},
 		{"not a product image", "elsewhere/x.png", "image/png", png, true, "", images.Ignored, true},
-		{"the linked upload again", "products/P1/02.png", "image/png", png, true, "products/P1/02.png", images.Linked, true},
-		{"the linked key now holds text", "products/P1/02.png", "image/png", []byte("hello world!"), true, "products/P1/02.png", images.Rejected, false},
+		{"the linked upload again", "products/P1/" + k2 + ".png", "image/png", png, true, "products/P1/" + k2 + ".png", images.Linked, true},
+		{"the linked key now holds text", "products/P1/" + k2 + ".png", "image/png", []byte("hello world!"), true, "products/P1/" + k2 + ".png", images.Rejected, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bucket, products := memory.NewBucket(), memory.NewProducts()
@@ -101,7 +105,7 @@ func TestLanded(t *testing.T) {
 				}
 			}
 			bucket.Put(tc.key, tc.contentType, tc.body)
-			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil)
+			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), images.Options{})
 			got, err := svc.Landed(context.Background(), tc.key)
 			if err != nil || got != tc.want {
 				t.Fatalf("Landed = %v %v, want %v", got, err, tc.want)
@@ -136,7 +140,7 @@ func TestSweep(t *testing.T) {
 	for _, k := range []string{linked, oldUnlinked, youngUnlinked, ofGone, "products/P1/not-an-upload", "elsewhere/x.png"} {
 		bucket.Put(k, "image/png", []byte("x"))
 	}
-	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil)
+	svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), images.Options{})
 	n, err := svc.Sweep(ctx, now.Add(-14*24*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want 2", n, err)
@@ -187,7 +191,7 @@ func TestSweepResumesAcrossRuns(t *testing.T) {
 	slices.Sort(keys)
 	store := &failingList{Bucket: bucket, ok: 1}
 	m := &marker{}
-	svc := images.NewService(store, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, m)
+	svc := images.NewService(store, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), images.Options{Marker: m})
 	before := images.SweepBefore(now)
 	n, err := svc.Sweep(ctx, before)
 	if err == nil || n != 1000 || m.after != keys[999] {
@@ -217,5 +221,55 @@ func TestSweepBeforeCoversEveryWayAnEventCanStillCome(t *testing.T) {
 	}
 	if images.URLLifetime <= 0 || contract.ImagesEventMaxAgeHours <= 0 {
 		t.Error("a part of the cutoff is missing")
+	}
+}
+
+// The images function acts only on uploads made at LinkBefore(now) or
+// later, strictly inside the sweep's cutoff: an event at exactly the
+// bound links; one a millisecond older is left, untouched, for the sweep;
+// and the sweep never takes what the function may still link (issue 43: a
+// redriven event could link a key the sweep was deleting).
+func TestAnEventAndTheSweepNeverActOnOneKey(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	png := []byte("\x89PNG\r\n\x1a\n....")
+	bound := images.LinkBefore(now)
+	if !bound.After(images.SweepBefore(now)) {
+		t.Fatalf("LinkBefore %v is not inside SweepBefore %v", bound, images.SweepBefore(now))
+	}
+	keyAt := func(made time.Time) string { return "products/P1/" + shop.NewID("", made) + ".png" }
+	for _, c := range []struct {
+		name string
+		made time.Time
+		want images.Outcome
+	}{
+		{"made exactly at the bound: linked", bound, images.Linked},
+		{"a millisecond before the bound: left for the sweep", bound.Add(-time.Millisecond), images.TooLate},
+		{"exactly at the sweep's cutoff: left (the sweep takes it later)", images.SweepBefore(now), images.TooLate},
+		{"long before: left", now.Add(-60 * 24 * time.Hour), images.TooLate},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bucket, products := memory.NewBucket(), memory.NewProducts()
+			_ = products.Create(context.Background(), catalog.Product{ProductID: "P1", Version: 1})
+			key := keyAt(c.made)
+			bucket.Put(key, "image/png", png)
+			svc := images.NewService(bucket, products, "https://cdn.test", slog.New(slog.NewJSONHandler(io.Discard, nil)), images.Options{Now: func() time.Time { return now }})
+			got, err := svc.Landed(context.Background(), key)
+			if err != nil || got != c.want {
+				t.Fatalf("Landed = %v %v, want %v", got, err, c.want)
+			}
+			if _, _, err := bucket.Head(context.Background(), key); err != nil {
+				t.Errorf("the event removed the upload: %v", err)
+			}
+			// What the event linked, no sweep ever takes; what it left, the
+			// sweep takes within LinkMargin.
+			before := images.SweepBefore(now.Add(images.LinkMargin))
+			if got == images.Linked {
+				before = now.Add(365 * 24 * time.Hour)
+			}
+			n, err := svc.Sweep(context.Background(), before)
+			if want := map[bool]int{true: 0, false: 1}[got == images.Linked]; err != nil || n != want {
+				t.Errorf("the sweep before %v took %d (%v), want %d", before, n, err, want)
+			}
+		})
 	}
 }

@@ -114,7 +114,7 @@ const MaxNoteLength = 500
 
 // CheckNote is the rule for a checkout note.
 func CheckNote(note string) error {
-	if problem := shop.TextProblem(note, true); problem != "" {
+	if problem := shop.TextProblem(note); problem != "" {
 		return shop.Invalid("note", problem)
 	}
 	if utf8.RuneCountInString(note) > MaxNoteLength {
@@ -485,7 +485,7 @@ func (s *Service) Me(ctx context.Context, who shop.Identity) (Customer, error) {
 
 // CheckName is the rule for a profile name.
 func CheckName(name string) error {
-	if problem := shop.TextProblem(name, false); problem != "" {
+	if problem := shop.TextProblem(name); problem != "" {
 		return shop.Invalid("name", problem)
 	}
 	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLength {

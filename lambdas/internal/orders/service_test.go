@@ -184,7 +184,9 @@ func TestFreeTextRules(t *testing.T) {
 		text  string
 		ok    bool
 	}{
-		{"note", orders.CheckNote, "Leave it at the door,\nplease", true},
+		{"note", orders.CheckNote, "Leave it at the door, please", true},
+		{"note", orders.CheckNote, "Leave it at the door,\nplease", false},
+		{"note", orders.CheckNote, "door\u2064", false},
 		{"note", orders.CheckNote, "door\x1b[2J", false},
 		{"note", orders.CheckNote, "pay later\u202e", false},
 		{"name", orders.CheckName, "Zoë Ångström", true},

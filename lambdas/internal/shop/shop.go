@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -206,30 +208,64 @@ func (e *ConflictError) Error() string { return e.Reason + ": " + e.Detail }
 // Is makes every ConflictError match ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// TextProblem says what is wrong with free text s, or "" when nothing is:
-// invalid UTF-8; control characters (C0, DEL and C1; newline and tab only
-// when multiline); bidirectional controls, which reorder what a reader sees
-// (CVE-2021-42574, "Trojan Source"); and invisible format characters
-// (zero-width space and joiners, word joiner, byte-order mark, soft hyphen),
-// which make two strings that look the same differ, such as two categories
-// that split the catalogue and trending.
-func TextProblem(s string, multiline bool) string {
+// TextProblem says what is wrong with free text s, or "" when nothing is
+// (docs/contract.md, "Free text"): every character must be a letter, a
+// mark, a number, punctuation, a symbol or a space separator (Unicode
+// general categories L, M, N, P, S and Zs, as of unicode.Version), and none
+// may be a Hangul filler (letters that render as nothing). So control
+// characters (newlines and tabs too), format characters (bidirectional
+// controls, which reorder what a reader sees, CVE-2021-42574; zero-width
+// and invisible operators; tag characters), private-use, surrogate and
+// unassigned code points, and line and paragraph separators are refused:
+// two strings that look the same are never two categories of the
+// catalogue. A character newer than Go's Unicode tables (an emoji added
+// after Unicode 15.0) is unassigned to them, and refused.
+func TextProblem(s string) string {
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}
 	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\t':
-			if !multiline {
-				return "must be one line, without tabs"
-			}
-		case r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x2028 || r == 0x2029:
-			return fmt.Sprintf("must not contain control characters (U+%04X)", r)
-		case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
-			return fmt.Sprintf("must not contain bidirectional control characters (U+%04X)", r)
-		case r == 0x00ad || r == 0x180e || r >= 0x200b && r <= 0x200d || r == 0x2060 || r == 0xfeff:
-			return fmt.Sprintf("must not contain invisible characters (U+%04X)", r)
+		if p := runeProblem(r); p != "" {
+			return fmt.Sprintf("must not contain %s (U+%04X)", p, r)
 		}
 	}
 	return ""
+}
+
+// hangulFillers are letters (Lo) that render as nothing.
+var hangulFillers = []rune{0x115f, 0x1160, 0x3164, 0xffa0}
+
+// runeProblem names the class of r when free text may not hold it.
+func runeProblem(r rune) string {
+	switch {
+	case slices.Contains(hangulFillers, r):
+		return "a Hangul filler"
+	case unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs):
+		return ""
+	case unicode.Is(unicode.Cc, r):
+		return "control characters"
+	case unicode.Is(unicode.Cf, r):
+		return "format characters (bidirectional controls, invisible characters)"
+	case unicode.Is(unicode.Co, r):
+		return "private-use characters"
+	case unicode.Is(unicode.Cs, r):
+		return "surrogates"
+	case unicode.In(r, unicode.Zl, unicode.Zp):
+		return "line or paragraph separators"
+	}
+	return "characters unassigned in Unicode " + unicode.Version
+}
+
+// StripText is s without the characters TextProblem refuses (and without
+// bytes that are not UTF-8): what the shop stores of a text it does not
+// refuse, such as the name claim of a sign-in token, which its owner may
+// set to anything.
+func StripText(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	return strings.Map(func(r rune) rune {
+		if runeProblem(r) != "" {
+			return -1
+		}
+		return r
+	}, s)
 }

@@ -127,7 +127,8 @@ func imageService(cfg lambdaenv.Config, b Backends, pc *productcache.Cache) (*im
 	if b.Cache != nil {
 		marker = cache.NewSweepMarker(b.Cache, cfg.CacheScope)
 	}
-	return images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log, invalidator(pc), marker), nil
+	return images.NewService(b.Images, dynamo.NewProducts(b.DB, cfg.ProductsTable), cfg.ImagesBaseURL, b.Log,
+		images.Options{Invalidator: invalidator(pc), Marker: marker}), nil
 }
 
 // Cart is the cart function's part: guest sessions and carts in the cache,
