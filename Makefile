@@ -30,7 +30,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
 MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff preflight smoke deploy rotate-origin stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images determinism fresh-clone clean check-tools check-backends
+.PHONY: help deps build app synth review diff preflight smoke deploy rotate-origin stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images migrate-text determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -257,6 +257,13 @@ load-views: check-backends node_modules/.installed $(VERSITYGW) ## product cache
 local: check-backends node_modules/.installed $(VERSITYGW) ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator exec ./$(DIST)/local $(if $(SEED),--seed)
+
+# The one-off clean-up of free text stored before the text rule (issue 43):
+# a dry run that reports, then APPLY=1 (cmd/migratetext).
+export PRODUCTS CUSTOMERS
+migrate-text: ## clean stored free text to the text rule: PRODUCTS=<table> CUSTOMERS=<table> [APPLY=1] (a dry run without APPLY; needs credentials)
+	$(need-credentials)
+	cd lambdas && GOWORK=off go run ./cmd/migratetext -products "$$PRODUCTS" -customers "$$CUSTOMERS" $(if $(APPLY),-apply)
 
 redrive-images: app ## invoke the images function again with the events its failure queue holds (STAGE, MAX=100; needs credentials and the AWS CLI)
 	$(need-credentials)
