@@ -210,8 +210,11 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 type tokenRequest struct {
-	Sub    string   `json:"sub"`
-	Email  string   `json:"email"`
+	Sub   string `json:"sub"`
+	Email string `json:"email"`
+	// Name is the name claim: any text, as a Cognito user may set it (the
+	// shop stores it stripped to the text rule).
+	Name   string   `json:"name"`
 	Groups []string `json:"groups"`
 	// ClientID and Scope, instead of the above, mint a client-credentials
 	// access token (the payment integration's).
@@ -246,7 +249,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req tokenRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
 	var v shop.Violations
 	client := false
@@ -256,7 +259,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		if !shop.ValidID(req.ClientID) {
 			v.Add("client_id", shop.IDRule)
 		}
-		if req.Sub != "" || req.Email != "" || len(req.Groups) > 0 {
+		if req.Sub != "" || req.Email != "" || req.Name != "" || len(req.Groups) > 0 {
 			v.Add("body", "takes either sub, email and groups, or client_id and scope")
 		}
 		for _, sc := range strings.Fields(req.Scope) {
@@ -270,6 +273,9 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		if req.Email != "" && (!strings.Contains(req.Email, "@") || len(req.Email) > 254) {
 			v.Add("email", "must be an email address")
+		}
+		if utf8.RuneCountInString(req.Name) > 2048 {
+			v.Add("name", "must be at most 2,048 characters, as Cognito's name attribute")
 		}
 		for _, g := range req.Groups {
 			if !shop.ValidID(g) {
@@ -289,7 +295,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 	if client {
 		token, exp, err = s.tokens.MintClient(req.ClientID, strings.Fields(req.Scope), time.Hour)
 	} else {
-		token, exp, err = s.tokens.Mint(req.Sub, req.Email, req.Groups, time.Hour)
+		token, exp, err = s.tokens.Mint(req.Sub, req.Email, req.Name, req.Groups, time.Hour)
 	}
 	if err != nil {
 		s.log.Error("mint token", "error", err.Error())

@@ -39,7 +39,7 @@ func newServer(t *testing.T) (*Server, *Tokens) {
 // Each route shape becomes the event API Gateway would send.
 func TestEvent(t *testing.T) {
 	s, tokens := newServer(t)
-	token, _, _ := tokens.Mint("u1", "u1@example.com", []string{"admin", "staff"}, time.Hour)
+	token, _, _ := tokens.Mint("u1", "u1@example.com", "", []string{"admin", "staff"}, time.Hour)
 	tests := []struct {
 		name, method, target, body string
 		headers                    map[string]string
@@ -129,16 +129,16 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, _, _ := tokens.Mint("u1", "", nil, time.Hour)
+	good, _, _ := tokens.Mint("u1", "", "", nil, time.Hour)
 	if claims, err := tokens.Verify(good); err != nil || claims["sub"] != "u1" || claims["cognito:groups"] != "" {
 		t.Fatalf("round trip: %v %v", claims, err)
 	}
-	expired, _, _ := tokens.Mint("u1", "", nil, -time.Minute)
+	expired, _, _ := tokens.Mint("u1", "", "", nil, -time.Minute)
 	other, _ := NewTokens("http://127.0.0.1/local")
-	foreign, _, _ := other.Mint("u1", "", []string{"admin"}, time.Hour)
+	foreign, _, _ := other.Mint("u1", "", "", []string{"admin"}, time.Hour)
 	otherIssuer, _ := NewTokens("http://elsewhere")
 	otherIssuer.key = tokens.key
-	wrongIss, _, _ := otherIssuer.Mint("u1", "", nil, time.Hour)
+	wrongIss, _, _ := otherIssuer.Mint("u1", "", "", nil, time.Hour)
 	parts := strings.Split(good, ".")
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","token_use":"id"}`)) + "." + parts[2]
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."

@@ -32,12 +32,13 @@ func NewTokens(issuer string) (*Tokens, error) {
 // Audience is the app client id the local tokens are issued for.
 const Audience = "local-app-client"
 
-// Mint returns a token for sub that lives ttl.
-func (t *Tokens) Mint(sub, email string, groups []string, ttl time.Duration) (string, time.Time, error) {
+// Mint returns a token for sub that lives ttl; name, when not empty, is its
+// name claim (which a Cognito user may set to anything).
+func (t *Tokens) Mint(sub, email, name string, groups []string, ttl time.Duration) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(ttl)
 	claims := idtoken.Claims{
-		Email: email, EmailVerified: email != "", Groups: groups, TokenUse: "id",
+		Email: email, EmailVerified: email != "", Name: name, Groups: groups, TokenUse: "id",
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject: sub, Issuer: t.issuer, Audience: jwt.ClaimStrings{Audience},
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),

@@ -13,6 +13,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
 	"github.com/go-cdk-shop/shop/lambdas/internal/pretraffic"
+	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 	"github.com/go-cdk-shop/shop/lambdas/internal/wire"
 )
 
@@ -85,4 +86,32 @@ func breakRoute(rs []httpapi.Route, key string) []httpapi.Route {
 		}
 	}
 	return out
+}
+
+// The name claim, which a Cognito user may set to anything, is stored by
+// the first GET /me without the characters the text rule refuses (issue
+// 43), on DynamoDB Local through the real handlers.
+func TestTheNameClaimIsStoredStripped(t *testing.T) {
+	e := newShop(t)
+	route := contract.Route{Method: "GET", Path: "/me", Access: contract.User}
+	sub := "name-" + strings.ToLower(shop.NewID("", time.Now()))
+	me := func(name string) map[string]any {
+		ev := httpapi.NewEvent("GET", "/me", &route, nil, time.Now())
+		httpapi.Authorize(&ev, contract.User, map[string]string{"sub": sub, "token_use": "id", "name": name})
+		resp, err := e.router.Serve(context.Background(), ev)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /me = %d %v: %s", resp.StatusCode, err, resp.Body)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := me("Mallory\u202eevil\x1b[2J\u2063")["name"]; got != "Malloryevil[2J" {
+		t.Errorf("stored name %q, want it stripped", got)
+	}
+	if got := me("Someone else")["name"]; got != "Malloryevil[2J" {
+		t.Errorf("the profile's name changed to %q on a later read", got)
+	}
 }
