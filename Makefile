@@ -30,7 +30,7 @@ ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.53.0
 MODULE := github.com/go-cdk-shop/shop
 
-.PHONY: help deps build app synth review diff preflight smoke deploy rotate-origin stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images migrate-text determinism fresh-clone clean check-tools check-backends
+.PHONY: bench-smoke help deps build app synth review diff preflight smoke deploy rotate-origin stages account-deploy destroy postman-env test unit test-tools test-infra test-lambdas test-api lint bench load-views cold cost local redrive-images migrate-text determinism fresh-clone clean check-tools check-backends
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -155,7 +155,7 @@ destroy: node_modules/.installed build ## remove STAGE's stacks (prod keeps its 
 	$(need-credentials)
 	$(CDK) destroy --exclusively $(STACKS) $(if $(FORCE),--force)
 
-test: check-backends node_modules/.installed build $(VERSITYGW) test-tools test-infra test-lambdas test-api ## run the whole test suite
+test: check-backends node_modules/.installed build $(VERSITYGW) test-tools test-infra test-lambdas test-api bench-smoke ## run the whole test suite
 
 test-infra:
 	CDK_VALIDATION=false go test -count=1 ./infra/...
@@ -176,11 +176,20 @@ unit: node_modules/.installed ## fast tests: no local backends needed
 	cd lambdas && GOWORK=off go test -count=1 ./...
 	$(MAKE) --no-print-directory test-infra
 
-# Integration tests start DynamoDB Local themselves, on a free port.
+# Integration tests start DynamoDB Local themselves, on a free port. Every Go
+# benchmark runs once too, at smoke size (BENCH_SMOKE: small backlogs and
+# sales), beside the tests that share its backends: a change that breaks a
+# benchmark fails here, not in the next make bench.
 test-lambdas:
 	cd lambdas/contract && GOWORK=off go test -count=1 ./...
-	cd lambdas && GOWORK=off DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
-		go test -count=1 -tags integration ./...
+	cd lambdas && GOWORK=off BENCH_SMOKE=1 DYNAMODB_LOCAL_DIR=$(CURDIR)/node_modules/amplify-dynamodb-simulator/emulator \
+		go test -count=1 -tags integration -bench . -benchtime 1x ./...
+
+# The harnesses outside go test, each once at smoke size: one cold start per
+# function under the emulator, and a small view load against a local API.
+bench-smoke: check-backends node_modules/.installed $(VERSITYGW) $(RIE)
+	$(MAKE) --no-print-directory cold STARTS=1
+	$(MAKE) --no-print-directory load-views VIEWLOAD_ARGS="-products 50 -reads 500 -trending 20"
 
 # The Postman collection, run by newman against a local API that the script starts and stops.
 # The Postman collection, whole, against the local API; then the smoke path
@@ -251,7 +260,7 @@ cost: synth ## monthly cost of STAGE from its templates, idle and under infra/co
 # local API (bounded: 1,000 products, 20,000 reads per run, loopback only).
 load-views: check-backends node_modules/.installed $(VERSITYGW) ## product cache hit ratio, table reads and latency, on and off
 	cd lambdas && GOWORK=off go build -o ../$(DIST)/local ./cmd/local && GOWORK=off go build -o ../$(DIST)/viewload ./cmd/viewload
-	tools/local/with-local.sh bash -c './$(DIST)/viewload -url "$$BASE_URL"'
+	tools/local/with-local.sh bash -c './$(DIST)/viewload -url "$$BASE_URL" $(VIEWLOAD_ARGS)'
 
 # Built, then exec'd: Ctrl-C reaches the server itself, which stops the backends it started.
 local: check-backends node_modules/.installed $(VERSITYGW) ## serve the API on 127.0.0.1:$PORT (8080) against local backends; SEED=1 loads samples, DATA_DIR keeps data

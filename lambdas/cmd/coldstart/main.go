@@ -39,6 +39,7 @@ import (
 	"github.com/go-cdk-shop/shop/lambdas/internal/catalog"
 	"github.com/go-cdk-shop/shop/lambdas/internal/dynamo"
 	"github.com/go-cdk-shop/shop/lambdas/internal/httpapi"
+	"github.com/go-cdk-shop/shop/lambdas/internal/lambdaenv"
 	"github.com/go-cdk-shop/shop/lambdas/internal/localdev"
 	"github.com/go-cdk-shop/shop/lambdas/internal/shop"
 )
@@ -96,7 +97,10 @@ func run(rie, bin string, starts int) error {
 	if err != nil {
 		return err
 	}
-	env := environment(dev)
+	env, err := environment(dev)
+	if err != nil {
+		return err
+	}
 	// The requests, built as the local API builds every event (REST API
 	// proxy events, payload 1.0; the authorizer's REQUEST event).
 	user := map[string]string{"sub": "u-cold", "token_use": "id"}
@@ -164,46 +168,36 @@ func seed(ctx context.Context, dev *localdev.Harness) (string, error) {
 	return key, err
 }
 
-// environment is each function's environment: exactly the variables its
-// contract names, with the local backends' values, plus the local-only ones
-// and what Lambda itself sets.
-func environment(dev *localdev.Harness) map[contract.Function][]string {
-	c := dev.Config
-	values := map[string]string{
-		contract.EnvProductsTable: c.ProductsTable, contract.EnvOrdersTable: c.OrdersTable, contract.EnvCustomersTable: c.CustomersTable,
-		contract.EnvCursorSecret: c.CursorSecret, contract.EnvCurrency: c.Currency,
-		contract.EnvImagesBucket: c.ImagesBucket, contract.EnvImagesBaseURL: "https://cdn.invalid",
-		contract.EnvCacheEndpoint: dev.Redis.Addr, contract.EnvCacheName: "local", contract.EnvCacheUser: dev.Redis.User,
-		contract.EnvUserPoolID: "us-east-1_local", contract.EnvUserPoolClient: "local", contract.EnvCacheScope: c.CacheScope,
-	}
-	local := []string{
-		contract.EnvDynamoEndpoint + "=" + dev.Endpoints["dynamodb"], contract.EnvS3Endpoint + "=" + c.S3Endpoint,
-		contract.EnvCachePassword + "=" + dev.Redis.Password, contract.EnvCacheCAFile + "=" + dev.Redis.CAFile(),
+// environment is each function's environment: lambdaenv.Environ of the
+// configuration the local API runs on (dev.Config), with the connection
+// values a separate process needs (the cache's address, user and
+// password, which the local API's clients hold), plus what Lambda itself
+// sets. A variable the contract adds has its value from there, or Environ
+// refuses, naming it: the harness never starts a function that refuses to
+// start and looks fast.
+func environment(dev *localdev.Harness) (map[contract.Function][]string, error) {
+	cfg := dev.Config
+	cfg.ImagesBaseURL = "https://cdn.invalid"
+	cfg.CacheEndpoint, cfg.CacheName, cfg.CacheUser = dev.Redis.Addr, "local", dev.Redis.User
+	cfg.CachePassword, cfg.CacheCAFile = dev.Redis.Password, dev.Redis.CAFile()
+	cfg.DynamoEndpoint = dev.Endpoints["dynamodb"]
+	cfg.UserPoolID, cfg.UserPoolClientID = "us-east-1_local", "local"
+	lambda := []string{
 		// One set of credentials for both local servers: DynamoDB Local
 		// takes any, VersityGW checks them.
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + dev.S3AccessKey, "AWS_SECRET_ACCESS_KEY=" + dev.S3SecretKey,
 		"PATH=" + os.Getenv("PATH"),
 	}
-	out := map[contract.Function][]string{"floor": local}
+	out := map[contract.Function][]string{"floor": lambda}
 	for _, fn := range []contract.Function{contract.Catalog, contract.Cart, contract.Orders, contract.Authorizer, contract.Images, contract.Expiry} {
-		e := slices.Clone(local)
-		for _, name := range contract.Env(fn) {
-			v, ok := values[name]
-			if !ok && !optional[name] {
-				// A variable the contract added since: fail here, not as a
-				// function that refuses to start and looks fast.
-				panic(fmt.Sprintf("coldstart: no value for %s, which %s reads", name, fn))
-			}
-			e = append(e, name+"="+v)
+		env, err := lambdaenv.Environ(fn, cfg)
+		if err != nil {
+			return nil, err
 		}
-		out[fn] = e
+		out[fn] = append(slices.Clone(lambda), env...)
 	}
-	return out
+	return out, nil
 }
-
-// optional are the variables a function defaults when they are unset.
-var optional = map[string]bool{contract.EnvCartTTLUser: true, contract.EnvCartTTLGuest: true, contract.EnvOrderHold: true,
-	contract.EnvMaxPending: true, contract.EnvMaxUnitsHeld: true, contract.EnvCorsOrigins: true}
 
 // measurement is one cold start.
 type measurement struct{ init, first, second time.Duration }

@@ -368,6 +368,7 @@ func BenchmarkFlashSale60Buyers(b *testing.B)  { benchFlashSale(b, 60) }
 func BenchmarkFlashSale150Buyers(b *testing.B) { benchFlashSale(b, 150) }
 
 func benchFlashSale(b *testing.B, buyers int) {
+	buyers = smokeSize(buyers)
 	e, _ := benchShop(b)
 	base := shop.NewID("f", time.Now())
 	for round := 0; b.Loop(); round++ {
@@ -417,11 +418,27 @@ func benchFlashSale(b *testing.B, buyers int) {
 	}
 }
 
+// smoke is make test's run of every benchmark (BENCH_SMOKE=1, a variable
+// only these tests read): each at a size that proves it still runs, not at
+// one that measures anything.
+var smoke = os.Getenv("BENCH_SMOKE") != ""
+
 // backlogSize is the expiry benchmark's backlog: 10,000 orders, or
-// EXPIRY_BACKLOG's.
+// EXPIRY_BACKLOG's, or 20 at smoke size.
 var backlogSize = func() int {
 	if n, err := strconv.Atoi(os.Getenv("EXPIRY_BACKLOG")); err == nil && n > 0 {
 		return n
 	}
+	if smoke {
+		return 20
+	}
 	return 10_000
 }()
+
+// smokeSize is n, or a tenth of it (at least 6) at smoke size.
+func smokeSize(n int) int {
+	if smoke {
+		return max(n/10, 6)
+	}
+	return n
+}
