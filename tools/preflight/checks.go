@@ -227,9 +227,18 @@ func originAccessControls(ctx context.Context, p Plan, a Account) Result {
 	return r
 }
 
+// usersPerGroupMargin is the room the check keeps free in the shared group:
+// it passes a new stage only while the group stays that far below its
+// quota. Check-then-act cannot stop two stages that pass together from
+// deploying together (issue 38: at 98 of 100, two stages both pass and the
+// later is refused with UserGroupQuotaExceeded); the margin lets several
+// stages that deploy at once all fit.
+const usersPerGroupMargin = 5
+
 // cacheUserGroup: the shared cache's user group exists (make account-deploy
-// made it) and has room for the stage's user, or holds it already. A group
-// holds 100 users, the default user among them (issue 23; docs/stages.md).
+// made it) and has room for the stage's user, below the quota by
+// usersPerGroupMargin, or holds it already. A group holds 100 users, the
+// default user among them (issue 23; docs/stages.md).
 func cacheUserGroup(ctx context.Context, p Plan, a Account, m CacheMembership) Result {
 	region := regionOf(p.Stacks[0], a)
 	r := Result{Check: "cache user group " + m.Group + " in " + region}
@@ -254,8 +263,9 @@ func cacheUserGroup(ctx context.Context, p Plan, a Account, m CacheMembership) R
 		return r
 	}
 	member := slices.Contains(users, m.User)
-	r.OK = member || len(users)+1 <= quota
-	r.Found = fmt.Sprintf("%d of %d users (%s); %s is a member: %v", len(users), quota, source, m.User, member)
+	r.OK = member || len(users)+1 <= quota-usersPerGroupMargin
+	r.Found = fmt.Sprintf("%d of %d users (%s; a new stage passes up to %d, leaving room for stages deploying at once); %s is a member: %v",
+		len(users), quota, source, quota-usersPerGroupMargin, m.User, member)
 	if !r.OK {
 		r.Fix = "make destroy the development stages no one uses (make stages lists them), or give the account a second shared cache (docs/stages.md, \"When the shared cache is full\")"
 	}

@@ -229,6 +229,12 @@ func TestChecks(t *testing.T) {
 		{"the shared cache's group is full", devPlan, func(c canned) {
 			c["elasticache.DescribeUserGroups"] = userGroup(numbered("shop-dev-%d-cart", 100)...)
 		}, []string{"cache user group shop-dev in eu-west-1"}},
+		{"95 users: the margin refuses a new stage (issue 38)", devPlan, func(c canned) {
+			c["elasticache.DescribeUserGroups"] = userGroup(numbered("shop-dev-%d-cart", 95)...)
+		}, []string{"cache user group shop-dev in eu-west-1"}},
+		{"94 users: the 95th fits", devPlan, func(c canned) {
+			c["elasticache.DescribeUserGroups"] = userGroup(numbered("shop-dev-%d-cart", 94)...)
+		}, nil},
 		{"the group is full, but the stage's user is in it", devPlan, func(c canned) {
 			c["elasticache.DescribeUserGroups"] = userGroup(append(numbered("shop-dev-%d-cart", 99), "shop-dev-bob-cart")...)
 		}, nil},
