@@ -223,6 +223,13 @@ func (s Stage) Validate() error {
 		m.PeriodMinutes < 1 || m.EvaluationPeriods < 1 || m.CheckoutAvailability <= 0.5 || m.CheckoutAvailability >= 1 {
 		return fmt.Errorf("stage %s: monitoring: percentages must be 0 to 100, periodMinutes and evaluationPeriods at least 1, checkoutAvailability between 0.5 and 1", s.Name)
 	}
+	if s.Prod && (s.Alarms().AlarmEmail == "" || s.EmailFrom == "") {
+		// Prod's alarms must reach someone, and its customers' sign-up and
+		// recovery mail must not ride Cognito's default sender (50 mails
+		// a day): make preflight checks the subscription and the SES
+		// identity, but a bare cdk deploy never runs it (issue 38).
+		return fmt.Errorf("stage %s: prod needs monitoring.alarmEmail (who hears of its alarms) and emailFrom (its SES sender)", s.Name)
+	}
 	if s.Prod && s.Edge == nil {
 		// Without the edge, nothing limits one client (issue 25): prod
 		// refuses to synthesize.

@@ -11,7 +11,7 @@ import (
 )
 
 const profiles = `{
-  "prod": {"prod": true, "ownNetwork": true, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000, "checkoutThrottleRate": 20, "checkoutThrottleBurst": 40, "region": "eu-west-1",
+  "prod": {"prod": true, "ownNetwork": true, "emailFrom": "no-reply@shop.example.com", "monitoring": {"alarmEmail": "alarms@shop.example.com"}, "logRetentionDays": 365, "throttleRate": 100, "throttleBurst": 200, "currency": "EUR", "lambdaMemoryMb": 512, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 10, "cacheMaxEcpuPerSecond": 100000, "checkoutThrottleRate": 20, "checkoutThrottleBurst": 40, "region": "eu-west-1",
     "edge": {"rateLimitPer5Min": 2000, "costlyPerClientPer5Min": 100, "costlyPerIpPer5Min": 300, "origin": {"send": "a", "accept": ["a"]}}},
   "dev":  {"prod": false, "logRetentionDays": 7, "throttleRate": 10, "throttleBurst": 20, "currency": "EUR", "lambdaMemoryMb": 256, "cartTtlUserHours": 168, "cartTtlGuestHours": 24, "cacheMaxStorageGb": 1, "cacheMaxEcpuPerSecond": 5000, "checkoutThrottleRate": 5, "checkoutThrottleBurst": 10}
 }`
@@ -58,6 +58,8 @@ func TestResolveRefusesBadProfiles(t *testing.T) {
 	tests := []struct{ name, profiles, stage string }{
 		{"no dev profile", `{"prod": {"prod": true}}`, "dev-bob"},
 		{"prod without the edge", strings.Replace(profiles, `"edge"`, `"noEdge"`, 1), "prod"},
+		{"prod without an alarm subscriber (issue 38)", strings.Replace(profiles, `"alarmEmail"`, `"noAlarmEmail"`, 1), "prod"},
+		{"prod without an SES sender (issue 38)", strings.Replace(profiles, `"emailFrom"`, `"noEmailFrom"`, 1), "prod"},
 		{"edge limit under WAF's minimum", strings.Replace(profiles, `"costlyPerClientPer5Min": 100`, `"costlyPerClientPer5Min": 9`, 1), "prod"},
 		{"sending an origin slot not accepted", strings.Replace(profiles, `"send": "a"`, `"send": "b"`, 1), "prod"},
 		{"prod without prod flag", `{"prod": {"logRetentionDays": 1, "throttleRate": 1, "throttleBurst": 1, "currency": "EUR", "lambdaMemoryMb": 128}}`, "prod"},
