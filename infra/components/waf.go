@@ -120,8 +120,13 @@ func WafLogs(scope constructs.Construct, id string, acl awswafv2.CfnWebACL, name
 	if !ok {
 		panic(fmt.Sprintf("WafLogs %s: CloudWatch has no retention of %d days", id, logRetentionDays))
 	}
+	// The name ends with the stack's own id (the GUID of its StackId): a
+	// retained group outlives its stack, and a literal name would make the
+	// stack's next incarnation fail on "already exists" (issue 38).
+	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 	group := awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
-		LogGroupName: jsii.String("aws-waf-logs-" + name), Retention: retention, RemovalPolicy: StatefulRemoval(prod),
+		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws-waf-logs-" + name + "-"), stackGUID}),
+		Retention:    retention, RemovalPolicy: StatefulRemoval(prod),
 	})
 	fields := make([]interface{}, len(redact))
 	for i, h := range redact {

@@ -244,8 +244,12 @@ func newCacheUsers(stack awscdk.Stack, account config.Account, distDir string, c
 // their own: the images CDN's origin access control (100 an account) and
 // the page-token key (a secret costs $0.40 a month each).
 func newDevShared(stack awscdk.Stack) {
+	// Origin access control names are unique in the account, every region
+	// alike (winglang/wing#3748: a second region's account stack failed on
+	// OriginAccessControlAlreadyExists): the name carries the region.
 	oac := awscloudfront.NewS3OriginAccessControl(stack, jsii.String("DevImagesOac"), &awscloudfront.S3OriginAccessControlProps{
-		Description: jsii.String("Signs every development stage's images CDN's requests to its own private bucket"),
+		OriginAccessControlName: awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("shop-dev-images"), awscdk.Aws_REGION()}),
+		Description:             jsii.String("Signs every development stage's images CDN's requests to its own private bucket"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("DevImagesOacId"), &awscdk.CfnOutputProps{Value: oac.OriginAccessControlId(), ExportName: jsii.String(DevImagesOacExport)})
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("DevCursorSecret"), &awssecretsmanager.SecretProps{

@@ -707,8 +707,7 @@ func TestWebACLsLog(t *testing.T) {
 		}
 		found := false
 		for id, g := range ofType(stack, "AWS::Logs::LogGroup") {
-			name, _ := g.Properties["LogGroupName"].(string)
-			if strings.HasPrefix(name, "aws-waf-logs-shop-prod-") && strings.Contains(dest, `{"Ref":"`+id+`"}`) {
+			if name := rendered(g.Properties["LogGroupName"]); strings.HasPrefix(name, "aws-waf-logs-shop-prod-") && strings.Contains(dest, `{"Ref":"`+id+`"}`) {
 				found = g.Properties["RetentionInDays"] == 365.0 && g.DeletionPolicy == "Retain"
 			}
 		}

@@ -325,3 +325,25 @@ func resolve(t *testing.T, name string) config.Stage {
 	}
 	return s
 }
+
+// Names unique where their service's scope is wider than the stack (issue
+// 38): an origin access control's name is unique in the account, every
+// region alike (winglang/wing#3748), so the account stack's carries its
+// region; and no log group that prod retains has a literal name, which
+// would make the stack's next incarnation fail on "already exists".
+func TestNamesWiderThanTheStackAreUnique(t *testing.T) {
+	oac := only(t, config.AccountStackName, "AWS::CloudFront::OriginAccessControl").Properties
+	if name := rendered(get(oac, "OriginAccessControlConfig", "Name")); !strings.Contains(name, `{"Ref":"AWS::Region"}`) {
+		t.Errorf("the shared origin access control's name %s does not carry the region", name)
+	}
+	for name := range tpl {
+		if stageOf(name) != "prod" {
+			continue
+		}
+		for id, g := range ofType(name, "AWS::Logs::LogGroup") {
+			if _, literal := g.Properties["LogGroupName"].(string); literal && g.DeletionPolicy == "Retain" {
+				t.Errorf("%s/%s: a retained log group with the literal name %v", name, id, g.Properties["LogGroupName"])
+			}
+		}
+	}
+}

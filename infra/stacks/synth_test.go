@@ -189,6 +189,27 @@ func get(v any, path ...any) any {
 
 func js(v any) string { b, _ := json.Marshal(v); return string(b) }
 
+// rendered is a template's string value as text: a literal as it is, an
+// Fn::Join's literals with each other part written as its JSON.
+func rendered(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	parts, ok := get(v, "Fn::Join", 1).([]any)
+	if !ok {
+		return js(v)
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if s, ok := p.(string); ok {
+			b.WriteString(s)
+		} else {
+			b.WriteString(js(p))
+		}
+	}
+	return b.String()
+}
+
 func TestNoUnsuppressedNagErrors(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(assembly, "manifest.json"))
 	if err != nil {
@@ -255,8 +276,13 @@ func TestNoPhysicalNames(t *testing.T) {
 	}
 	for stack, tp := range tpl {
 		for id, r := range tp.Resources {
-			if name, _ := r.Properties["LogGroupName"].(string); r.Type == "AWS::Logs::LogGroup" && strings.HasPrefix(name, "aws-waf-logs-shop-"+stageOf(stack)+"-") {
-				continue // AWS WAF logs only to groups named aws-waf-logs-*; the stage in the name keeps stages apart
+			// AWS WAF logs only to groups named aws-waf-logs-*: the stage in
+			// the name keeps stages apart, and the stack's own id ends it, so
+			// a retained group never blocks the stack's next incarnation
+			// (issue 38); a literal name is refused.
+			if name := rendered(r.Properties["LogGroupName"]); r.Type == "AWS::Logs::LogGroup" && strings.HasPrefix(name, "aws-waf-logs-shop-"+stageOf(stack)+"-") &&
+				strings.HasSuffix(name, `{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}`) {
+				continue
 			}
 			if key, ok := named[r.Type]; ok && r.Properties[key] != nil {
 				t.Errorf("%s/%s (%s) sets %s", stack, id, r.Type, key)
