@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -214,6 +215,11 @@ type cacheTenant struct {
 	user   awselasticache.CfnUser
 }
 
+// CacheMembershipTimeout is how long the membership's function may take to
+// join or leave the shared group, and how long CloudFormation waits for its
+// answer: Lambda's 15 minutes.
+const CacheMembershipTimeout = 15 * time.Minute
+
 // NewCacheTenant defines a development stage's cache user and its
 // membership of the shared cache's user group (Custom::CacheUserGroupMembership,
 // cmd/cacheusers): joined when the stage is deployed, left when it is
@@ -223,8 +229,11 @@ func NewCacheTenant(scope constructs.Construct, id string, props CacheTenantProp
 	user := iamUser(this, "User", props.UserID, props.Access)
 	awscdk.NewCustomResource(this, jsii.String("Membership"), &awscdk.CustomResourceProps{
 		ServiceToken: props.ServiceToken,
-		ResourceType: jsii.String("Custom::CacheUserGroupMembership"),
-		Properties:   &map[string]interface{}{"UserGroupId": props.Shared.GroupID(), "UserId": user.Ref()},
+		// CloudFormation waits as long as the function may run (its
+		// default is an hour, its floor the function's timeout).
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(CacheMembershipTimeout.Seconds())),
+		ResourceType:   jsii.String("Custom::CacheUserGroupMembership"),
+		Properties:     &map[string]interface{}{"UserGroupId": props.Shared.GroupID(), "UserId": user.Ref()},
 	})
 	return &cacheTenant{Construct: this, shared: props.Shared, user: user}
 }

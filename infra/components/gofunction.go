@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 
@@ -49,6 +50,17 @@ type GoFunctionProps struct {
 	Live bool
 }
 
+// MaxTimeoutSeconds is the longest timeout fn may have: 28 s for a
+// function API Gateway calls (its integrations give up at 29 s), Lambda's
+// 900 s for the rest (a custom resource that waits out an asynchronous
+// change needs minutes: issue 38).
+func MaxTimeoutSeconds(fn contract.Function) float64 {
+	if slices.Contains(contract.PreTrafficChecked(), fn) {
+		return 28
+	}
+	return 900
+}
+
 // LiveAlias is the alias every caller of a Live function invokes.
 const LiveAlias = "live"
 
@@ -79,8 +91,8 @@ func NewGoFunction(scope constructs.Construct, id string, props GoFunctionProps)
 	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
 		panic(fmt.Sprintf("GoFunction %s: %s/bootstrap is missing: run `make build` first", id, dir))
 	}
-	if props.TimeoutSeconds <= 0 || props.TimeoutSeconds > 28 {
-		panic(fmt.Sprintf("GoFunction %s: timeout %vs must be 1..28 (API Gateway gives up at 29 s)", id, props.TimeoutSeconds))
+	if max := MaxTimeoutSeconds(props.Name); props.TimeoutSeconds <= 0 || props.TimeoutSeconds > max {
+		panic(fmt.Sprintf("GoFunction %s: timeout %vs must be 1..%v (API Gateway gives up at 29 s; Lambda at 900 s)", id, props.TimeoutSeconds, max))
 	}
 	retention, ok := retentionDays[props.LogRetentionDays]
 	if !ok {

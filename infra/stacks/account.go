@@ -214,7 +214,11 @@ func newCacheUsers(stack awscdk.Stack, account config.Account, distDir string, c
 	fn := components.NewGoFunction(stack, "CacheUsers", components.GoFunctionProps{
 		Name: contract.CacheUsers, DistDir: distDir, Description: "Adds development stages' cache users to the shared cache's user group, and removes them",
 		Environment: map[string]string{contract.EnvCacheUserGroup: cache.GroupID()},
-		MemoryMB:    128, TimeoutSeconds: 28, LogRetentionDays: account.LogRetentionDays, Prod: true,
+		// Minutes: a user group stays "modifying" for a while after each
+		// change and refuses others meanwhile (InvalidUserGroupState), and
+		// several stages may join or leave at once; the function waits
+		// with backoff within its invocation (components.CacheMembershipTimeout).
+		MemoryMB: 128, TimeoutSeconds: components.CacheMembershipTimeout.Seconds(), LogRetentionDays: account.LogRetentionDays, Prod: true,
 	})
 	arn := func(kind, name string) *string {
 		return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}:"+kind+":"+name), nil)

@@ -99,3 +99,27 @@ func TestCacheUsersFunctionKeepsToTheSharedGroup(t *testing.T) {
 		t.Errorf("the membership function: %s", js(fn))
 	}
 }
+
+// The membership has minutes (issue 38): a user group stays modifying for a
+// while after each change and refuses others meanwhile, so its function
+// runs up to Lambda's 15 minutes (not the 28 s an API function gets), and
+// CloudFormation waits as long for its answer (the custom resource's
+// ServiceTimeout, AWS::CloudFormation::CustomResource).
+func TestTheMembershipHasMinutes(t *testing.T) {
+	fn := byLogicalID(t, config.AccountStackName, "AWS::Lambda::Function", "CacheUsersFunction").Properties
+	timeout, _ := fn["Timeout"].(float64)
+	if timeout < 600 {
+		t.Errorf("the membership function's timeout is %v s: minutes are needed", timeout)
+	}
+	members := ofType("Shop-dev-test-Network", "Custom::CacheUserGroupMembership")
+	if len(members) != 1 {
+		t.Fatalf("%d memberships in the development stage", len(members))
+	}
+	for id, m := range members {
+		if st, _ := m.Properties["ServiceTimeout"].(string); st != fmt.Sprint(timeout) {
+			if f, _ := m.Properties["ServiceTimeout"].(float64); f != timeout {
+				t.Errorf("%s: ServiceTimeout %v, want the function's %v s", id, m.Properties["ServiceTimeout"], timeout)
+			}
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	"github.com/aws/smithy-go"
 )
 
 // API is what membership calls of ElastiCache.
@@ -79,6 +80,11 @@ func (g Groups) change(ctx context.Context, group, user string, add bool) error 
 		switch {
 		case errors.As(err, &notFound) && !add:
 			return nil
+		case throttled(err):
+			if err := wait(ctx, backoff(n)); err != nil {
+				return fmt.Errorf("describe user group %s: throttled until the time ran out: %w", group, err)
+			}
+			continue
 		case err != nil:
 			return fmt.Errorf("describe user group %s: %w", group, err)
 		}
@@ -96,11 +102,15 @@ func (g Groups) change(ctx context.Context, group, user string, add bool) error 
 			_, err := g.API.ModifyUserGroup(ctx, in)
 			var busy *types.InvalidUserGroupStateFault
 			var gone *types.UserNotFoundFault
+			var full *types.UserGroupQuotaExceededFault
 			switch {
-			case err == nil, errors.As(err, &busy):
-				// Applied, or another stage's change came first: wait for active.
+			case err == nil, errors.As(err, &busy), throttled(err):
+				// Applied, or another stage's change came first, or the
+				// API is busy: wait for active.
 			case errors.As(err, &gone) && !add:
 				return nil
+			case errors.As(err, &full):
+				return fmt.Errorf("user group %s is full (UserGroupQuotaExceeded): make destroy the development stages no one uses (make stages lists them): %w", group, err)
 			default:
 				return fmt.Errorf("modify user group %s: %w", group, err)
 			}
@@ -109,6 +119,20 @@ func (g Groups) change(ctx context.Context, group, user string, add bool) error 
 			return fmt.Errorf("user group %s: still %s, %s %s not applied: %w", group, state.Status, map[bool]string{true: "adding", false: "removing"}[add], user, err)
 		}
 	}
+}
+
+// throttled says whether err is ElastiCache's answer to too many requests:
+// worth a wait, never a failed stack.
+func throttled(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		return true
+	}
+	return false
 }
 
 type groupState struct {

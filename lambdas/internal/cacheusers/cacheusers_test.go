@@ -102,6 +102,25 @@ func TestMembership(t *testing.T) {
 		{"a group that stays busy: give up, bounded", true,
 			map[string][]string{"DescribeUserGroups": {group("modifying"), group("modifying"), group("modifying"), group("modifying"), group("modifying"), group("modifying")}},
 			"DescribeUserGroups; DescribeUserGroups; DescribeUserGroups; DescribeUserGroups; DescribeUserGroups; DescribeUserGroups", 6, true},
+		// Issue 38: what a membership meets when many stages change the
+		// group at once.
+		{"a second stage refused while the group is modifying, then joining", true,
+			map[string][]string{"DescribeUserGroups": {group("active", "off", "u2"), group("modifying", "off", "u2", "u3"), group("active", "off", "u2", "u3"), group("active", "off", "u1", "u2", "u3")},
+				"ModifyUserGroup": {"!InvalidUserGroupState", modified}},
+			"DescribeUserGroups; ModifyUserGroup +u1; DescribeUserGroups; DescribeUserGroups; ModifyUserGroup +u1; DescribeUserGroups", 3, false},
+		{"the group full: UserGroupQuotaExceeded, an error at once", true,
+			map[string][]string{"DescribeUserGroups": {group("active", "off")}, "ModifyUserGroup": {"!UserGroupQuotaExceeded"}},
+			"DescribeUserGroups; ModifyUserGroup +u1", 0, true},
+		{"a delete during a pending add: waits, then leaves", false,
+			map[string][]string{"DescribeUserGroups": {group("modifying", "off", "u1"), group("modifying", "off", "u1"), group("active", "off", "u1"), group("active", "off")},
+				"ModifyUserGroup": {modified}},
+			"DescribeUserGroups; DescribeUserGroups; DescribeUserGroups; ModifyUserGroup -u1; DescribeUserGroups", 3, false},
+		{"DescribeUserGroups throttled: waits and asks again", true,
+			map[string][]string{"DescribeUserGroups": {"!Throttling", "!Throttling", group("active", "off", "u1")}},
+			"DescribeUserGroups; DescribeUserGroups; DescribeUserGroups", 2, false},
+		{"ModifyUserGroup throttled: waits and tries again", true,
+			map[string][]string{"DescribeUserGroups": {group("active", "off"), group("active", "off"), group("active", "off", "u1")}, "ModifyUserGroup": {"!Throttling", modified}},
+			"DescribeUserGroups; ModifyUserGroup +u1; DescribeUserGroups; ModifyUserGroup +u1; DescribeUserGroups", 2, false},
 		{"refused for another reason: an error at once", true,
 			map[string][]string{"DescribeUserGroups": {group("active", "off")}, "ModifyUserGroup": {"!UserNotFound"}},
 			"DescribeUserGroups; ModifyUserGroup +u1", 0, true},
@@ -124,4 +143,57 @@ func TestMembership(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A group that stays modifying for 10 minutes (other stages' changes one
+// after another) is waited out within the function's 15 minutes: the
+// membership has minutes, not the 18 seconds the API's cap left it (issue
+// 38). The clock is the test's; each wait is the real backoff's length.
+func TestAGroupModifyingForTenMinutesIsWaitedOut(t *testing.T) {
+	var elapsed time.Duration
+	const busyFor, budget = 10 * time.Minute, 15*time.Minute - 10*time.Second
+	s := &minutes{elapsed: &elapsed, busyFor: busyFor}
+	client := elasticache.NewFromConfig(aws.Config{Region: "eu-west-1", HTTPClient: s, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+	g := Groups{API: client, Sleep: func(ctx context.Context, d time.Duration) error {
+		elapsed += d
+		if elapsed > budget {
+			return errors.New("the invocation's time ran out")
+		}
+		return nil
+	}}
+	if err := g.Add(context.Background(), "shop-dev", "u1"); err != nil {
+		t.Fatalf("after %v: %v", elapsed, err)
+	}
+	if elapsed < busyFor || !s.added {
+		t.Errorf("joined after %v (added %v): the group was modifying for %v", elapsed, s.added, busyFor)
+	}
+}
+
+// minutes answers DescribeUserGroups "modifying" until busyFor has passed
+// on the test's clock, then "active" (with u1 once it was added).
+type minutes struct {
+	elapsed *time.Duration
+	busyFor time.Duration
+	added   bool
+}
+
+func (m *minutes) Do(r *http.Request) (*http.Response, error) {
+	raw, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(raw))
+	body := ""
+	switch form.Get("Action") {
+	case "DescribeUserGroups":
+		switch {
+		case *m.elapsed < m.busyFor:
+			body = group("modifying", "off", "u9")
+		case m.added:
+			body = group("active", "off", "u1", "u9")
+		default:
+			body = group("active", "off", "u9")
+		}
+	case "ModifyUserGroup":
+		m.added, body = true, modified
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/xml"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 }
