@@ -21,7 +21,7 @@ func Events[E any](after func(id string) ([]E, error)) http.Handler {
 		items, err := after(r.URL.Query().Get("after"))
 		if errors.Is(err, ErrUnknownEvent) {
 			writeJSON(w, http.StatusBadRequest, "application/problem+json", map[string]any{
-				"type": "/problems/invalid-request", "title": "Bad Request", "status": 400,
+				"type": "/problems/validation", "title": "Bad Request", "status": 400,
 				"detail": "after names no event published here.", "errors": []map[string]string{{"field": "after", "message": "is not an event id published here"}}})
 			return
 		}

@@ -306,8 +306,14 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	id := shop.NewID("", time.Now())
+	if p, ok := v.(map[string]any); ok && contentType == "application/problem+json" {
+		// A problem carries the request's id in its body too, as every
+		// problem of the API does (docs/contract.md).
+		p["request_id"] = id
+	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Request-Id", shop.NewID("", time.Now()))
+	w.Header().Set("X-Request-Id", id)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

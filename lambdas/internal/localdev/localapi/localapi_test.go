@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -212,5 +213,29 @@ func TestMintOnlyOnLoopback(t *testing.T) {
 		if w.Code != tc.want {
 			t.Errorf("%s: %d, want %d (%s)", tc.name, w.Code, tc.want, w.Body)
 		}
+	}
+}
+
+// GET /local/events after an event it never published: a 400 validation
+// problem naming after, with the request's id in its body as in its header
+// (issue 44: it answered a problem type the document did not list, without
+// request_id).
+func TestEventsAfterAnUnknownEventIsAValidationProblem(t *testing.T) {
+	h := Events(func(id string) ([]string, error) {
+		if id == "" {
+			return []string{"e1"}, nil
+		}
+		return nil, ErrUnknownEvent
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/local/events?after=nope", nil))
+	var raw map[string]any
+	body := rec.Body.Bytes()
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != 400 || raw["type"] != "/problems/validation" || raw["request_id"] == nil || raw["request_id"] != rec.Header().Get("X-Request-Id") ||
+		rec.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"field":"after"`) {
+		t.Errorf("%d %s %v", rec.Code, body, rec.Header())
 	}
 }

@@ -20,7 +20,7 @@ func ProductCache(c *productcache.Cache) http.Handler {
 			}
 			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&body); err != nil || body.Enabled == nil {
 				writeJSON(w, http.StatusBadRequest, "application/problem+json", map[string]any{
-					"type": "/problems/invalid-request", "title": "Bad Request", "status": 400, "detail": `Send {"enabled": true|false}.`})
+					"type": "/problems/validation", "title": "Bad Request", "status": 400, "detail": `Send {"enabled": true|false}.`})
 				return
 			}
 			c.SetEnabled(*body.Enabled)
