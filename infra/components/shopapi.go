@@ -38,6 +38,12 @@ type ShopApiProps struct {
 	// GuestAuthorizer, when set, is the Lambda authorizer of the routes a
 	// guest or a signed-in caller may call (Route.Guest).
 	GuestAuthorizer awslambda.IFunction
+	// PoolInputs are the constructs of other stacks that hold the user
+	// pools: their fingerprint goes into each Cognito authorizer's name, so
+	// a replaced pool reaches the authorizer on the next deploy (the pools'
+	// ARNs are weak references, which CloudFormation re-reads only when the
+	// authorizer itself changes: InputsFingerprint).
+	PoolInputs []constructs.IConstruct
 }
 
 // Throttle is a steady rate (requests per second) and a burst.
@@ -145,11 +151,16 @@ func NewShopApi(scope constructs.Construct, id string, props ShopApiProps) ShopA
 			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
 		},
 	})
+	var usersName, staffName *string
+	if len(props.PoolInputs) > 0 {
+		fp := *InputsFingerprint(props.PoolInputs...)
+		usersName, staffName = jsii.String("Users-inputs-"+fp), jsii.String("Staff-inputs-"+fp)
+	}
 	a.users = awsapigateway.NewCognitoUserPoolsAuthorizer(this, jsii.String("Cognito"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
-		CognitoUserPools: &[]awscognito.IUserPool{props.UserPool},
+		CognitoUserPools: &[]awscognito.IUserPool{props.UserPool}, AuthorizerName: usersName,
 	})
 	a.staff = awsapigateway.NewCognitoUserPoolsAuthorizer(this, jsii.String("Staff"), &awsapigateway.CognitoUserPoolsAuthorizerProps{
-		CognitoUserPools: &[]awscognito.IUserPool{props.StaffPool},
+		CognitoUserPools: &[]awscognito.IUserPool{props.StaffPool}, AuthorizerName: staffName,
 	})
 	if props.GuestAuthorizer != nil {
 		// No identity source and no cache: the authorizer runs for every

@@ -77,6 +77,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		Name:     "shop-" + stage.Name,
 		UserPool: identity.UserPool(), StaffPool: identity.StaffPool(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
+		PoolInputs: []constructs.IConstruct{identity},
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		StockThrottle:    components.Throttle{Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
 		DetailedMetrics:  stage.Prod, // custom metrics: prod only
@@ -170,5 +171,13 @@ func newOrderEvents(stack awscdk.Stack, stage config.Stage, fn components.GoFunc
 		OnFailure:               awslambdaeventsources.NewSqsDlq(failures),
 		Filters:                 &[]*map[string]interface{}{filter, modified},
 	}))
+	// The stream's ARN is a weak reference: the Orders table's fingerprint,
+	// in a tag, makes the mapping change (and re-read it) when the table is
+	// replaced (components.InputsFingerprint).
+	for _, c := range *fn.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if m, ok := c.(awslambda.CfnEventSourceMapping); ok {
+			awscdk.Tags_Of(m).Add(jsii.String("inputs"), components.InputsFingerprint(data.Orders), nil)
+		}
+	}
 	return failures
 }

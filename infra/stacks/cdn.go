@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -8,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -22,7 +25,9 @@ import (
 // requires (newOriginGate).
 func newApiCdn(stack awscdk.Stack, api components.ShopApi, edge *EdgeStack, origin *string) awscloudfront.Distribution {
 	cdn := awscloudfront.NewDistribution(stack, jsii.String("ApiCdn"), &awscloudfront.DistributionProps{
-		Comment: jsii.String("The shop's API behind AWS WAF"),
+		// The web ACL's ARN is a weak reference (another stack, another
+		// region): its fingerprint here re-reads it when it is replaced.
+		Comment: jsii.String("The shop's API behind AWS WAF (inputs " + *components.InputsFingerprint(edge.WebACL) + ")"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin: awscloudfrontorigins.NewRestApiOrigin(api.Api(), &awscloudfrontorigins.RestApiOriginProps{
 				CustomHeaders: &map[string]*string{contract.HeaderOriginVerify: origin},
@@ -75,7 +80,10 @@ func newOriginGate(stack awscdk.Stack, api components.ShopApi, stage config.Stag
 	}
 	acl := awswafv2.NewCfnWebACL(stack, jsii.String("OriginGate"), &awswafv2.CfnWebACLProps{
 		Scope:            jsii.String("REGIONAL"),
-		Description:      jsii.String("Only requests through the API CDN, with X-Origin-Verify, reach the stage"),
+		// The accepted values come from the Data stack's secrets: their
+		// fingerprint re-reads them when one is replaced (no parentheses:
+		// a web ACL's description pattern refuses them).
+		Description: jsii.String("Only requests through the API CDN, with X-Origin-Verify, reach the stage, inputs " + *components.InputsFingerprint(secretsOf(secrets)...)),
 		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Block: map[string]interface{}{}},
 		VisibilityConfig: components.WafVisibility("shop-" + stage.Name + "-origin"),
 		Rules: &[]interface{}{&awswafv2.CfnWebACL_RuleProperty{
@@ -93,4 +101,13 @@ func newOriginGate(stack awscdk.Stack, api components.ShopApi, stage config.Stag
 	components.WafLogs(stack, "OriginGateLogs", acl, "shop-"+stage.Name+"-origin", stage.LogRetentionDays, stage.Prod,
 		contract.HeaderOriginVerify, contract.HeaderAuthorization, contract.HeaderSessionID)
 	return acl
+}
+
+// secretsOf are the secrets of the origin slots, in the slots' order.
+func secretsOf(secrets map[string]awssecretsmanager.Secret) []constructs.IConstruct {
+	var out []constructs.IConstruct
+	for _, slot := range slices.Sorted(maps.Keys(secrets)) {
+		out = append(out, secrets[slot])
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -344,6 +345,40 @@ func TestNamesWiderThanTheStackAreUnique(t *testing.T) {
 			if _, literal := g.Properties["LogGroupName"].(string); literal && g.DeletionPolicy == "Retain" {
 				t.Errorf("%s/%s: a retained log group with the literal name %v", name, id, g.Properties["LogGroupName"])
 			}
+		}
+	}
+}
+
+// A weak reference (Fn::GetStackOutput) is read again only when the
+// resource that holds it changes ("the consuming stack is not automatically
+// updated"): every consumer of one carries its producer's fingerprint
+// (components.InputsFingerprint), so a replaced producer changes the
+// consumer and the next deploy hands it the new value (issue 38): the
+// functions in their description, the Cognito authorizers in their name,
+// the Orders stream's mapping in a tag, the API's CDN in its comment, the
+// origin gate in its description. Named here, the exceptions not fixed yet
+// (docs/stages.md, "What cannot be settled offline"): the roles' policies (a
+// replaced table leaves them on its old ARN until their grants change) and
+// prod's alarms and dashboard on other stacks' tables, queue and function.
+func TestEveryWeakReferenceIsReadAgainWhenItsProducerIsReplaced(t *testing.T) {
+	fingerprint := regexp.MustCompile(`inputs[ -][0-9a-f]{12}|"Key":"inputs","Value":"[0-9a-f]{12}"`)
+	notYet := []string{"AWS::IAM::Policy", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"}
+	consumers := map[string]int{}
+	for name, tp := range tpl {
+		for id, r := range tp.Resources {
+			props := js(r.Properties)
+			if !strings.Contains(props, "Fn::GetStackOutput") || slices.Contains(notYet, r.Type) {
+				continue
+			}
+			consumers[r.Type]++
+			if !fingerprint.MatchString(props) {
+				t.Errorf("%s/%s (%s) reads another stack's output but carries no fingerprint of it", name, id, r.Type)
+			}
+		}
+	}
+	for _, typ := range []string{"AWS::Lambda::Function", "AWS::ApiGateway::Authorizer", "AWS::Lambda::EventSourceMapping", "AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL"} {
+		if consumers[typ] == 0 {
+			t.Errorf("no %s reads another stack's output: the test no longer sees them", typ)
 		}
 	}
 }
