@@ -77,7 +77,7 @@ func NewApiStack(scope constructs.Construct, id string, props ApiStackProps) *Ap
 	s.Api = components.NewShopApi(stack, "Http", components.ShopApiProps{
 		Name:     "shop-" + stage.Name,
 		UserPool: identity.UserPool(), StaffPool: identity.StaffPool(), GuestAuthorizer: s.Functions[contract.Authorizer].Target(),
-		PoolInputs: []constructs.IConstruct{identity},
+		PoolInputs:   []constructs.IConstruct{identity},
 		ThrottleRate: stage.ThrottleRate, ThrottleBurst: stage.ThrottleBurst,
 		StockThrottle:    components.Throttle{Rate: stage.CheckoutThrottleRate, Burst: stage.CheckoutThrottleBurst},
 		DetailedMetrics:  stage.Prod, // custom metrics: prod only

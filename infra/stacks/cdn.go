@@ -79,11 +79,11 @@ func newOriginGate(stack awscdk.Stack, api components.ShopApi, stage config.Stag
 		match = &awswafv2.CfnWebACL_StatementProperty{OrStatement: &awswafv2.CfnWebACL_OrStatementProperty{Statements: &accepted}}
 	}
 	acl := awswafv2.NewCfnWebACL(stack, jsii.String("OriginGate"), &awswafv2.CfnWebACLProps{
-		Scope:            jsii.String("REGIONAL"),
+		Scope: jsii.String("REGIONAL"),
 		// The accepted values come from the Data stack's secrets: their
 		// fingerprint re-reads them when one is replaced (no parentheses:
 		// a web ACL's description pattern refuses them).
-		Description: jsii.String("Only requests through the API CDN, with X-Origin-Verify, reach the stage, inputs " + *components.InputsFingerprint(secretsOf(secrets)...)),
+		Description:      jsii.String("Only requests through the API CDN, with X-Origin-Verify, reach the stage, inputs " + *components.InputsFingerprint(secretsOf(secrets)...)),
 		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Block: map[string]interface{}{}},
 		VisibilityConfig: components.WafVisibility("shop-" + stage.Name + "-origin"),
 		Rules: &[]interface{}{&awswafv2.CfnWebACL_RuleProperty{
