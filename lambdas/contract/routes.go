@@ -99,6 +99,15 @@ var routes = []Route{
 // Routes lists every route of the API, grouped by function.
 func Routes() []Route { return slices.Clone(routes) }
 
+// RouteByKey is the route whose Key is key.
+func RouteByKey(key string) (Route, bool) {
+	i := slices.IndexFunc(routes, func(r Route) bool { return r.Key() == key })
+	if i < 0 {
+		return Route{}, false
+	}
+	return routes[i], true
+}
+
 // RoutesOf lists the routes fn serves.
 func RoutesOf(fn Function) []Route {
 	var out []Route

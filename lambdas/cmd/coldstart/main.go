@@ -134,11 +134,10 @@ func run(rie, bin string, starts int) error {
 // event is the proxy event of a call of route key on path by caller (nil:
 // no caller), as the local API sends it.
 func event(key, path string, params, caller map[string]string) string {
-	i := slices.IndexFunc(contract.Routes(), func(r contract.Route) bool { return r.Key() == key })
-	if i < 0 {
+	route, ok := contract.RouteByKey(key)
+	if !ok {
 		panic("coldstart: no route " + key)
 	}
-	route := contract.Routes()[i]
 	ev := httpapi.NewEvent(route.Method, path, &route, params, time.Now())
 	httpapi.Authorize(&ev, route.Access, caller)
 	return marshal(ev)

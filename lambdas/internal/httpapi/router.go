@@ -99,7 +99,7 @@ func (rt *Router) AllowOrigins(origins ...string) *Router {
 
 // cors adds the CORS headers to out when the request's origin is allowed.
 func (rt *Router) cors(headers map[string]string, out *Reply) {
-	origin := headerOf(headers, "Origin")
+	origin := HeaderOf(headers, "Origin")
 	if origin == "" || !slices.Contains(rt.origins, origin) {
 		return
 	}
@@ -271,7 +271,7 @@ func (rt *Router) Serve(ctx context.Context, ev Event) (Reply, error) {
 	attrs := append([]slog.Attr{idAttr, slog.String("route", routeKey), slog.String("method", ev.HTTPMethod),
 		slog.String("path", ev.Path), slog.String("sub", sub), slog.Int("status", out.StatusCode),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}, counts.Attrs(rt.function, start)...)
-	if edge := headerOf(ev.Headers, contract.HeaderEdgeRequestID); edge != "" {
+	if edge := HeaderOf(ev.Headers, contract.HeaderEdgeRequestID); edge != "" {
 		// The CDN's id of the request: the key to the edge web ACL's log,
 		// which holds the viewer's address (docs/design.md, The edge).
 		attrs = append(attrs, slog.String("edge_request_id", edge))
@@ -488,9 +488,11 @@ func claims(a map[string]any) map[string]string {
 }
 
 // Header returns the value of the named header, whatever its case.
-func (r *Request) Header(name string) string { return headerOf(r.Headers, name) }
+func (r *Request) Header(name string) string { return HeaderOf(r.Headers, name) }
 
-func headerOf(headers map[string]string, name string) string {
+// HeaderOf is the value of the named header in headers, whatever its case
+// (API Gateway keeps the client's spelling).
+func HeaderOf(headers map[string]string, name string) string {
 	if v, ok := headers[strings.ToLower(name)]; ok {
 		return v
 	}

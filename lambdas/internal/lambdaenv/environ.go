@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-cdk-shop/shop/lambdas/contract"
 )
@@ -43,9 +44,10 @@ func Environ(fn contract.Function, cfg Config) ([]string, error) {
 			out = append(out, name+"="+v)
 		}
 	}
-	for name, v := range map[string]string{contract.EnvDynamoEndpoint: cfg.DynamoEndpoint, contract.EnvS3Endpoint: cfg.S3Endpoint,
-		contract.EnvCachePassword: cfg.CachePassword, contract.EnvCacheCAFile: cfg.CacheCAFile} {
-		if v != "" {
+	local := map[string]string{contract.EnvDynamoEndpoint: cfg.DynamoEndpoint, contract.EnvS3Endpoint: cfg.S3Endpoint,
+		contract.EnvCachePassword: cfg.CachePassword, contract.EnvCacheCAFile: cfg.CacheCAFile}
+	for _, name := range contract.LocalOnly {
+		if v := local[name]; v != "" {
 			out = append(out, name+"="+v)
 		}
 	}
@@ -62,11 +64,11 @@ func Environ(fn contract.Function, cfg Config) ([]string, error) {
 
 // duration and count write what Load reads back; zero is unset (Load's
 // default).
-func duration(d interface{ String() string }) string {
-	if s := d.String(); s != "0s" {
-		return s
+func duration(d time.Duration) string {
+	if d == 0 {
+		return ""
 	}
-	return ""
+	return d.String()
 }
 
 func count(n int) string {

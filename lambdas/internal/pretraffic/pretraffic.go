@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"mime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -72,8 +71,7 @@ func Probes(fn contract.Function, now time.Time) []Probe {
 // caller, whose answer must have one of the statuses.
 func get(now time.Time, key, path string, params map[string]string, access contract.Access, caller map[string]string, statuses ...int) Probe {
 	var route *contract.Route
-	if i := slices.IndexFunc(contract.Routes(), func(r contract.Route) bool { return r.Key() == key }); i >= 0 {
-		r := contract.Routes()[i]
+	if r, ok := contract.RouteByKey(key); ok {
 		route = &r
 	}
 	ev := httpapi.NewEvent("GET", path, route, params, now)
@@ -96,14 +94,7 @@ func judgeReply(raw []byte, statuses []int) error {
 	if !slices.Contains(statuses, r.StatusCode) {
 		return fmt.Errorf("status %d, want one of %v: %.300s", r.StatusCode, statuses, r.Body)
 	}
-	header := func(name string) string {
-		for k, v := range r.Headers {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
+	header := func(name string) string { return httpapi.HeaderOf(r.Headers, name) }
 	if header(contract.HeaderRequestID) == "" {
 		return errors.New("no " + contract.HeaderRequestID)
 	}
